@@ -1,0 +1,7 @@
+"""``python -m hvtune``."""
+
+import sys
+
+from hvtune.cli import main
+
+sys.exit(main())

@@ -1,0 +1,408 @@
+"""The catalog: every Hyper-V property QEMU knows, loaded once from
+``data/enlightenments.toml`` into frozen records.
+
+Nothing else in hvtune holds a feature list; formats, checks and reports ask
+the catalog.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Literal
+
+from hvtune.valuetypes import VALUE_TYPES, Value
+
+Kind = Literal["feature", "setting", "compat"]
+Migration = Literal["safe", "blocks", "needs-tsc-frequency", "host-dependent"]
+Advice = Literal["recommended", "situational", "nested", "discouraged", "development"]
+
+KINDS = ("feature", "setting", "compat")
+MIGRATIONS = ("safe", "blocks", "needs-tsc-frequency", "host-dependent")
+ADVICE = ("recommended", "situational", "nested", "discouraged", "development")
+
+
+@dataclass(frozen=True)
+class CpuidBit:
+    """One bit QEMU sets in a guest CPUID leaf for a feature."""
+
+    leaf: int
+    reg: str
+    bit: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"0x{self.leaf:08X}.{self.reg.upper()}[{self.bit}] {self.name}"
+
+
+@dataclass(frozen=True)
+class CpuidNote:
+    """Bits QEMU sets besides the feature's own, under a condition."""
+
+    leaf: int
+    reg: str
+    bits: str
+    name: str
+    when: str
+
+    def __str__(self) -> str:
+        return f"0x{self.leaf:08X}.{self.reg.upper()}[{self.bits}] {self.name} ({self.when})"
+
+
+@dataclass(frozen=True)
+class Since:
+    """First releases that support a property ("" where none applies)."""
+
+    qemu: str
+    libvirt: str
+    kernel: str
+    note: str
+
+
+@dataclass(frozen=True)
+class LegacyProbe:
+    """How QEMU detects support on kernels without KVM_CAP_HYPERV_CPUID."""
+
+    capability: str | None = None
+    msr: int | None = None
+    msr_name: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.msr is not None:
+            parts.append(f"MSR {self.msr_name} (0x{self.msr:08X}) in KVM_GET_MSR_INDEX_LIST")
+        if self.capability:
+            parts.append(self.capability)
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class LibvirtForm:
+    """Where a property lives in libvirt domain XML."""
+
+    element: str | None = None
+    child: str | None = None
+    attribute: str | None = None
+    timer: str | None = None
+    panic: str | None = None
+    mode: str | None = None
+
+    def __str__(self) -> str:
+        if self.timer:
+            return f"<clock><timer name='{self.timer}' present='yes'/></clock>"
+        if self.panic:
+            return f"<devices><panic model='{self.panic}'/></devices>"
+        if self.mode:
+            return f"<features><hyperv mode='{self.mode}'/></features>"
+        if self.child:
+            return (
+                f"<features><hyperv><{self.element} state='on'>"
+                f"<{self.child} state='on'/></{self.element}></hyperv></features>"
+            )
+        attribute = f" {self.attribute}='...'" if self.attribute else ""
+        return f"<features><hyperv><{self.element} state='on'{attribute}/></hyperv></features>"
+
+    def spellings(self) -> tuple[str, ...]:
+        """Names a libvirt user would type for this form."""
+        if self.timer:
+            return (self.timer,)
+        if self.panic:
+            return (f"panic.{self.panic}",)
+        if self.mode:
+            return (f"mode.{self.mode}",)
+        if self.child:
+            return (f"{self.element}.{self.child}", f"{self.element}_{self.child}")
+        return (self.element,) if self.element else ()
+
+
+@dataclass(frozen=True)
+class HostNeeds:
+    """What the host must offer for the property to work as intended."""
+
+    vendor: str | None = None
+    nested: bool = False
+    stable_tsc: bool = False
+    tsc_scaling: bool = False
+    apicv: bool = False
+    smt_off: bool = False
+
+    def describe(self) -> list[str]:
+        needs = []
+        if self.vendor:
+            needs.append(f"an {self.vendor.capitalize()} CPU")
+        if self.nested:
+            needs.append("nested virtualization enabled in KVM")
+        if self.stable_tsc:
+            needs.append("a stable, TSC-based host clocksource")
+        if self.tsc_scaling:
+            needs.append("TSC scaling, or no migration")
+        if self.apicv:
+            needs.append("APICv (Intel) or AVIC (AMD) enabled in KVM")
+        if self.smt_off:
+            needs.append("SMT off, or vCPUs pinned to whole cores")
+        return needs
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """Limits beyond the QEMU type range that other tools or advice impose."""
+
+    libvirt_min: int | None = None
+    advised_min: int | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class MachineDefault:
+    """A different default that machine types up to `until` set."""
+
+    until: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Property:
+    """One Hyper-V property of QEMU's x86 CPU."""
+
+    name: str
+    kind: Kind
+    bit: int | None
+    type: str
+    default: Value
+    title: str
+    desc: str
+    aliases: tuple[str, ...]
+    spellings: tuple[str, ...]
+    cpuid: tuple[CpuidBit, ...]
+    cpuid_also: tuple[CpuidNote, ...]
+    requires: tuple[str, ...]
+    requires_after_loop: tuple[str, ...]
+    docs_require: tuple[str, ...]
+    recommends: tuple[str, ...]
+    skip_passthrough: bool
+    legacy: LegacyProbe | None
+    kvm_capability: str | None
+    libvirt: LibvirtForm | None
+    kubevirt: str | None
+    since: Since
+    host: HostNeeds
+    activates_hyperv: bool
+    machine_default: MachineDefault | None
+    migration: Migration
+    advice: Advice
+    benefit: str
+    caveats: tuple[str, ...]
+    range: ValueRange
+
+    @property
+    def is_feature(self) -> bool:
+        return self.kind == "feature"
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A non-Hyper-V CPU property that changes what Hyper-V settings mean."""
+
+    name: str
+    type: str
+    default: Value
+    aliases: tuple[str, ...]
+    title: str
+    libvirt: str
+    meaning: str
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A guest operating system hvtune knows by name (``--os``)."""
+
+    name: str
+    family: str
+    title: str
+
+
+Entry = Property | Neighbour
+
+
+class CatalogError(Exception):
+    """The bundled catalog data is inconsistent (a bug in hvtune)."""
+
+
+class Catalog:
+    """All properties and neighbours, with lookups by every accepted name."""
+
+    def __init__(
+        self,
+        properties: tuple[Property, ...],
+        neighbours: tuple[Neighbour, ...],
+        guests: tuple[Guest, ...] = (),
+    ):
+        self.properties = properties
+        self.neighbours = neighbours
+        self.guests = guests
+        self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
+        self._by_qemu_name: dict[str, Entry] = {}
+        for entry in (*properties, *neighbours):
+            for name in (entry.name, *entry.aliases):
+                self._by_qemu_name[name] = entry
+        self._by_spelling: dict[str, Entry] = {}
+        for entry in (*properties, *neighbours):
+            for spelling in _spellings(entry):
+                self._by_spelling.setdefault(_fold(spelling), entry)
+        self._order = {entry.name: i for i, entry in enumerate((*neighbours, *properties))}
+        _validate(self)
+
+    def entry(self, qemu_name: str) -> Entry | None:
+        """The property or neighbour QEMU knows by exactly this name (or alias)."""
+        return self._by_qemu_name.get(qemu_name)
+
+    def property(self, name: str) -> Property:
+        """The Hyper-V property with this canonical name or alias."""
+        entry = self._by_qemu_name.get(name)
+        if not isinstance(entry, Property):
+            raise KeyError(name)
+        return entry
+
+    def lookup(self, spelling: str) -> Entry | None:
+        """Find an entry by any spelling people use: QEMU, underscore, libvirt,
+        KubeVirt, without the hv- prefix; case-insensitive."""
+        return self._by_spelling.get(_fold(spelling))
+
+    def suggest(self, name: str) -> str | None:
+        """The catalog name closest to a misspelt one, if any is close."""
+        from difflib import get_close_matches
+
+        exact = self._by_spelling.get(_fold(name))
+        if exact is not None:
+            return exact.name
+        names = list(self._by_qemu_name)
+        match = get_close_matches(name.lower().replace("_", "-"), names, n=1, cutoff=0.75)
+        return match[0] if match else None
+
+    def requirements(self, names: list[str] | tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
+        """The features `names` need, transitively, as QEMU enforces them
+        (including the SynIC -> VP_INDEX check unless SynIC is KVM-only),
+        in bit order. The named features themselves are included."""
+        needed: dict[str, Property] = {}
+        pending = list(names)
+        while pending:
+            prop = self.property(pending.pop())
+            if prop.name in needed:
+                continue
+            needed[prop.name] = prop
+            pending += prop.requires
+            if not synic_kvm_only:
+                pending += prop.requires_after_loop
+        return tuple(sorted(needed.values(), key=lambda p: (p.bit is None, p.bit or 0)))
+
+    def guest(self, name: str) -> Guest | None:
+        """The guest OS with this name (case-insensitive)."""
+        return next((g for g in self.guests if g.name == name.lower()), None)
+
+    def sort_key(self, name: str) -> int:
+        """Canonical order: neighbours, then features by QEMU bit, then settings."""
+        return self._order.get(name, len(self._order))
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._order)
+
+
+def _fold(spelling: str) -> str:
+    folded = spelling.strip().lower().replace("_", "-")
+    return folded
+
+
+def _spellings(entry: Entry) -> list[str]:
+    names = [entry.name, *entry.aliases]
+    if isinstance(entry, Property):
+        names += list(entry.spellings)
+        if entry.libvirt:
+            names += list(entry.libvirt.spellings())
+        if entry.kubevirt:
+            names += [entry.kubevirt, entry.kubevirt.removeprefix("features.hyperv.")]
+    return names + [n.removeprefix("hv-") for n in names if n.startswith("hv-")]
+
+
+def _validate(catalog: Catalog) -> None:
+    bits = sorted(p.bit for p in catalog.features if p.bit is not None)
+    if bits != list(range(len(bits))):
+        raise CatalogError(f"feature bits are not 0..{len(bits) - 1}: {bits}")
+    for prop in catalog.properties:
+        if prop.type not in VALUE_TYPES:
+            raise CatalogError(f"{prop.name}: unknown type {prop.type}")
+        if prop.kind not in KINDS or prop.migration not in MIGRATIONS or prop.advice not in ADVICE:
+            raise CatalogError(f"{prop.name}: unknown kind, migration or advice")
+        for dep in (*prop.requires, *prop.requires_after_loop, *prop.docs_require, *prop.recommends):
+            target = catalog.entry(dep)
+            if not isinstance(target, Property) or not target.is_feature:
+                raise CatalogError(f"{prop.name}: depends on unknown feature {dep}")
+        if prop.is_feature != (prop.bit is not None):
+            raise CatalogError(f"{prop.name}: only features have a bit")
+    for neighbour in catalog.neighbours:
+        if neighbour.type not in VALUE_TYPES:
+            raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
+
+
+def _property(raw: dict) -> Property:
+    since = raw["since"]
+    legacy = raw.get("legacy")
+    libvirt = raw.get("libvirt")
+    machine_default = raw.get("machine_default")
+    return Property(
+        name=raw["name"],
+        kind=raw["kind"],
+        bit=raw.get("bit"),
+        type=raw["type"],
+        default=raw["default"],
+        title=raw["title"],
+        desc=raw["desc"],
+        aliases=tuple(raw.get("aliases", ())),
+        spellings=tuple(raw.get("spellings", ())),
+        cpuid=tuple(CpuidBit(**bit) for bit in raw.get("cpuid", ())),
+        cpuid_also=tuple(CpuidNote(**note) for note in raw.get("cpuid_also", ())),
+        requires=tuple(raw.get("requires", ())),
+        requires_after_loop=tuple(raw.get("requires_after_loop", ())),
+        docs_require=tuple(raw.get("docs_require", ())),
+        recommends=tuple(raw.get("recommends", ())),
+        skip_passthrough=raw.get("skip_passthrough", False),
+        legacy=LegacyProbe(**legacy) if legacy else None,
+        kvm_capability=raw.get("kvm_capability"),
+        libvirt=LibvirtForm(**libvirt) if libvirt else None,
+        kubevirt=raw.get("kubevirt"),
+        since=Since(since["qemu"], since["libvirt"], since["kernel"], since["note"]),
+        host=HostNeeds(**raw.get("host", {})),
+        activates_hyperv=raw["activates_hyperv"],
+        machine_default=MachineDefault(**machine_default) if machine_default else None,
+        migration=raw["migration"],
+        advice=raw["advice"],
+        benefit=" ".join(raw["benefit"].split()),
+        caveats=tuple(raw.get("caveats", ())),
+        range=ValueRange(**raw.get("range", {})),
+    )
+
+
+def _neighbour(raw: dict) -> Neighbour:
+    return Neighbour(
+        name=raw["name"],
+        type=raw["type"],
+        default=raw["default"],
+        aliases=tuple(raw.get("aliases", ())),
+        title=raw["title"],
+        libvirt=raw["libvirt"],
+        meaning=" ".join(raw["meaning"].split()),
+        models=tuple(raw.get("models", ())),
+    )
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The bundled catalog, parsed and validated once per process."""
+    raw = tomllib.loads(files("hvtune").joinpath("data/enlightenments.toml").read_text("utf-8"))
+    return Catalog(
+        tuple(_property(p) for p in raw["property"]),
+        tuple(_neighbour(n) for n in raw["neighbour"]),
+        tuple(Guest(**g) for g in raw["guest"]),
+    )

@@ -1,0 +1,47 @@
+"""The checks: small functions ``(config, context) -> findings``, grouped by
+concern, run in a fixed order so that dependency errors come first, in the
+order QEMU itself would report them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hvtune.checks import dependencies, hazards, migration, values
+from hvtune.checks.context import CheckContext
+from hvtune.config import HypervConfig
+from hvtune.findings import Finding, most_important_first
+
+Check = Callable[[HypervConfig, CheckContext], list[Finding]]
+
+CHECKS: tuple[Check, ...] = (
+    dependencies.check_dependencies,
+    values.check_vendor_id,
+    values.check_spinlocks,
+    migration.check_passthrough,
+    hazards.check_passthrough_overrides,
+    hazards.check_evmcs,
+    migration.check_reenlightenment,
+    migration.check_invtsc,
+    migration.check_coresharing_auto,
+    hazards.check_synic_without_stimer,
+    hazards.check_linux_kvm_signature,
+    hazards.check_vendor_id_alone,
+    hazards.check_development_features,
+    hazards.check_reset,
+    hazards.check_ambiguous,
+    hazards.check_crash,
+    hazards.check_coresharing_on,
+)
+
+
+def run_checks(config: HypervConfig, context: CheckContext | None = None) -> list[Finding]:
+    """Every finding for `config`, most important first; among errors the
+    first is the one QEMU would print."""
+    context = context or CheckContext()
+    findings: list[Finding] = []
+    for check in CHECKS:
+        findings.extend(check(config, context))
+    return most_important_first(findings)
+
+
+__all__ = ["CHECKS", "Check", "CheckContext", "run_checks"]

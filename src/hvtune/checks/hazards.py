@@ -1,0 +1,197 @@
+"""Risks that need no knowledge of the host: settings QEMU accepts that do
+nothing, do harm, or are meant only for development."""
+
+from __future__ import annotations
+
+from hvtune.catalog import load_catalog
+from hvtune.checks.context import CheckContext
+from hvtune.checks.dependencies import enable
+from hvtune.config import HypervConfig
+from hvtune.findings import ConfigChange, Finding, Severity
+
+
+def check_passthrough_overrides(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not config.passthrough:
+        return []
+    return [
+        Finding(
+            code="passthrough-overrides",
+            severity=Severity.WARNING,
+            feature=feature.name,
+            message=(
+                f"{feature.name}=off has no effect: hv-passthrough enables every enlightenment the "
+                "host supports and overrides other hv-* settings"
+            ),
+            fix=ConfigChange({feature.name: None}),
+        )
+        for feature in load_catalog().features
+        if config.get(feature.name) is False
+    ]
+
+
+def check_vendor_id_alone(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if config.get("hv-vendor-id") is None or config.hyperv_enabled:
+        return []
+    return [
+        Finding(
+            code="vendor-id-alone",
+            severity=Severity.WARNING,
+            feature="hv-vendor-id",
+            message=(
+                "hv-vendor-id alone enables nothing: QEMU builds the Hyper-V CPUID leaves (and so "
+                "shows the vendor id) only when an enlightenment is on; add at least hv-relaxed"
+            ),
+            fix=enable(config, "hv-relaxed"),
+        )
+    ]
+
+
+def check_reset(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not config.enabled("hv-reset"):
+        return []
+    return [
+        Finding(
+            code="reset-discouraged",
+            severity=Severity.WARNING,
+            feature="hv-reset",
+            message=(
+                "hv-reset is discouraged: modern Hyper-V does not expose the reset MSR and QEMU's "
+                "documentation recommends leaving it out; Windows resets fine without it"
+            ),
+            fix=ConfigChange({"hv-reset": None}),
+        )
+    ]
+
+
+def check_evmcs(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not config.enabled("hv-evmcs"):
+        return []
+    findings = [
+        Finding(
+            code="evmcs-intel-only",
+            severity=Severity.WARNING,
+            feature="hv-evmcs",
+            message=(
+                "hv-evmcs works only on Intel hosts with nested virtualization: the same guest does "
+                "not start on an AMD host, and KVM disables posted interrupts for it. Keep it only "
+                "for guests that run Hyper-V, WSL2 or VBS on Intel hosts"
+            ),
+        )
+    ]
+    if config.get("vmx") is False:
+        findings.append(
+            Finding(
+                code="evmcs-without-vmx",
+                severity=Severity.WARNING,
+                feature="hv-evmcs",
+                message=(
+                    "hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never "
+                    "uses the enlightened VMCS"
+                ),
+                fix=ConfigChange({"vmx": True}),
+            )
+        )
+    return findings
+
+
+def check_development_features(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    return [
+        Finding(
+            code="development-feature",
+            severity=Severity.WARNING,
+            feature=prop.name,
+            message=(
+                f"{prop.name} is a debugging/development feature; QEMU's documentation says it "
+                "should not be enabled in production"
+            ),
+            fix=ConfigChange({prop.name: None}),
+        )
+        for prop in load_catalog().properties
+        if prop.advice == "development" and prop.name != "hv-passthrough" and config.enabled(prop.name)
+    ]
+
+
+def check_synic_without_stimer(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if config.passthrough or not config.enabled("hv-synic") or config.enabled("hv-stimer"):
+        return []
+    return [
+        Finding(
+            code="synic-without-stimer",
+            severity=Severity.WARNING,
+            feature="hv-synic",
+            message=(
+                "hv-synic without hv-stimer gives no timer benefit: Windows keeps polling the "
+                "emulated HPET/RTC, and idle guests load the host (30-40% host CPU reported for an "
+                "idle Server 2016/2019, 1-3% with synthetic timers)"
+            ),
+            fix=enable(config, "hv-stimer"),
+        )
+    ]
+
+
+def check_crash(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not config.enabled("hv-crash"):
+        return []
+    return [
+        Finding(
+            code="crash-stops-dump",
+            severity=Severity.INFO,
+            feature="hv-crash",
+            message=(
+                "hv-crash: with QEMU's default -action panic=shutdown a Windows bugcheck ends the "
+                "guest at once, before Windows writes its crash dump; keep it only when something "
+                "reads the GUEST_PANICKED event"
+            ),
+        )
+    ]
+
+
+def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    return [
+        Finding(
+            code="ambiguous-cpu-string",
+            severity=Severity.WARNING,
+            feature=name,
+            message=(
+                f"{name} is both switched with +{name}/-{name} and set with {name}=...: QEMU warns "
+                "'Ambiguous CPU model string' and will not keep this compatible; the +/- form wins "
+                "today. `hvtune convert` prints an unambiguous string"
+            ),
+        )
+        for name in context.ambiguous
+    ]
+
+
+def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not context.linux_guest or not config.hyperv_enabled or config.kvm_hidden:
+        return []
+    return [
+        Finding(
+            code="linux-ignores-hyperv",
+            severity=Severity.WARNING,
+            feature="kvm",
+            message=(
+                "a Linux guest ignores these Hyper-V enlightenments while it can see KVM: QEMU "
+                "moves KVM's signature to 0x40000100 and Linux still prefers it (kvm-clock, KVM PV "
+                "TLB flush). With kvm=off and hv-vpindex Linux uses Hyper-V's interfaces instead"
+            ),
+            fix=ConfigChange({"kvm": False, **enable(config, "hv-vpindex").values}),
+        )
+    ]
+
+
+def check_coresharing_on(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if config.get("hv-no-nonarch-coresharing") != "on":
+        return []
+    return [
+        Finding(
+            code="coresharing-needs-pinning",
+            severity=Severity.INFO,
+            feature="hv-no-nonarch-coresharing",
+            message=(
+                "hv-no-nonarch-coresharing=on promises Windows that no other VM shares its "
+                "physical cores; keep it only with SMT off or vCPUs pinned to whole cores, or "
+                "Windows drops side-channel protections it needs"
+            ),
+        )
+    ]

@@ -1,0 +1,178 @@
+"""HypervConfig: one guest's Hyper-V setup, independent of any format.
+
+A config holds the CPU model token, the values of the Hyper-V properties and
+neighbours that are *set* (keyed by QEMU's canonical names, so an unset
+property is simply absent), the machine type when known, and every other
+``-cpu`` token verbatim. It is immutable; changes make new configs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
+
+from hvtune.catalog import Catalog, Property, load_catalog
+from hvtune.valuetypes import VALUE_TYPES, Value
+
+
+class ConfigValueError(ValueError):
+    """A value that QEMU itself would refuse for that property."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+V = TypeVar("V")
+
+
+class FrozenValues(Mapping[str, V], Generic[V]):
+    """An immutable, hashable mapping kept in the catalog's canonical order."""
+
+    __slots__ = ("_items", "_index")
+
+    def __init__(self, values: Mapping[str, V] | None = None):
+        catalog = load_catalog()
+        items = sorted((values or {}).items(), key=lambda item: catalog.sort_key(item[0]))
+        self._items: tuple[tuple[str, V], ...] = tuple(items)
+        self._index = dict(items)
+
+    def __getitem__(self, key: str) -> V:
+        return self._index[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenValues):
+            return self._items == other._items
+        return isinstance(other, Mapping) and dict(self._items) == dict(other)
+
+    def __repr__(self) -> str:
+        return f"FrozenValues({dict(self._items)!r})"
+
+
+def _canonical(catalog: Catalog, values: Mapping[str, Value]) -> dict[str, Value]:
+    """Resolve aliases and check every value against its type."""
+    canonical: dict[str, Value] = {}
+    for name, value in values.items():
+        entry = catalog.entry(name)
+        if entry is None:
+            raise ConfigValueError(name, "not a Hyper-V property or neighbour hvtune knows")
+        problem = VALUE_TYPES[entry.type].problem(value)
+        if problem:
+            raise ConfigValueError(entry.name, problem)
+        canonical[entry.name] = value
+    return canonical
+
+
+@dataclass(frozen=True)
+class HypervConfig:
+    """The Hyper-V part of one guest's CPU configuration.
+
+    ``values`` maps QEMU property names (``hv-stimer``, ``hv-spinlocks``,
+    ``kvm``, ``tsc-frequency``, ...) to the values set; aliases such as
+    ``hv-apicv`` are stored under their canonical name.
+    """
+
+    model: str | None = None
+    values: Mapping[str, Value] = field(default_factory=dict)
+    machine: str | None = None
+    extra: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, FrozenValues):
+            object.__setattr__(self, "values", FrozenValues(_canonical(load_catalog(), self.values)))
+        object.__setattr__(self, "extra", tuple(self.extra))
+
+    # --- reading ---------------------------------------------------------
+
+    def get(self, name: str) -> Value | None:
+        """The value set for a property or neighbour, or None when unset."""
+        entry = load_catalog().entry(name)
+        return self.values.get(entry.name if entry else name)
+
+    def effective(self, name: str) -> Value:
+        """The value QEMU would use: the set value, else the machine type's
+        compatibility default, else the property's default."""
+        entry = load_catalog().entry(name)
+        if entry is None:
+            raise KeyError(name)
+        if entry.name in self.values:
+            return self.values[entry.name]
+        if isinstance(entry, Property) and entry.machine_default and self.machine_at_most(
+            entry.machine_default.until
+        ):
+            return entry.machine_default.value
+        return entry.default
+
+    def enabled(self, name: str) -> bool:
+        """Whether a boolean property is explicitly on."""
+        return self.get(name) is True
+
+    @property
+    def passthrough(self) -> bool:
+        return self.enabled("hv-passthrough")
+
+    @property
+    def kvm_hidden(self) -> bool:
+        return self.get("kvm") is False
+
+    @property
+    def enabled_features(self) -> tuple[Property, ...]:
+        """Features switched on, in QEMU's bit order."""
+        return tuple(p for p in load_catalog().features if self.enabled(p.name))
+
+    @property
+    def hyperv_enabled(self) -> bool:
+        """Whether QEMU would expose Hyper-V CPUID leaves at all (QEMU's
+        hyperv_enabled(), given a host with KVM_CAP_HYPERV)."""
+        catalog = load_catalog()
+        return any(
+            catalog.property(name).activates_hyperv and value != catalog.property(name).default
+            for name, value in self.values.items()
+            if isinstance(catalog.entry(name), Property)
+        )
+
+    def machine_at_most(self, version: str) -> bool:
+        """Whether the machine type is a versioned x86 type no newer than
+        `version` (e.g. pc-q35-3.0 <= 3.0). Unversioned types are the newest."""
+        found = _machine_version(self.machine)
+        if found is None:
+            return False
+        wanted = tuple(int(part) for part in version.split("."))
+        return found <= wanted
+
+    # --- changing --------------------------------------------------------
+
+    def with_values(self, changes: Mapping[str, Value | None]) -> HypervConfig:
+        """A copy with some values set (None removes a value)."""
+        merged: dict[str, Value] = dict(self.values)
+        catalog = load_catalog()
+        for name, value in changes.items():
+            entry = catalog.entry(name)
+            key = entry.name if entry else name
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return replace(self, values=merged)
+
+
+_MACHINE_VERSION = re.compile(r"^(?:pc-(?:i440fx-|q35-)?)(\d+)\.(\d+)(?:[.+].*)?$")
+
+
+def _machine_version(machine: str | None) -> tuple[int, ...] | None:
+    if not machine:
+        return None
+    match = _MACHINE_VERSION.match(machine)
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -1,0 +1,118 @@
+"""Findings: what a check says about a config, and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hvtune.config import FrozenValues, HypervConfig
+from hvtune.valuetypes import Value, display
+
+
+class Severity(str, Enum):
+    """How bad a finding is. Errors stop the VM (or the tool that defines it)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A fix, as values to set on a config (None removes a value).
+
+    Keys are the canonical names used everywhere else: QEMU property names and
+    the neighbours (``kvm``, ``tsc-frequency``, ...).
+    """
+
+    values: Mapping[str, Value | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, FrozenValues):
+            object.__setattr__(self, "values", FrozenValues(self.values))
+
+    def apply(self, config: HypervConfig) -> HypervConfig:
+        return config.with_values(self.values)
+
+    def describe(self) -> str:
+        """Human text, e.g. ``set hv-time=on, remove hv-reset``."""
+        sets = [f"{name}={display(value)}" for name, value in self.values.items() if value is not None]
+        removes = [name for name, value in self.values.items() if value is None]
+        parts = []
+        if sets:
+            parts.append("set " + ", ".join(sets))
+        if removes:
+            parts.append("remove " + ", ".join(removes))
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Value | None]:
+        return dict(self.values)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem or risk in a config.
+
+    ``code`` is stable across releases; ``feature`` is the QEMU property the
+    finding is about (None when it concerns the whole config); ``fix`` is the
+    config change that resolves it, or None when no change is safe without
+    knowing more (the message then says what to decide).
+    """
+
+    code: str
+    severity: Severity
+    feature: str | None
+    message: str
+    fix: ConfigChange | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "feature": self.feature,
+            "message": self.message,
+            "fix": self.fix.to_json() if self.fix else None,
+        }
+
+
+def most_important_first(findings: list[Finding]) -> list[Finding]:
+    """Errors, then warnings, then info; stable within a severity, so the
+    first error stays the one QEMU would print."""
+    return sorted(findings, key=lambda f: f.severity.rank)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The findings for one source, or why the source could not be used.
+
+    ``problem`` is set when the configuration itself is unusable (QEMU would
+    refuse it outright); the config is then None.
+    """
+
+    source: str
+    config: HypervConfig | None
+    findings: tuple[Finding, ...] = ()
+    problem: str | None = None
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(Severity.ERROR) + (1 if self.problem else 0)
+
+    @property
+    def worst(self) -> Severity | None:
+        if self.problem:
+            return Severity.ERROR
+        return min((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def urgency(self) -> tuple[int, int, int, str]:
+        """Sort key: VMs that will not start first, then the most at risk."""
+        worst = self.worst.rank if self.worst else 3
+        return (worst, -self.errors, -self.count(Severity.WARNING), self.source)

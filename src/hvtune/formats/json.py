@@ -1,0 +1,71 @@
+"""The canonical JSON form of a config.
+
+One object: ``model`` (the CPU model token or null), ``machine`` when known,
+``non-hyperv-tokens`` when the -cpu value had other tokens, then one key per
+property that is set, named as QEMU names it, with a boolean, integer or
+string value, e.g. ``{"model": "host", "kvm": false, "hv-relaxed": true,
+"hv-spinlocks": 8191}``. ``convert --to json`` writes it; every command that
+reads a file reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hvtune.catalog import load_catalog
+from hvtune.config import ConfigValueError, HypervConfig
+from hvtune.errors import InputError
+from hvtune.formats.reading import Reading
+from hvtune.valuetypes import Value
+
+MODEL, MACHINE, OTHER = "model", "machine", "non-hyperv-tokens"
+
+
+def to_json(config: HypervConfig) -> dict[str, Any]:
+    """The canonical JSON object for a config."""
+    document: dict[str, Any] = {MODEL: config.model}
+    if config.machine:
+        document[MACHINE] = config.machine
+    if config.extra:
+        document[OTHER] = list(config.extra)
+    document.update(config.values)
+    return document
+
+
+def from_json(document: object, *, source: str) -> HypervConfig:
+    """A config from a canonical JSON object; InputError names the bad key."""
+    if not isinstance(document, dict):
+        raise InputError(source, None, "expected a JSON object with Hyper-V properties")
+    catalog = load_catalog()
+    values: dict[str, Value] = {}
+    for key, value in document.items():
+        if key in (MODEL, MACHINE, OTHER):
+            continue
+        if catalog.entry(key) is None:
+            suggestion = catalog.suggest(key)
+            hint = f"; did you mean {suggestion}?" if suggestion else ""
+            raise InputError(source, f"key {key!r}", f"not a Hyper-V property or neighbour{hint}")
+        values[key] = value
+    for key in (MODEL, MACHINE):
+        if document.get(key) is not None and not isinstance(document[key], str):
+            raise InputError(source, f"key {key!r}", "expects a string or null")
+    other = document.get(OTHER, [])
+    if not isinstance(other, list) or not all(isinstance(token, str) and token for token in other):
+        raise InputError(source, f"key {OTHER!r}", "expects a list of -cpu tokens")
+    try:
+        return HypervConfig(model=document.get(MODEL), values=values, machine=document.get(MACHINE), extra=tuple(other))
+    except ConfigValueError as error:
+        raise InputError(source, f"key {error.name!r}", error.problem) from None
+
+
+def parse_text(text: str, *, source: str) -> Reading:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(source, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}") from None
+    return Reading(source, "json", from_json(document, source=source))
+
+
+def render(config: HypervConfig) -> str:
+    return json.dumps(to_json(config), indent=2) + "\n"

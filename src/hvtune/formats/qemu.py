@@ -1,0 +1,333 @@
+"""The QEMU format: ``-cpu`` values and whole QEMU command lines.
+
+Parsing follows QEMU's ``x86_cpu_parse_featurestr`` and the global-property
+machinery behind it:
+
+* the model is everything before the first comma; the rest is split on
+  commas and empty pieces are skipped (``strtok``);
+* ``+feat`` / ``-feat`` are kept verbatim (no ``_`` to ``-``) and applied after
+  every ``name=value``: first all ``+``, then all ``-``, so ``-`` wins;
+* in ``name=value`` the name's ``_`` become ``-``; a bare name means ``on``;
+  ``tsc-freq`` is a metric size renamed to ``tsc-frequency``;
+* every ``name=value`` must be valid even when a later one overrides it,
+  because QEMU applies them all in order and the last one wins;
+* names are case-sensitive.
+
+Hyper-V properties and the neighbours in the catalog are decoded into a
+HypervConfig; every other token is kept verbatim.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from hvtune.catalog import Catalog, Entry, Neighbour, load_catalog
+from hvtune.config import HypervConfig
+from hvtune.errors import InputError
+from hvtune.formats.reading import Reading
+from hvtune.formats.qemu_values import (
+    parse_bool,
+    parse_metric_size,
+    parse_signed,
+    parse_unsigned,
+)
+from hvtune.valuetypes import VALUE_TYPES, Value, display
+
+DEFAULT_MODEL = "qemu64"
+
+
+@dataclass(frozen=True)
+class CpuOption:
+    """A parsed ``-cpu`` value: the config plus what QEMU would warn about."""
+
+    config: HypervConfig
+    ambiguous: tuple[str, ...] = ()
+
+
+class _Tokens:
+    """The pieces of a -cpu value, sorted into QEMU's three lists."""
+
+    def __init__(self) -> None:
+        self.assignments: list[tuple[int, str, str, str]] = []  # (position, name, value, original)
+        self.plus: list[tuple[int, str]] = []
+        self.minus: list[tuple[int, str]] = []
+        self.ambiguous: list[str] = []
+
+
+def _place(position: int, token: str) -> str:
+    return f"-cpu token {position} {token!r}"
+
+
+def _cpu_type(model: str) -> str:
+    return f"{model}-x86_64-cpu"
+
+
+def _split(value: str, source: str) -> tuple[str, _Tokens]:
+    model, _, features = value.partition(",")
+    if not model:
+        raise InputError(source, None, "-cpu needs a CPU model before the first comma")
+    tokens = _Tokens()
+    pieces = [piece for piece in features.split(",") if piece]
+    for position, piece in enumerate(pieces, start=2):
+        if piece[0] == "+":
+            tokens.plus.append((position, piece[1:]))
+            continue
+        if piece[0] == "-":
+            tokens.minus.append((position, piece[1:]))
+            continue
+        name, has_value, text = piece.partition("=")
+        name = name.replace("_", "-")
+        text = text if has_value else "on"
+        if any(plus == name for _, plus in tokens.plus) or any(minus == name for _, minus in tokens.minus):
+            tokens.ambiguous.append(name)
+        if name == "tsc-freq":
+            hertz = parse_metric_size(text)
+            if hertz is None or hertz > 2**63 - 1:
+                raise InputError(source, _place(position, piece), f"bad numerical value {text}")
+            name, text = "tsc-frequency", str(hertz)
+        tokens.assignments.append((position, name, text, piece))
+    return model, tokens
+
+
+class _Refused(Exception):
+    """QEMU would refuse a token; the message is QEMU's (plus a hint)."""
+
+
+def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
+    message = f"Property '{_cpu_type(model)}.{name}' not found"
+    if hint:
+        return _Refused(f"{message}; {hint}")
+    suggestion = catalog.suggest(name)
+    if suggestion and suggestion.lower() == name.lower().replace("_", "-"):
+        return _Refused(f"{message}; names are case-sensitive: write {suggestion}")
+    if suggestion:
+        return _Refused(f"{message}; did you mean {suggestion}?")
+    return _Refused(f"{message}; no Hyper-V property has this name (see `hvtune list`)")
+
+
+def _refused_unknown(catalog: Catalog, name: str) -> bool:
+    """Whether QEMU refuses an unknown name that hvtune must not keep: any
+    hv-* name, and a known name written in another case (HV-RELAXED, KVM)."""
+    folded = name.lower().replace("_", "-")
+    return folded.startswith(("hv-", "x-hv-")) or catalog.entry(folded) is not None
+
+
+def _decode(entry: Entry, text: str) -> Value:
+    """The value QEMU's string input visitor makes of `text`."""
+    kind = VALUE_TYPES[entry.type]
+    if entry.type == "bool":
+        flag = parse_bool(text)
+        if flag is None:
+            raise _Refused(f"Parameter '{entry.name}' expects 'on' or 'off'")
+        return flag
+    if entry.type == "string":
+        return text
+    if entry.type == "on-off-auto":
+        if text not in kind.choices:
+            raise _Refused(f"Parameter '{entry.name}' does not accept value '{text}' (on, off or auto)")
+        return text
+    assert kind.minimum is not None and kind.maximum is not None
+    signed = kind.minimum < 0
+    number = parse_signed(text) if signed else parse_unsigned(text)
+    if number is None:
+        raise _Refused(f"Parameter '{entry.name}' expects {'int64' if signed else 'uint64'}")
+    if not kind.minimum <= number <= kind.maximum:
+        if isinstance(entry, Neighbour):
+            raise _Refused(
+                f"Property .{entry.name} doesn't take value {number} "
+                f"(minimum: {kind.minimum}, maximum: {kind.maximum})"
+            )
+        raise _Refused(f"Parameter '{entry.name}' expects {kind.c_name}")
+    return number
+
+
+def _check_model(entry: Entry, model: str, catalog: Catalog) -> None:
+    if isinstance(entry, Neighbour) and entry.models and model not in entry.models:
+        models = " and ".join(entry.models)
+        raise _not_found(catalog, model, entry.name, f"{entry.name} exists only for the {models} CPU models")
+
+
+def _assignment(catalog: Catalog, model: str, name: str, text: str) -> tuple[Entry, Value] | None:
+    """Decode one name=value token; None for a token hvtune keeps verbatim."""
+    entry = catalog.entry(name)
+    if entry is None:
+        if _refused_unknown(catalog, name):
+            raise _not_found(catalog, model, name)
+        return None
+    _check_model(entry, model, catalog)
+    return entry, _decode(entry, text)
+
+
+def _switch(catalog: Catalog, model: str, sign: str, name: str) -> Entry | None:
+    """Check one +feat/-feat token; None for a token hvtune keeps verbatim."""
+    entry = catalog.entry(name)
+    if entry is None:
+        if not _refused_unknown(catalog, name):
+            return None
+        dashed = name.replace("_", "-")
+        hint = ""
+        if dashed != name and catalog.entry(dashed):
+            hint = f"the {sign}feature form does not turn '_' into '-': write {sign}{dashed}"
+        raise _not_found(catalog, model, name, hint)
+    _check_model(entry, model, catalog)
+    if entry.type != "bool":
+        raise _Refused(
+            f"{sign}{name} only switches on/off properties; "
+            f"{entry.name} is a {entry.type} (write {entry.name}=<value>)"
+        )
+    return entry
+
+
+def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) -> CpuOption:
+    """Parse a ``-cpu`` value as QEMU does; raise InputError where QEMU
+    would refuse the Hyper-V part or a neighbour."""
+    catalog = load_catalog()
+    model, tokens = _split(value, source)
+    values: dict[str, Value] = {}
+    extra: list[tuple[int, str]] = []
+    position, original = 0, ""
+    try:
+        for position, name, text, original in tokens.assignments:
+            decoded = _assignment(catalog, model, name, text)
+            if decoded is None:
+                extra.append((position, original))
+            else:
+                values[decoded[0].name] = decoded[1]
+        for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
+            for position, name in items:
+                original = sign + name
+                entry = _switch(catalog, model, sign, name)
+                if entry is None:
+                    extra.append((position, original))
+                else:
+                    values[entry.name] = flag
+    except _Refused as refused:
+        raise InputError(source, _place(position, original), str(refused)) from None
+    config = HypervConfig(
+        model=model,
+        values=values,
+        machine=machine,
+        extra=tuple(token for _, token in sorted(extra)),
+    )
+    return CpuOption(config, tuple(dict.fromkeys(tokens.ambiguous)))
+
+
+def _render_value(entry: Entry, value: Value) -> str:
+    if entry.name == "hv-spinlocks" and isinstance(value, int):
+        return f"0x{value:x}"
+    return display(value)
+
+
+def render_cpu(config: HypervConfig, *, source: str = "config") -> str:
+    """The canonical ``-cpu`` value: the model, every other token as it was,
+    then neighbours and Hyper-V properties as ``name=value`` in catalog order
+    (dash names, ``=on``, hex spinlocks). The model defaults to qemu64, as
+    QEMU's and libvirt's do."""
+    catalog = load_catalog()
+    tokens = [config.model or DEFAULT_MODEL, *config.extra]
+    for name, value in config.values.items():
+        entry = catalog.entry(name)
+        assert entry is not None
+        text = _render_value(entry, value)
+        if "," in text:
+            raise InputError(source, name, f"{name}={text!r} cannot be written on a QEMU command line: it contains a comma")
+        tokens.append(f"{name}={text}")
+    return ",".join(tokens)
+
+
+# --- whole command lines -------------------------------------------------
+
+_QEMU_BINARIES = frozenset(("qemu-system-x86_64", "qemu-system-i386", "qemu-kvm", "kvm"))
+_SHELL_SEPARATORS = (";", "&&", "||", "|", "&")
+
+
+def _is_qemu_binary(word: str) -> bool:
+    return word.rsplit("/", 1)[-1] in _QEMU_BINARIES
+
+
+def _words(text: str, source: str) -> list[tuple[str, int]]:
+    """Shell words with the line each ends on; backslash-newlines join lines."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    words: list[tuple[str, int]] = []
+    try:
+        while (word := lexer.get_token()) is not None:
+            word = word.replace("\n", "")
+            if word:
+                words.append((word, lexer.lineno))
+    except ValueError as error:
+        raise InputError(source, f"line {lexer.lineno}", f"cannot split the command line: {error}") from None
+    return words
+
+
+def _last_invocation(words: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The arguments of the last QEMU invocation in a script (or all words
+    when no QEMU binary is named)."""
+    start = 0
+    for index, (word, _) in enumerate(words):
+        if _is_qemu_binary(word):
+            start = index + 1
+    command: list[tuple[str, int]] = []
+    for word, line in words[start:]:
+        if word in _SHELL_SEPARATORS:
+            break
+        command.append((word, line))
+    return command
+
+
+def _machine_type(value: str) -> str:
+    for part in value.split(","):
+        key, has_value, text = part.partition("=")
+        if not has_value:
+            return key
+        if key == "type":
+            return text
+    return ""
+
+
+def parse_command_line(text: str, *, source: str) -> Reading:
+    """Read the CPU configuration from a QEMU command line (a shell script, a
+    libvirt .args file, a pasted ``ps`` line). The last ``-cpu`` wins, as in
+    QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
+    guest booted directly."""
+    command = _last_invocation(_words(text, source))
+    cpu: tuple[str, int] | None = None
+    machine: str | None = None
+    guest_os: str | None = None
+    for index, (word, line) in enumerate(command):
+        option = word[1:] if word.startswith("--") else word
+        following = command[index + 1] if index + 1 < len(command) else None
+        if option in ("-cpu", "-machine", "-M", "-kernel") and following is None:
+            raise InputError(source, f"line {line}", f"{word} needs a value")
+        if option == "-cpu":
+            cpu = following
+        elif option in ("-machine", "-M") and following is not None:
+            machine = _machine_type(following[0]) or machine
+        elif option == "-kernel":
+            guest_os = "linux"
+    if cpu is None:
+        if not command:
+            raise InputError(source, None, "no QEMU command line found")
+        return Reading(source, "qemu", HypervConfig(model=None, machine=machine), guest_os=guest_os)
+    try:
+        parsed = parse_cpu(cpu[0], source=source, machine=machine)
+    except InputError as error:
+        raise error.within(source, f"line {cpu[1]}") from None
+    return Reading(source, "qemu", parsed.config, cpu[1], guest_os, parsed.ambiguous)
+
+
+def parse_text(text: str, *, source: str) -> Reading:
+    """A file holding either a whole QEMU command line or just a -cpu value."""
+    words = [word for word, _ in _words(text, source)]
+    is_command = any(
+        word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words
+    ) or (words and words[0].startswith("-"))
+    if is_command:
+        return parse_command_line(text, source=source)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1:
+        raise InputError(source, None, "expected a QEMU command line with -cpu, or a single -cpu value")
+    parsed = parse_cpu(lines[0], source=source)
+    return Reading(source, "qemu", parsed.config, 1, None, parsed.ambiguous)

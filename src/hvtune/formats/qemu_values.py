@@ -1,0 +1,118 @@
+"""QEMU's value syntax for CPU properties given on ``-cpu``.
+
+These mirror the C parsers QEMU uses for global properties: ``qapi_bool_parse``
+for booleans, ``qemu_strtou64``/``qemu_strtoi64`` (C ``strtoull``/``strtoll``
+with base 0) for integers, QAPI enum lookup for on/off/auto, and
+``qemu_strtosz_metric`` for ``tsc-freq``. Each returns None where QEMU refuses.
+"""
+
+from __future__ import annotations
+
+import re
+
+_C_SPACE = " \t\n\v\f\r"
+_UINT64_MAX = 2**64 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+TRUE_WORDS = ("on", "yes", "true", "y")
+FALSE_WORDS = ("off", "no", "false", "n")
+
+_DIGITS = {8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
+
+
+def parse_bool(text: str) -> bool | None:
+    """QEMU's qapi_bool_parse: exact, case-sensitive words only."""
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return None
+
+
+def _c_integer(text: str, base: int = 0) -> tuple[int, bool] | None:
+    """C strtoull/strtoll: leading white space, a sign, then digits in `base`
+    (0 = auto: 0x hex, leading 0 octal); the whole string must be consumed.
+    Returns (magnitude, negative) or None."""
+    rest = text.lstrip(_C_SPACE)
+    negative = rest[:1] == "-"
+    if rest[:1] in "+-":
+        rest = rest[1:]
+    if base in (0, 16) and rest[:2] in ("0x", "0X") and rest[2:3] and rest[2] in _DIGITS[16]:
+        base, rest = 16, rest[2:]
+    elif base == 0:
+        base = 8 if rest.startswith("0") else 10
+    if not rest or any(ch not in _DIGITS[base] for ch in rest):
+        return None
+    return int(rest, base), negative
+
+
+def parse_unsigned(text: str) -> int | None:
+    """qemu_strtou64 with base 0. Like strtoull, a minus sign wraps around
+    (so "-0" is 0 and "-1" is 2**64-1); None when the text is no number or
+    exceeds 64 bits."""
+    parsed = _c_integer(text)
+    if parsed is None or parsed[0] > _UINT64_MAX:
+        return None
+    magnitude, negative = parsed
+    return (-magnitude) % 2**64 if negative else magnitude
+
+
+def parse_signed(text: str) -> int | None:
+    """qemu_strtoi64 with base 0; None when the text is no number or out of
+    the int64 range."""
+    parsed = _c_integer(text)
+    if parsed is None:
+        return None
+    value = -parsed[0] if parsed[1] else parsed[0]
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+_SUFFIX_POWER = {"B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+_FRACTION = re.compile(r"\.(\d+)([eE][+-]?\d*)?")
+
+
+def parse_metric_size(text: str) -> int | None:
+    """qemu_strtosz_metric as ``-cpu tsc-freq=`` uses it: a decimal number,
+    an optional fraction, an optional suffix B/K/M/G/T/P/E (powers of 1000,
+    any case); a fraction needs a suffix other than B. Hex ("0x...") is
+    accepted without a fraction. None where QEMU says "bad numerical value"."""
+    rest = text.lstrip(_C_SPACE)
+    if rest[:1] == "-":
+        return None
+    if rest[:1] == "+":
+        rest = rest[1:]
+    match = re.match(r"\d+", rest)
+    if not match:
+        return None
+    integral, rest = int(match.group()), rest[match.end() :]
+    fraction_bits = 0
+    if integral == 0 and rest[:1] in ("x", "X"):
+        hex_match = re.match(r"[xX]([0-9a-fA-F]+)", rest)
+        if not hex_match:
+            return None
+        integral, rest = int(hex_match.group(1), 16), rest[hex_match.end() :]
+        if rest[:1] == ".":
+            return None
+    elif rest[:1] == ".":
+        fraction = _FRACTION.match(rest)
+        if fraction and fraction.group(2) is not None:
+            return None  # QEMU refuses exponents
+        if fraction:
+            fraction_bits = int(float("0." + fraction.group(1)) * 2**64)
+            rest = rest[fraction.end() :]
+        else:
+            rest = rest[1:]
+    power = _SUFFIX_POWER.get(rest[:1].upper()) if rest else None
+    if power is not None:
+        rest = rest[1:]
+    if rest:
+        return None
+    multiplier = 1000 ** (power or 0)
+    if multiplier == 1:
+        if fraction_bits:
+            return None
+        value = integral
+    else:
+        scaled_fraction = fraction_bits * multiplier
+        value = integral * multiplier + (scaled_fraction >> 64) + ((scaled_fraction >> 63) & 1)
+    return value if value <= _UINT64_MAX else None

@@ -1,0 +1,2 @@
+"""Reports: turn results into text, JSON or Markdown. They print; they
+never decide."""

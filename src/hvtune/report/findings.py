@@ -1,0 +1,109 @@
+"""Reports of check and doctor results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from hvtune.findings import CheckResult, Finding, Severity
+from hvtune.formats.json import to_json
+from hvtune.report.text import plural, wrap
+
+_LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
+_VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Severity.INFO: "OK (notes)", None: "OK"}
+_VERDICT_KEY = {Severity.ERROR: "will-not-start", Severity.WARNING: "at-risk", Severity.INFO: "ok", None: "ok"}
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    label = f"  {_LABEL[finding.severity]:<8} "
+    named = finding.feature and finding.message.startswith(finding.feature)
+    subject = f"{finding.feature}: " if finding.feature and not named else ""
+    lines = [wrap(subject + finding.message, " " * len(label), first=label)]
+    if finding.fix and finding.fix.values:
+        lines.append(wrap("fix: " + finding.fix.describe(), " " * (len(label) + 5), first=" " * len(label)))
+    return lines
+
+
+def _counts(result: CheckResult) -> str:
+    if result.problem:
+        return "QEMU refuses this configuration"
+    parts = [
+        plural(result.count(severity), severity.value)
+        for severity in Severity
+        if result.count(severity)
+    ]
+    return ", ".join(parts) or "no findings"
+
+
+def result_text(result: CheckResult, *, verdict: bool = False) -> str:
+    head = f"{result.source}: {_counts(result)}"
+    if verdict:
+        head = f"{result.source}  {_VERDICT[result.worst]}  ({_counts(result)})"
+    lines = [head]
+    if result.problem:
+        lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))
+    for finding in result.findings:
+        lines += _finding_lines(finding)
+    return "\n".join(lines)
+
+
+def summary(results: Sequence[CheckResult]) -> dict[str, int]:
+    return {
+        "error": sum(r.errors for r in results),
+        "warning": sum(r.count(Severity.WARNING) for r in results),
+        "info": sum(r.count(Severity.INFO) for r in results),
+    }
+
+
+def check_text(results: Sequence[CheckResult]) -> str:
+    return "".join(result_text(result) + "\n\n" for result in results).removesuffix("\n")
+
+
+def _source_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "config": to_json(result.config) if result.config else None,
+        "problem": result.problem,
+    }
+
+
+def check_json(results: Sequence[CheckResult], unusable: Sequence[str] = ()) -> str:
+    document = {
+        "findings": [
+            {"source": result.source, **finding.to_json()} for result in results for finding in result.findings
+        ],
+        "sources": [_source_json(result) for result in results],
+        "unusable": list(unusable),
+        "summary": summary(results),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def doctor_text(note: str, results: Sequence[CheckResult]) -> str:
+    blocks = [wrap(f"hvtune doctor {note}.", "")]
+    blocks += [result_text(result, verdict=True) for result in results]
+    stopped = sum(1 for r in results if r.worst is Severity.ERROR)
+    at_risk = sum(1 for r in results if r.worst is Severity.WARNING)
+    fine = len(results) - stopped - at_risk
+    blocks.append(
+        f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine."
+    )
+    return "\n\n".join(blocks) + "\n"
+
+
+def doctor_json(origin: str, note: str, results: Sequence[CheckResult]) -> str:
+    document = {
+        "origin": origin,
+        "note": note,
+        "vms": [
+            {
+                **_source_json(result),
+                "verdict": _VERDICT_KEY[result.worst],
+                "findings": [finding.to_json() for finding in result.findings],
+            }
+            for result in results
+        ],
+        "summary": summary(results),
+    }
+    return json.dumps(document, indent=2) + "\n"
