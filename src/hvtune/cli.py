@@ -205,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.exit_code
     except click.UsageError as error:
         hint = "" if isinstance(error, UsageFailure) else " (see --help)"
-        click.echo(f"hvtune: {error.format_message()}{hint}", err=True)
+        message = " ".join(error.format_message().split())
+        click.echo(f"hvtune: {message}{hint}", err=True)
         return 2
     except InputError as error:
         click.echo(f"hvtune: {error}", err=True)

@@ -19,13 +19,13 @@ HypervConfig; every other token is kept verbatim.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from hvtune.catalog import Catalog, Entry, Neighbour, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.formats.reading import Reading
+from hvtune.formats.shell import ShellSyntaxError, split_words
 from hvtune.formats.qemu_values import (
     parse_bool,
     parse_metric_size,
@@ -239,7 +239,7 @@ def render_cpu(config: HypervConfig, *, source: str = "config") -> str:
 # --- whole command lines -------------------------------------------------
 
 _QEMU_BINARIES = frozenset(("qemu-system-x86_64", "qemu-system-i386", "qemu-kvm", "kvm"))
-_SHELL_SEPARATORS = (";", "&&", "||", "|", "&")
+_SHELL_SEPARATORS = (";", ";;", "&&", "||", "|", "&")
 
 
 def _is_qemu_binary(word: str) -> bool:
@@ -247,19 +247,11 @@ def _is_qemu_binary(word: str) -> bool:
 
 
 def _words(text: str, source: str) -> list[tuple[str, int]]:
-    """Shell words with the line each ends on; backslash-newlines join lines."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    words: list[tuple[str, int]] = []
+    """Shell words with the line each starts on."""
     try:
-        while (word := lexer.get_token()) is not None:
-            word = word.replace("\n", "")
-            if word:
-                words.append((word, lexer.lineno))
-    except ValueError as error:
-        raise InputError(source, f"line {lexer.lineno}", f"cannot split the command line: {error}") from None
-    return words
+        return [(word.text, word.line) for word in split_words(text)]
+    except ShellSyntaxError as error:
+        raise InputError(source, f"line {error.line}", f"cannot split the command line: {error}") from None
 
 
 def _last_invocation(words: list[tuple[str, int]]) -> list[tuple[str, int]]:

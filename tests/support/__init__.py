@@ -1,0 +1,1 @@
+"""Helpers the tests share: real programs, and what they say."""

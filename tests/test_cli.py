@@ -1,0 +1,197 @@
+"""The command line as a user meets it: output, JSON keys, exit codes, and
+one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hvtune.catalog import load_catalog
+from hvtune.cli import main
+
+HVTUNE = str(Path(sys.executable).with_name("hvtune"))
+GOOD = "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,hv-frequencies,hv-tlbflush,hv-ipi"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    assert err.count("\n") == 1 and err.startswith("hvtune: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_version_and_module_entry_point() -> None:
+    for command in ([HVTUNE, "--version"], [sys.executable, "-m", "hvtune", "--version"]):
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        assert done.stdout.startswith("hvtune, version ")
+
+
+def test_list_shows_every_property(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for prop in load_catalog().properties:
+        if prop.kind != "compat":
+            assert f"\n{prop.name} " in out
+    code, out, _ = run(capsys, "list", "--format", "json", "--all")
+    entries = json.loads(out)
+    names = {entry["name"] for entry in entries}
+    assert {"hv-stimer", "x-hv-synic-kvm-only", "kvm", "tsc-frequency"} <= names
+    stimer = next(entry for entry in entries if entry["name"] == "hv-stimer")
+    assert stimer["requires"] == ["hv-synic", "hv-time"]
+    assert stimer["cpuid"] == [{"leaf": 0x40000003, "reg": "eax", "bit": 3, "name": "HV_SYNTIMERS_AVAILABLE"}]
+
+
+@pytest.mark.parametrize("spelling", ["hv_stimer", "stimer", "synictimer", "hv-stimer", "HV_STIMER"])
+def test_explain_accepts_any_spelling(capsys: pytest.CaptureFixture[str], spelling: str) -> None:
+    code, out, _ = run(capsys, "explain", spelling)
+    assert code == 0
+    assert out.startswith("hv-stimer - Synthetic timers")
+    assert "<stimer state='on'/>" in out and "synictimer" in out and "requires:" in out
+
+
+def test_explain_json_and_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "hypervclock", "--format", "json")
+    assert code == 0 and json.loads(out)["name"] == "hv-time"
+    code, _, err = run(capsys, "explain", "hv-stimmer")
+    assert code == 2
+    assert_one_line_error(err, "did you mean hv-stimer")
+
+
+def test_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "check", "--cpu", GOOD)[0] == 0
+    assert run(capsys, "check", "--cpu", GOOD + ",hv-reset")[0] == 0  # warnings only
+    code, out, _ = run(capsys, "check", "--cpu", "host,hv-stimer")
+    assert code == 1
+    assert "Hyper-V synthetic timers (hv-stimer) requires Hyper-V clocksources (hv-time)" in out
+    assert "fix: set hv-time=on" in out
+    code, out, err = run(capsys, "check", "--cpu", "host,hv-spinlocks=8k")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "--cpu", "'hv-spinlocks=8k'", "hv-spinlocks")
+
+
+def test_check_json_has_stable_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--cpu", "host,hv-stimer,hv-time", "--format", "json")
+    document = json.loads(out)
+    assert code == 1
+    assert set(document) == {"findings", "sources", "unusable", "summary"}
+    (finding,) = document["findings"]
+    assert set(finding) == {"source", "code", "severity", "feature", "message", "fix"}
+    assert finding["code"] == "missing-dependency" and finding["severity"] == "error"
+    assert finding["fix"] == {"hv-vpindex": True, "hv-synic": True}
+    assert document["sources"][0]["config"] == {"model": "host", "hv-time": True, "hv-stimer": True}
+    assert document["summary"] == {"error": 1, "warning": 0, "info": 0}
+
+
+def test_check_files_keeps_going_past_an_unusable_one(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    good = tmp_path / "good.sh"
+    good.write_text(f"qemu-system-x86_64 -m 4G \\\n  -cpu {GOOD}\n")
+    typo = tmp_path / "typo.sh"
+    typo.write_text("qemu-system-x86_64 \\\n  -machine q35 \\\n  -cpu host,hv-relaxed,hv-stimmer\n")
+    code, out, err = run(capsys, "check", str(good), str(typo))
+    assert code == 2
+    assert f"{good}: no findings" in out
+    assert_one_line_error(err, f"{typo}: line 3, -cpu token 3 'hv-stimmer'", "did you mean hv-stimer")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe\x00binary", "not UTF-8 text"),
+        (b"", "empty input"),
+        (b"{\"hv-relaxed\": 1}", "key 'hv-relaxed'"),
+        (b"{\"hv-relaxd\": true}", "did you mean hv-relaxed"),
+        (b"{not json", "invalid JSON"),
+        (b"qemu-system-x86_64 -m 4G -cpu", "-cpu needs a value"),
+        (b"qemu-system-x86_64 -cpu 'host,hv-relaxed", "cannot split the command line"),
+        (b"one line\nand another\n", "expected a QEMU command line"),
+    ],
+)
+def test_bad_files_get_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "vm.conf"
+    path.write_bytes(content)
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert_one_line_error(err, str(path), problem)
+
+
+def test_missing_files_and_directories(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "check", str(tmp_path / "absent.sh"))
+    assert code == 2
+    assert_one_line_error(err, "absent.sh", "No such file")
+    code, _, err = run(capsys, "doctor", str(tmp_path))
+    assert code == 2
+    assert_one_line_error(err, "is a directory")
+
+
+def test_huge_input_is_refused_quickly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "huge.sh"
+    with open(path, "wb") as handle:
+        handle.truncate(100 * 1024 * 1024)
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert_one_line_error(err, "larger than 16 MiB")
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--cpu", GOOD, "--os", "beos")
+    assert code == 2
+    assert_one_line_error(err, "--os 'beos'", "win11")
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2
+    assert_one_line_error(err, "No such command")
+    code, _, err = run(capsys, "convert", "--cpu", GOOD)
+    assert code == 2
+    assert_one_line_error(err, "--to")
+
+
+def test_convert_between_qemu_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "convert", "--cpu", "host,hv_relaxed,hv_spinlocks=8191,kvm=off", "--to", "json")
+    assert code == 0
+    assert json.loads(out) == {"model": "host", "kvm": False, "hv-relaxed": True, "hv-spinlocks": 8191}
+    saved = tmp_path / "vm.json"
+    saved.write_text(out)
+    code, out, _ = run(capsys, "convert", str(saved), "--to", "qemu")
+    assert code == 0 and out == "host,kvm=off,hv-relaxed=on,hv-spinlocks=0x1fff\n"
+
+
+def test_convert_reads_standard_input() -> None:
+    done = subprocess.run(
+        [HVTUNE, "convert", "--to", "qemu"], input="host,hv_relaxed,+hv-vapic\n",
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0 and done.stdout == "host,hv-relaxed=on,hv-vapic=on\n"
+
+
+def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "doctor")
+    assert code == 1
+    assert "bundled examples" in out
+    verdicts = [line.split("  ")[1] for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
+    order = {"WILL NOT START": 0, "AT RISK": 1, "OK": 2}
+    assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
+    assert out.rstrip().splitlines()[-1].startswith("Summary: ")
+    code, out, _ = run(capsys, "doctor", "--format", "json")
+    document = json.loads(out)
+    assert set(document) == {"origin", "note", "vms", "summary"} and document["origin"] == "examples"
+    assert document["vms"][0]["verdict"] == "will-not-start"
+
+
+def test_doctor_on_named_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "linux.sh"
+    path.write_text("qemu-system-x86_64 -kernel /boot/vmlinuz -cpu host,hv-relaxed,hv-time\n")
+    code, out, _ = run(capsys, "doctor", str(path))
+    assert code == 0
+    assert "named on the command line" in out and "linux-ignores-hyperv" not in out
+    assert "a Linux guest ignores these Hyper-V enlightenments" in out

@@ -1,0 +1,43 @@
+"""The bundled examples say what their names promise, and the real QEMU
+reads their -cpu values as hvtune does."""
+
+from __future__ import annotations
+
+import pytest
+
+from hvtune.doctor import check_vm
+from hvtune.examples import bundled_examples
+from hvtune.findings import Severity
+from hvtune.formats.qemu import _words
+
+from support.agreement import assert_agrees
+
+EXAMPLES = bundled_examples()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
+def test_examples_earn_their_names(example) -> None:  # type: ignore[no-untyped-def]
+    result = check_vm(example.read_text("utf-8"), example.name)
+    if "-good" in example.name:
+        assert result.worst in (None, Severity.INFO), [f.code for f in result.findings]
+    elif "-broken" in example.name:
+        assert result.worst is Severity.ERROR
+    else:
+        assert result.worst is Severity.WARNING, [f.code for f in result.findings]
+
+
+def test_there_are_examples_of_every_kind_for_each_windows() -> None:
+    names = [e.name for e in EXAMPLES]
+    for windows in ("win10", "win11", "win2022"):
+        assert any(n.startswith(f"{windows}-good") for n in names)
+    assert sum("-broken" in n for n in names) >= 2 and sum("-risky" in n for n in names) >= 2
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
+def test_qemu_reads_the_example_cpu_values_alike(qemu, example) -> None:  # type: ignore[no-untyped-def]
+    text = example.read_text("utf-8")
+    words = [word for word, _ in _words(text, example.name)]
+    cpu = words[words.index("-cpu") + 1]
+    # host needs KVM; max has the same properties and runs under TCG
+    assert_agrees(qemu, "max," + cpu.partition(",")[2])
