@@ -119,9 +119,9 @@ def test_any_spelling_finds_the_entry() -> None:
 
 def test_requirements_are_transitive_and_ordered() -> None:
     catalog = load_catalog()
-    names = [p.name for p in catalog.requirements(["hv-stimer-direct"])]
+    names = [p.name for p in catalog.requirements(("hv-stimer-direct",))]
     assert names == ["hv-time", "hv-vpindex", "hv-synic", "hv-stimer", "hv-stimer-direct"]
-    kvm_only = [p.name for p in catalog.requirements(["hv-stimer"], synic_kvm_only=True)]
+    kvm_only = [p.name for p in catalog.requirements(("hv-stimer",), synic_kvm_only=True)]
     assert kvm_only == ["hv-time", "hv-synic", "hv-stimer"]
 
 

@@ -47,7 +47,7 @@ def test_list_shows_every_property(capsys: pytest.CaptureFixture[str]) -> None:
     names = {entry["name"] for entry in entries}
     assert {"hv-stimer", "x-hv-synic-kvm-only", "kvm", "tsc-frequency"} <= names
     stimer = next(entry for entry in entries if entry["name"] == "hv-stimer")
-    assert stimer["requires"] == ["hv-synic", "hv-time"]
+    assert stimer["requires"] == ["hv-time", "hv-synic"]
     assert stimer["cpuid"] == [{"leaf": 0x40000003, "reg": "eax", "bit": 3, "name": "HV_SYNTIMERS_AVAILABLE"}]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Literal
 
@@ -53,12 +53,14 @@ class CpuidNote:
 
 @dataclass(frozen=True)
 class Since:
-    """First releases that support a property ("" where none applies)."""
+    """First releases that support a property ("" where none applies), and
+    the QEMU release that removed it, if any."""
 
     qemu: str
     libvirt: str
     kernel: str
     note: str
+    removed: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,7 @@ class Catalog:
         self.neighbours = neighbours
         self.guests = guests
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
+        self.features_by_name = {p.name: p for p in self.features}
         self._by_qemu_name: dict[str, Entry] = {}
         for entry in (*properties, *neighbours):
             for name in (entry.name, *entry.aliases):
@@ -252,7 +255,10 @@ class Catalog:
         for entry in (*properties, *neighbours):
             for spelling in _spellings(entry):
                 self._by_spelling.setdefault(_fold(spelling), entry)
-        self._order = {entry.name: i for i, entry in enumerate((*neighbours, *properties))}
+        # Canonical order: neighbours, then features in QEMU's bit order, then the rest.
+        ordered = (*neighbours, *self.features, *(p for p in properties if not p.is_feature))
+        self.order = {entry.name: i for i, entry in enumerate(ordered)}
+        self.aliases = {alias: entry.name for entry in (*properties, *neighbours) for alias in entry.aliases}
         _validate(self)
 
     def entry(self, qemu_name: str) -> Entry | None:
@@ -282,7 +288,8 @@ class Catalog:
         match = get_close_matches(name.lower().replace("_", "-"), names, n=1, cutoff=0.75)
         return match[0] if match else None
 
-    def requirements(self, names: list[str] | tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
+    @lru_cache(maxsize=None)  # noqa: B019 - the catalog lives as long as the process
+    def requirements(self, names: tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
         """The features `names` need, transitively, as QEMU enforces them
         (including the SynIC -> VP_INDEX check unless SynIC is KVM-only),
         in bit order. The named features themselves are included."""
@@ -304,10 +311,7 @@ class Catalog:
 
     def sort_key(self, name: str) -> int:
         """Canonical order: neighbours, then features by QEMU bit, then settings."""
-        return self._order.get(name, len(self._order))
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._order)
+        return self.order.get(name, len(self.order))
 
 
 def _fold(spelling: str) -> str:
@@ -339,6 +343,9 @@ def _validate(catalog: Catalog) -> None:
             target = catalog.entry(dep)
             if not isinstance(target, Property) or not target.is_feature:
                 raise CatalogError(f"{prop.name}: depends on unknown feature {dep}")
+        bits = [catalog.property(dep).bit or 0 for dep in prop.requires]
+        if bits != sorted(bits):
+            raise CatalogError(f"{prop.name}: list requires in bit order, as QEMU checks them")
         if prop.is_feature != (prop.bit is not None):
             raise CatalogError(f"{prop.name}: only features have a bit")
     for neighbour in catalog.neighbours:
@@ -372,7 +379,7 @@ def _property(raw: dict) -> Property:
         kvm_capability=raw.get("kvm_capability"),
         libvirt=LibvirtForm(**libvirt) if libvirt else None,
         kubevirt=raw.get("kubevirt"),
-        since=Since(since["qemu"], since["libvirt"], since["kernel"], since["note"]),
+        since=Since(**since),
         host=HostNeeds(**raw.get("host", {})),
         activates_hyperv=raw["activates_hyperv"],
         machine_default=MachineDefault(**machine_default) if machine_default else None,

@@ -1,206 +1,32 @@
-"""The hvtune command line. It parses arguments, calls the core and prints;
-no logic lives here. Exit codes: 0 clean, 1 error findings, 2 unusable input
-or usage."""
+"""The hvtune entry point: run a command and turn every failure into an
+exit code and one line on standard error.
+
+`hvtune --version` is answered here without importing click or the core, so
+it costs little more than starting Python; everything else loads the click
+commands (hvtune.commands) on demand.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-import click
-
 from hvtune._version import __version__
-
-FORMAT = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Human text, or JSON with stable keys.",
-)
-GUEST_OS = click.option(
-    "--os",
-    "guest_os",
-    metavar="OS",
-    help="The guest OS (linux, win10, win11, win2022, ...); some checks depend on it.",
-)
-
-
-class UsageFailure(click.UsageError):
-    """A usage error reported as one line."""
-
-
-def _guest_os(name: str | None) -> str | None:
-    if name is None:
-        return None
-    from hvtune.catalog import load_catalog
-
-    catalog = load_catalog()
-    guest = catalog.guest(name)
-    if guest is None:
-        names = ", ".join(g.name for g in catalog.guests)
-        raise UsageFailure(f"--os {name!r}: unknown guest OS; expected one of {names}")
-    return guest.name
-
-
-def _stdin_or_fail(files: tuple[str, ...], cpu: str | None, what: str) -> tuple[str, ...]:
-    if files or cpu is not None:
-        return files
-    if not sys.stdin.isatty():
-        return ("-",)
-    raise UsageFailure(f"{what}: give FILE... or --cpu STRING (or pipe a configuration to standard input)")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hvtune")
-def cli() -> None:
-    """Make Hyper-V enlightenments on KVM guests correct and fast.
-
-    hvtune reads QEMU -cpu strings and command lines (and JSON), checks them
-    the way QEMU will at VM start, explains every enlightenment, and converts
-    between spellings. Start with `hvtune doctor`.
-    """
-
-
-@cli.command("list")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Text table, JSON with every catalog fact, or the README's Markdown table.",
-)
-@click.option("--all", "everything", is_flag=True, help="Also list compat properties (and neighbours, in JSON).")
-def list_command(output: str, everything: bool) -> int:
-    """List every Hyper-V property QEMU knows."""
-    from hvtune.catalog import load_catalog
-    from hvtune.report import catalog as report
-
-    catalog = load_catalog()
-    if output == "json":
-        click.echo(report.list_json(catalog, everything=everything), nl=False)
-    elif output == "markdown":
-        click.echo(report.list_markdown(catalog), nl=False)
-    else:
-        click.echo(report.list_text(catalog, everything=everything), nl=False)
-    return 0
-
-
-@cli.command()
-@click.argument("name")
-@FORMAT
-def explain(name: str, output: str) -> int:
-    """Explain one enlightenment: what it does, needs and costs.
-
-    NAME may be any spelling: hv-stimer, hv_stimer, stimer, synictimer,
-    hypervclock, tlbflush.direct, ...
-    """
-    from hvtune.catalog import load_catalog
-    from hvtune.report import catalog as report
-
-    catalog = load_catalog()
-    entry = catalog.lookup(name)
-    if entry is None:
-        suggestion = catalog.suggest(name)
-        hint = f"; did you mean {suggestion}?" if suggestion else "; see `hvtune list`"
-        raise UsageFailure(f"{name!r}: not a Hyper-V property or neighbour hvtune knows{hint}")
-    click.echo(report.explain_json(entry) if output == "json" else report.explain_text(entry), nl=False)
-    return 0
-
-
-@cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--cpu", metavar="STRING", help="A -cpu value to check, e.g. 'host,hv-relaxed,hv-stimer'.")
-@GUEST_OS
-@click.option(
-    "--target",
-    type=click.Choice(["qemu", "libvirt"]),
-    help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
-)
-@FORMAT
-def check(files: tuple[str, ...], cpu: str | None, guest_os: str | None, target: str | None, output: str) -> int:
-    """Find errors and risks in QEMU command lines, -cpu values or JSON.
-
-    Dependencies are checked exactly as QEMU checks them at VM start, and the
-    first error is the one QEMU would print. Exit code 1 when any error is
-    found, 2 when an input is unusable.
-    """
-    from hvtune.api import check_reading, read_inputs
-    from hvtune.errors import InputError
-    from hvtune.report import findings as report
-
-    os_name = _guest_os(guest_os)
-    readings = read_inputs(_stdin_or_fail(files, cpu, "check"), cpu)
-    results = [
-        check_reading(reading, target=target, guest_os=os_name)  # type: ignore[arg-type]
-        for reading in readings
-        if not isinstance(reading, InputError)
-    ]
-    unusable = [str(reading) for reading in readings if isinstance(reading, InputError)]
-    for problem in unusable:
-        click.echo(f"hvtune: {problem}", err=True)
-    click.echo(report.check_json(results, unusable) if output == "json" else report.check_text(results), nl=False)
-    if unusable:
-        return 2
-    return 1 if any(result.errors for result in results) else 0
-
-
-@cli.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--cpu", metavar="STRING", help="A -cpu value to convert instead of a file.")
-@click.option(
-    "--to",
-    "to",
-    type=click.Choice(["qemu", "json"]),
-    required=True,
-    help="qemu: a canonical -cpu value; json: one object keyed by QEMU property names.",
-)
-def convert(file: str | None, cpu: str | None, to: str) -> int:
-    """Translate a configuration between QEMU -cpu and JSON."""
-    from hvtune.api import read_inputs, render
-    from hvtune.errors import InputError
-
-    if file and cpu is not None:
-        raise UsageFailure("convert: give either FILE or --cpu, not both")
-    (reading,) = read_inputs(_stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
-    if isinstance(reading, InputError):
-        raise reading
-    click.echo(render(reading.config, to, source=reading.source), nl=False)
-    return 0
-
-
-@cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-@GUEST_OS
-@FORMAT
-def doctor(files: tuple[str, ...], guest_os: str | None, output: str) -> int:
-    """Check every VM this host can show and say what to change, most
-    important first.
-
-    With FILE... it checks those QEMU command lines; with nothing to check
-    it shows the bundled examples. Exit code 1 when a VM will not start.
-    """
-    from hvtune.doctor import run_doctor
-    from hvtune.findings import Severity
-    from hvtune.report import findings as report
-
-    result = run_doctor(files, guest_os=_guest_os(guest_os))
-    if output == "json":
-        click.echo(report.doctor_json(result.origin, result.note, result.results), nl=False)
-    else:
-        click.echo(report.doctor_text(result.note, result.results), nl=False)
-    return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run the command and turn every failure into an exit code
-    and one line on standard error."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        print(f"hvtune, version {__version__}")
+        return 0
+
+    import click
+
+    from hvtune.commands import UsageFailure, cli
     from hvtune.errors import InputError
 
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="hvtune", standalone_mode=False)
+        code = cli.main(args=arguments, prog_name="hvtune", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.UsageError as error:

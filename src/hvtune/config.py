@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from hvtune.catalog import Catalog, Property, load_catalog
@@ -35,13 +36,19 @@ class FrozenValues(Mapping[str, V], Generic[V]):
     __slots__ = ("_items", "_index")
 
     def __init__(self, values: Mapping[str, V] | None = None):
-        catalog = load_catalog()
-        items = sorted((values or {}).items(), key=lambda item: catalog.sort_key(item[0]))
-        self._items: tuple[tuple[str, V], ...] = tuple(items)
-        self._index = dict(items)
+        values = values or {}
+        names = sorted(values, key=load_catalog().order.__getitem__)  # names are canonical
+        self._items: tuple[tuple[str, V], ...] = tuple((name, values[name]) for name in names)
+        self._index = dict(self._items)
 
     def __getitem__(self, key: str) -> V:
         return self._index[key]
+
+    def get(self, key: str, default: V | None = None) -> V | None:  # type: ignore[override]
+        return self._index.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._items)
@@ -97,9 +104,14 @@ class HypervConfig:
     # --- reading ---------------------------------------------------------
 
     def get(self, name: str) -> Value | None:
-        """The value set for a property or neighbour, or None when unset."""
-        entry = load_catalog().entry(name)
-        return self.values.get(entry.name if entry else name)
+        """The value set for a property or neighbour (by any QEMU name or
+        alias), or None when unset."""
+        value = self.values.get(name)
+        if value is None:
+            canonical = load_catalog().aliases.get(name)
+            if canonical is not None:
+                value = self.values.get(canonical)
+        return value
 
     def effective(self, name: str) -> Value:
         """The value QEMU would use: the set value, else the machine type's
@@ -117,7 +129,7 @@ class HypervConfig:
 
     def enabled(self, name: str) -> bool:
         """Whether a boolean property is explicitly on."""
-        return self.get(name) is True
+        return (self.values.get(name) if name in self.values else self.get(name)) is True
 
     @property
     def passthrough(self) -> bool:
@@ -127,12 +139,13 @@ class HypervConfig:
     def kvm_hidden(self) -> bool:
         return self.get("kvm") is False
 
-    @property
+    @cached_property
     def enabled_features(self) -> tuple[Property, ...]:
         """Features switched on, in QEMU's bit order."""
-        return tuple(p for p in load_catalog().features if self.enabled(p.name))
+        features = load_catalog().features_by_name
+        return tuple(features[name] for name, value in self.values.items() if value is True and name in features)
 
-    @property
+    @cached_property
     def hyperv_enabled(self) -> bool:
         """Whether QEMU would expose Hyper-V CPUID leaves at all (QEMU's
         hyperv_enabled(), given a host with KVM_CAP_HYPERV)."""

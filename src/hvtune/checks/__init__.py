@@ -4,14 +4,11 @@ order QEMU itself would report them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hvtune.checks import dependencies, hazards, migration, values
 from hvtune.checks.context import CheckContext
+from hvtune.checks.rule import Check, subjects
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first
-
-Check = Callable[[HypervConfig, CheckContext], list[Finding]]
 
 CHECKS: tuple[Check, ...] = (
     dependencies.check_dependencies,
@@ -34,13 +31,18 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+_GATED = tuple((check, subjects(check)) for check in CHECKS)
+
+
 def run_checks(config: HypervConfig, context: CheckContext | None = None) -> list[Finding]:
     """Every finding for `config`, most important first; among errors the
     first is the one QEMU would print."""
     context = context or CheckContext()
+    present = frozenset(config.values)
     findings: list[Finding] = []
-    for check in CHECKS:
-        findings.extend(check(config, context))
+    for check, names in _GATED:
+        if names is None or not names.isdisjoint(present):
+            findings.extend(check(config, context))
     return most_important_first(findings)
 
 

@@ -42,7 +42,7 @@ def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Find
     catalog = load_catalog()
     findings = []
     for feature in config.enabled_features:
-        for name in sorted(feature.requires, key=lambda n: catalog.property(n).bit or 0):
+        for name in feature.requires:
             if not config.enabled(name):
                 findings.append(_missing(config, feature, catalog.property(name)))
     if not synic_kvm_only(config):

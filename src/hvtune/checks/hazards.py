@@ -6,10 +6,18 @@ from __future__ import annotations
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
+from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
 
+# Development features other than hv-passthrough, which migration.py covers.
+DEVELOPMENT = tuple(
+    p.name for p in load_catalog().properties if p.advice == "development" and p.name != "hv-passthrough"
+)
+
+
+@about("hv-passthrough")
 def check_passthrough_overrides(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.passthrough:
         return []
@@ -29,6 +37,7 @@ def check_passthrough_overrides(config: HypervConfig, context: CheckContext) -> 
     ]
 
 
+@about("hv-vendor-id")
 def check_vendor_id_alone(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if config.get("hv-vendor-id") is None or config.hyperv_enabled:
         return []
@@ -46,6 +55,7 @@ def check_vendor_id_alone(config: HypervConfig, context: CheckContext) -> list[F
     ]
 
 
+@about("hv-reset")
 def check_reset(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-reset"):
         return []
@@ -63,6 +73,7 @@ def check_reset(config: HypervConfig, context: CheckContext) -> list[Finding]:
     ]
 
 
+@about("hv-evmcs")
 def check_evmcs(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-evmcs"):
         return []
@@ -94,6 +105,7 @@ def check_evmcs(config: HypervConfig, context: CheckContext) -> list[Finding]:
     return findings
 
 
+@about(*DEVELOPMENT)
 def check_development_features(config: HypervConfig, context: CheckContext) -> list[Finding]:
     return [
         Finding(
@@ -106,11 +118,12 @@ def check_development_features(config: HypervConfig, context: CheckContext) -> l
             ),
             fix=ConfigChange({prop.name: None}),
         )
-        for prop in load_catalog().properties
-        if prop.advice == "development" and prop.name != "hv-passthrough" and config.enabled(prop.name)
+        for prop in map(load_catalog().property, DEVELOPMENT)
+        if config.enabled(prop.name)
     ]
 
 
+@about("hv-synic")
 def check_synic_without_stimer(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if config.passthrough or not config.enabled("hv-synic") or config.enabled("hv-stimer"):
         return []
@@ -129,6 +142,7 @@ def check_synic_without_stimer(config: HypervConfig, context: CheckContext) -> l
     ]
 
 
+@about("hv-crash")
 def check_crash(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-crash"):
         return []
@@ -180,6 +194,7 @@ def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> li
     ]
 
 
+@about("hv-no-nonarch-coresharing")
 def check_coresharing_on(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if config.get("hv-no-nonarch-coresharing") != "on":
         return []

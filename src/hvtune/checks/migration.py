@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hvtune.checks.context import CheckContext
+from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
@@ -15,6 +16,7 @@ def tsc_frequency_pinned(config: HypervConfig) -> bool:
     return isinstance(frequency, int) and frequency >= _MIN_PINNED_HZ
 
 
+@about("hv-passthrough")
 def check_passthrough(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.passthrough:
         return []
@@ -33,6 +35,7 @@ def check_passthrough(config: HypervConfig, context: CheckContext) -> list[Findi
     ]
 
 
+@about("hv-reenlightenment")
 def check_reenlightenment(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-reenlightenment") or tsc_frequency_pinned(config):
         return []
@@ -52,6 +55,7 @@ def check_reenlightenment(config: HypervConfig, context: CheckContext) -> list[F
     ]
 
 
+@about("invtsc")
 def check_invtsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("invtsc") or tsc_frequency_pinned(config):
         return []
@@ -68,6 +72,7 @@ def check_invtsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
     ]
 
 
+@about("hv-no-nonarch-coresharing")
 def check_coresharing_auto(config: HypervConfig, context: CheckContext) -> list[Finding]:
     value = config.get("hv-no-nonarch-coresharing")
     if value == "auto":

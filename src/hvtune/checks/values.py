@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
+from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
@@ -19,6 +20,7 @@ def _severity(context: CheckContext) -> Severity:
     return Severity.ERROR if context.target == "libvirt" else Severity.WARNING
 
 
+@about("hv-spinlocks")
 def check_spinlocks(config: HypervConfig, context: CheckContext) -> list[Finding]:
     retries = config.get("hv-spinlocks")
     limits = load_catalog().property("hv-spinlocks").range
@@ -40,6 +42,7 @@ def check_spinlocks(config: HypervConfig, context: CheckContext) -> list[Finding
     ]
 
 
+@about("hv-vendor-id")
 def check_vendor_id(config: HypervConfig, context: CheckContext) -> list[Finding]:
     vendor = config.get("hv-vendor-id")
     limit = load_catalog().property("hv-vendor-id").range.max_length

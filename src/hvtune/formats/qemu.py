@@ -19,10 +19,12 @@ HypervConfig; every other token is kept verbatim.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from hvtune.catalog import Catalog, Entry, Neighbour, load_catalog
-from hvtune.config import HypervConfig
+from hvtune.config import FrozenValues, HypervConfig
 from hvtune.errors import InputError
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, split_words
@@ -52,6 +54,7 @@ class _Tokens:
         self.assignments: list[tuple[int, str, str, str]] = []  # (position, name, value, original)
         self.plus: list[tuple[int, str]] = []
         self.minus: list[tuple[int, str]] = []
+        self.switched: set[str] = set()  # names seen so far in +/- form
         self.ambiguous: list[str] = []
 
 
@@ -70,16 +73,14 @@ def _split(value: str, source: str) -> tuple[str, _Tokens]:
     tokens = _Tokens()
     pieces = [piece for piece in features.split(",") if piece]
     for position, piece in enumerate(pieces, start=2):
-        if piece[0] == "+":
-            tokens.plus.append((position, piece[1:]))
-            continue
-        if piece[0] == "-":
-            tokens.minus.append((position, piece[1:]))
+        if piece[0] in "+-":
+            (tokens.plus if piece[0] == "+" else tokens.minus).append((position, piece[1:]))
+            tokens.switched.add(piece[1:])
             continue
         name, has_value, text = piece.partition("=")
         name = name.replace("_", "-")
         text = text if has_value else "on"
-        if any(plus == name for _, plus in tokens.plus) or any(minus == name for _, minus in tokens.minus):
+        if name in tokens.switched:
             tokens.ambiguous.append(name)
         if name == "tsc-freq":
             hertz = parse_metric_size(text)
@@ -113,56 +114,80 @@ def _refused_unknown(catalog: Catalog, name: str) -> bool:
     return folded.startswith(("hv-", "x-hv-")) or catalog.entry(folded) is not None
 
 
-def _decode(entry: Entry, text: str) -> Value:
-    """The value QEMU's string input visitor makes of `text`."""
+@dataclass(frozen=True)
+class _Known:
+    """A name QEMU's CPU knows and hvtune models: its catalog entry, the CPU
+    models that have it (empty: all) and how QEMU decodes its value."""
+
+    entry: Entry
+    models: tuple[str, ...]
+    decode: Callable[[str], Value]
+
+
+def _decoder(entry: Entry) -> Callable[[str], Value]:
+    """The decoding QEMU's string input visitor applies for this property."""
     kind = VALUE_TYPES[entry.type]
+    name = entry.name
     if entry.type == "bool":
-        flag = parse_bool(text)
-        if flag is None:
-            raise _Refused(f"Parameter '{entry.name}' expects 'on' or 'off'")
-        return flag
+
+        def decode_bool(text: str) -> Value:
+            flag = parse_bool(text)
+            if flag is None:
+                raise _Refused(f"Parameter '{name}' expects 'on' or 'off'")
+            return flag
+
+        return decode_bool
     if entry.type == "string":
-        return text
+        return str
     if entry.type == "on-off-auto":
-        if text not in kind.choices:
-            raise _Refused(f"Parameter '{entry.name}' does not accept value '{text}' (on, off or auto)")
-        return text
+
+        def decode_choice(text: str) -> Value:
+            if text not in kind.choices:
+                raise _Refused(f"Parameter '{name}' does not accept value '{text}' (on, off or auto)")
+            return text
+
+        return decode_choice
     assert kind.minimum is not None and kind.maximum is not None
-    signed = kind.minimum < 0
-    number = parse_signed(text) if signed else parse_unsigned(text)
-    if number is None:
-        raise _Refused(f"Parameter '{entry.name}' expects {'int64' if signed else 'uint64'}")
-    if not kind.minimum <= number <= kind.maximum:
-        if isinstance(entry, Neighbour):
-            raise _Refused(
-                f"Property .{entry.name} doesn't take value {number} "
-                f"(minimum: {kind.minimum}, maximum: {kind.maximum})"
-            )
-        raise _Refused(f"Parameter '{entry.name}' expects {kind.c_name}")
-    return number
+    low, high = kind.minimum, kind.maximum
+    signed = low < 0
+    if isinstance(entry, Neighbour):
+        out_of_range = f"Property .{name} doesn't take value {{}} (minimum: {low}, maximum: {high})"
+    else:
+        out_of_range = f"Parameter '{name}' expects {kind.c_name}"
+
+    def decode_number(text: str) -> Value:
+        number = parse_signed(text) if signed else parse_unsigned(text)
+        if number is None:
+            raise _Refused(f"Parameter '{name}' expects {'int64' if signed else 'uint64'}")
+        if not low <= number <= high:
+            raise _Refused(out_of_range.format(number))
+        return number
+
+    return decode_number
 
 
-def _check_model(entry: Entry, model: str, catalog: Catalog) -> None:
-    if isinstance(entry, Neighbour) and entry.models and model not in entry.models:
-        models = " and ".join(entry.models)
-        raise _not_found(catalog, model, entry.name, f"{entry.name} exists only for the {models} CPU models")
+@cache
+def _known() -> dict[str, _Known]:
+    """Every QEMU name (canonical or alias) hvtune decodes."""
+    catalog = load_catalog()
+    table = {}
+    for entry in (*catalog.neighbours, *catalog.properties):
+        known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry))
+        table.update(dict.fromkeys((entry.name, *entry.aliases), known))
+    return table
 
 
-def _assignment(catalog: Catalog, model: str, name: str, text: str) -> tuple[Entry, Value] | None:
-    """Decode one name=value token; None for a token hvtune keeps verbatim."""
-    entry = catalog.entry(name)
-    if entry is None:
-        if _refused_unknown(catalog, name):
-            raise _not_found(catalog, model, name)
-        return None
-    _check_model(entry, model, catalog)
-    return entry, _decode(entry, text)
+def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
+    if known.models and model not in known.models:
+        name = known.entry.name
+        models = " and ".join(known.models)
+        raise _not_found(catalog, model, name, f"{name} exists only for the {models} CPU models")
 
 
 def _switch(catalog: Catalog, model: str, sign: str, name: str) -> Entry | None:
     """Check one +feat/-feat token; None for a token hvtune keeps verbatim."""
-    entry = catalog.entry(name)
-    if entry is None:
+    known = _known().get(name)
+    if known is None:
         if not _refused_unknown(catalog, name):
             return None
         dashed = name.replace("_", "-")
@@ -170,30 +195,35 @@ def _switch(catalog: Catalog, model: str, sign: str, name: str) -> Entry | None:
         if dashed != name and catalog.entry(dashed):
             hint = f"the {sign}feature form does not turn '_' into '-': write {sign}{dashed}"
         raise _not_found(catalog, model, name, hint)
-    _check_model(entry, model, catalog)
-    if entry.type != "bool":
+    _check_model(known, model, catalog)
+    if known.entry.type != "bool":
         raise _Refused(
             f"{sign}{name} only switches on/off properties; "
-            f"{entry.name} is a {entry.type} (write {entry.name}=<value>)"
+            f"{known.entry.name} is a {known.entry.type} (write {known.entry.name}=<value>)"
         )
-    return entry
+    return known.entry
 
 
 def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) -> CpuOption:
     """Parse a ``-cpu`` value as QEMU does; raise InputError where QEMU
     would refuse the Hyper-V part or a neighbour."""
     catalog = load_catalog()
+    table = _known()
     model, tokens = _split(value, source)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
     position, original = 0, ""
     try:
         for position, name, text, original in tokens.assignments:
-            decoded = _assignment(catalog, model, name, text)
-            if decoded is None:
+            known = table.get(name)
+            if known is None:
+                if _refused_unknown(catalog, name):
+                    raise _not_found(catalog, model, name)
                 extra.append((position, original))
-            else:
-                values[decoded[0].name] = decoded[1]
+                continue
+            if known.models:
+                _check_model(known, model, catalog)
+            values[known.entry.name] = known.decode(text)
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
                 original = sign + name
@@ -206,7 +236,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         raise InputError(source, _place(position, original), str(refused)) from None
     config = HypervConfig(
         model=model,
-        values=values,
+        values=FrozenValues(values),  # decoded above: already canonical and valid
         machine=machine,
         extra=tuple(token for _, token in sorted(extra)),
     )
