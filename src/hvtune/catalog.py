@@ -246,7 +246,7 @@ class Catalog:
         self.neighbours = neighbours
         self.guests = guests
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
-        self.features_by_name = {p.name: p for p in self.features}
+        self.feature_bits = {p.name: p.bit or 0 for p in self.features}
         self._by_qemu_name: dict[str, Entry] = {}
         for entry in (*properties, *neighbours):
             for name in (entry.name, *entry.aliases):

@@ -9,7 +9,7 @@ property is simply absent), the machine type when known, and every other
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Generic, TypeVar
@@ -31,15 +31,15 @@ V = TypeVar("V")
 
 
 class FrozenValues(Mapping[str, V], Generic[V]):
-    """An immutable, hashable mapping kept in the catalog's canonical order."""
+    """An immutable, hashable mapping kept in the catalog's canonical order
+    (so two with the same content are equal item by item)."""
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index",)
 
     def __init__(self, values: Mapping[str, V] | None = None):
         values = values or {}
-        names = sorted(values, key=load_catalog().order.__getitem__)  # names are canonical
-        self._items: tuple[tuple[str, V], ...] = tuple((name, values[name]) for name in names)
-        self._index = dict(self._items)
+        order = load_catalog().order.__getitem__  # names are canonical
+        self._index: dict[str, V] = {name: values[name] for name in sorted(values, key=order)}
 
     def __getitem__(self, key: str) -> V:
         return self._index[key]
@@ -51,21 +51,30 @@ class FrozenValues(Mapping[str, V], Generic[V]):
         return key in self._index
 
     def __iter__(self) -> Iterator[str]:
-        return (key for key, _ in self._items)
+        return iter(self._index)
+
+    def keys(self) -> KeysView[str]:
+        return self._index.keys()
+
+    def values(self) -> ValuesView[V]:
+        return self._index.values()
+
+    def items(self) -> ItemsView[str, V]:
+        return self._index.items()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._index)
 
     def __hash__(self) -> int:
-        return hash(self._items)
+        return hash(tuple(self._index.items()))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenValues):
-            return self._items == other._items
-        return isinstance(other, Mapping) and dict(self._items) == dict(other)
+            return self._index == other._index
+        return isinstance(other, Mapping) and self._index == dict(other)
 
     def __repr__(self) -> str:
-        return f"FrozenValues({dict(self._items)!r})"
+        return f"FrozenValues({self._index!r})"
 
 
 def _canonical(catalog: Catalog, values: Mapping[str, Value]) -> dict[str, Value]:
@@ -95,11 +104,21 @@ class HypervConfig:
     values: Mapping[str, Value] = field(default_factory=dict)
     machine: str | None = None
     extra: tuple[str, ...] = ()
+    # The features switched on, as QEMU's bit mask (its hyperv_features).
+    feature_mask: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        catalog = load_catalog()
         if not isinstance(self.values, FrozenValues):
-            object.__setattr__(self, "values", FrozenValues(_canonical(load_catalog(), self.values)))
-        object.__setattr__(self, "extra", tuple(self.extra))
+            object.__setattr__(self, "values", FrozenValues(_canonical(catalog, self.values)))
+        bits = catalog.feature_bits
+        mask = 0
+        for name, value in self.values.items():
+            if value is True and name in bits:
+                mask |= 1 << bits[name]
+        object.__setattr__(self, "feature_mask", mask)
+        if type(self.extra) is not tuple:
+            object.__setattr__(self, "extra", tuple(self.extra))
 
     # --- reading ---------------------------------------------------------
 
@@ -139,11 +158,11 @@ class HypervConfig:
     def kvm_hidden(self) -> bool:
         return self.get("kvm") is False
 
-    @cached_property
+    @property
     def enabled_features(self) -> tuple[Property, ...]:
         """Features switched on, in QEMU's bit order."""
-        features = load_catalog().features_by_name
-        return tuple(features[name] for name, value in self.values.items() if value is True and name in features)
+        mask = self.feature_mask
+        return tuple(p for p in load_catalog().features if mask >> (p.bit or 0) & 1)
 
     @cached_property
     def hyperv_enabled(self) -> bool:

@@ -19,7 +19,10 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return {"error": 0, "warning": 1, "info": 2}[self.value]
+        return _RANK[self]
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,9 @@ class Finding:
 def most_important_first(findings: list[Finding]) -> list[Finding]:
     """Errors, then warnings, then info; stable within a severity, so the
     first error stays the one QEMU would print."""
-    return sorted(findings, key=lambda f: f.severity.rank)
+    if len(findings) < 2:
+        return findings
+    return sorted(findings, key=lambda f: _RANK[f.severity])
 
 
 @dataclass(frozen=True)

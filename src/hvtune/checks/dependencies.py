@@ -9,6 +9,8 @@ violation in that same order, so the first error is the one QEMU prints.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.config import HypervConfig
@@ -36,18 +38,25 @@ def _missing(config: HypervConfig, feature: Property, dependency: Property) -> F
     )
 
 
+@lru_cache(maxsize=4096)
+def violations(features: int, synic_kvm_only: bool) -> tuple[tuple[Property, Property], ...]:
+    """(feature, missing dependency) pairs, in the order QEMU checks them,
+    for the set of features given as a mask of QEMU bits. A pure function of
+    a small integer: fleets share a few masks, so it is cached."""
+    catalog = load_catalog()
+    pairs = []
+    for feature in catalog.features:
+        if features >> (feature.bit or 0) & 1:
+            pairs += [(feature, dep) for dep in map(catalog.property, feature.requires) if not features >> (dep.bit or 0) & 1]
+    if not synic_kvm_only:
+        for feature in catalog.features:
+            if features >> (feature.bit or 0) & 1:
+                late = map(catalog.property, feature.requires_after_loop)
+                pairs += [(feature, dep) for dep in late if not features >> (dep.bit or 0) & 1]
+    return tuple(pairs)
+
+
 def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if config.passthrough:
         return []
-    catalog = load_catalog()
-    findings = []
-    for feature in config.enabled_features:
-        for name in feature.requires:
-            if not config.enabled(name):
-                findings.append(_missing(config, feature, catalog.property(name)))
-    if not synic_kvm_only(config):
-        for feature in config.enabled_features:
-            for name in feature.requires_after_loop:
-                if not config.enabled(name):
-                    findings.append(_missing(config, feature, catalog.property(name)))
-    return findings
+    return [_missing(config, feature, dep) for feature, dep in violations(config.feature_mask, synic_kvm_only(config))]

@@ -11,6 +11,61 @@ from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
 
+RESET_DISCOURAGED = Finding(
+    code="reset-discouraged",
+    severity=Severity.WARNING,
+    feature="hv-reset",
+    message=(
+        "hv-reset is discouraged: modern Hyper-V does not expose the reset MSR and QEMU's "
+        "documentation recommends leaving it out; Windows resets fine without it"
+    ),
+    fix=ConfigChange({"hv-reset": None}),
+)
+
+EVMCS_INTEL_ONLY = Finding(
+    code="evmcs-intel-only",
+    severity=Severity.WARNING,
+    feature="hv-evmcs",
+    message=(
+        "hv-evmcs works only on Intel hosts with nested virtualization: the same guest does "
+        "not start on an AMD host, and KVM disables posted interrupts for it. Keep it only "
+        "for guests that run Hyper-V, WSL2 or VBS on Intel hosts"
+    ),
+)
+
+EVMCS_WITHOUT_VMX = Finding(
+    code="evmcs-without-vmx",
+    severity=Severity.WARNING,
+    feature="hv-evmcs",
+    message=(
+        "hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never "
+        "uses the enlightened VMCS"
+    ),
+    fix=ConfigChange({"vmx": True}),
+)
+
+CRASH_STOPS_DUMP = Finding(
+    code="crash-stops-dump",
+    severity=Severity.INFO,
+    feature="hv-crash",
+    message=(
+        "hv-crash: with QEMU's default -action panic=shutdown a Windows bugcheck ends the "
+        "guest at once, before Windows writes its crash dump; keep it only when something "
+        "reads the GUEST_PANICKED event"
+    ),
+)
+
+CORESHARING_NEEDS_PINNING = Finding(
+    code="coresharing-needs-pinning",
+    severity=Severity.INFO,
+    feature="hv-no-nonarch-coresharing",
+    message=(
+        "hv-no-nonarch-coresharing=on promises Windows that no other VM shares its "
+        "physical cores; keep it only with SMT off or vCPUs pinned to whole cores, or "
+        "Windows drops side-channel protections it needs"
+    ),
+)
+
 # Development features other than hv-passthrough, which migration.py covers.
 DEVELOPMENT = tuple(
     p.name for p in load_catalog().properties if p.advice == "development" and p.name != "hv-passthrough"
@@ -57,52 +112,16 @@ def check_vendor_id_alone(config: HypervConfig, context: CheckContext) -> list[F
 
 @about("hv-reset")
 def check_reset(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if not config.enabled("hv-reset"):
-        return []
-    return [
-        Finding(
-            code="reset-discouraged",
-            severity=Severity.WARNING,
-            feature="hv-reset",
-            message=(
-                "hv-reset is discouraged: modern Hyper-V does not expose the reset MSR and QEMU's "
-                "documentation recommends leaving it out; Windows resets fine without it"
-            ),
-            fix=ConfigChange({"hv-reset": None}),
-        )
-    ]
+    return [RESET_DISCOURAGED] if config.enabled("hv-reset") else []
 
 
 @about("hv-evmcs")
 def check_evmcs(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-evmcs"):
         return []
-    findings = [
-        Finding(
-            code="evmcs-intel-only",
-            severity=Severity.WARNING,
-            feature="hv-evmcs",
-            message=(
-                "hv-evmcs works only on Intel hosts with nested virtualization: the same guest does "
-                "not start on an AMD host, and KVM disables posted interrupts for it. Keep it only "
-                "for guests that run Hyper-V, WSL2 or VBS on Intel hosts"
-            ),
-        )
-    ]
     if config.get("vmx") is False:
-        findings.append(
-            Finding(
-                code="evmcs-without-vmx",
-                severity=Severity.WARNING,
-                feature="hv-evmcs",
-                message=(
-                    "hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never "
-                    "uses the enlightened VMCS"
-                ),
-                fix=ConfigChange({"vmx": True}),
-            )
-        )
-    return findings
+        return [EVMCS_INTEL_ONLY, EVMCS_WITHOUT_VMX]
+    return [EVMCS_INTEL_ONLY]
 
 
 @about(*DEVELOPMENT)
@@ -144,20 +163,7 @@ def check_synic_without_stimer(config: HypervConfig, context: CheckContext) -> l
 
 @about("hv-crash")
 def check_crash(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if not config.enabled("hv-crash"):
-        return []
-    return [
-        Finding(
-            code="crash-stops-dump",
-            severity=Severity.INFO,
-            feature="hv-crash",
-            message=(
-                "hv-crash: with QEMU's default -action panic=shutdown a Windows bugcheck ends the "
-                "guest at once, before Windows writes its crash dump; keep it only when something "
-                "reads the GUEST_PANICKED event"
-            ),
-        )
-    ]
+    return [CRASH_STOPS_DUMP] if config.enabled("hv-crash") else []
 
 
 def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding]:
@@ -196,17 +202,4 @@ def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> li
 
 @about("hv-no-nonarch-coresharing")
 def check_coresharing_on(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if config.get("hv-no-nonarch-coresharing") != "on":
-        return []
-    return [
-        Finding(
-            code="coresharing-needs-pinning",
-            severity=Severity.INFO,
-            feature="hv-no-nonarch-coresharing",
-            message=(
-                "hv-no-nonarch-coresharing=on promises Windows that no other VM shares its "
-                "physical cores; keep it only with SMT off or vCPUs pinned to whole cores, or "
-                "Windows drops side-channel protections it needs"
-            ),
-        )
-    ]
+    return [CORESHARING_NEEDS_PINNING] if config.get("hv-no-nonarch-coresharing") == "on" else []

@@ -29,7 +29,7 @@ from hvtune.errors import InputError
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, split_words
 from hvtune.formats.qemu_values import (
-    parse_bool,
+    BOOL_WORDS,
     parse_metric_size,
     parse_signed,
     parse_unsigned,
@@ -131,7 +131,7 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
     if entry.type == "bool":
 
         def decode_bool(text: str) -> Value:
-            flag = parse_bool(text)
+            flag = BOOL_WORDS.get(text)
             if flag is None:
                 raise _Refused(f"Parameter '{name}' expects 'on' or 'off'")
             return flag

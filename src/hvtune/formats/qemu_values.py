@@ -1,7 +1,7 @@
 """QEMU's value syntax for CPU properties given on ``-cpu``.
 
 These mirror the C parsers QEMU uses for global properties: ``qapi_bool_parse``
-for booleans, ``qemu_strtou64``/``qemu_strtoi64`` (C ``strtoull``/``strtoll``
+for booleans (BOOL_WORDS), ``qemu_strtou64``/``qemu_strtoi64`` (C ``strtoull``/``strtoll``
 with base 0) for integers, QAPI enum lookup for on/off/auto, and
 ``qemu_strtosz_metric`` for ``tsc-freq``. Each returns None where QEMU refuses.
 """
@@ -16,17 +16,10 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 TRUE_WORDS = ("on", "yes", "true", "y")
 FALSE_WORDS = ("off", "no", "false", "n")
+# QEMU's qapi_bool_parse: exact, case-sensitive words only.
+BOOL_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 _DIGITS = {8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
-
-
-def parse_bool(text: str) -> bool | None:
-    """QEMU's qapi_bool_parse: exact, case-sensitive words only."""
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    return None
 
 
 def _c_integer(text: str, base: int = 0) -> tuple[int, bool] | None:
