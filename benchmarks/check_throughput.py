@@ -13,11 +13,11 @@ import argparse
 import time
 from collections.abc import Callable
 
-from corpus import cpu_strings
-
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext
 from hvtune.formats.qemu import _split, parse_cpu
+
+from corpus import cpu_strings
 
 
 def best_of(repeat: int, work: Callable[[], object]) -> float:

@@ -12,17 +12,35 @@ from __future__ import annotations
 import random
 
 STACKS = {
-    "virt-install": "relaxed vapic spinlocks=0x1fff vpindex runtime synic stimer time frequencies tlbflush ipi evmcs avic",
+    "virt-install": (
+        "relaxed vapic spinlocks=0x1fff vpindex runtime synic stimer time frequencies tlbflush ipi evmcs avic"
+    ),
     "proxmox": "ipi relaxed reset runtime spinlocks=0x1fff stimer synic time vapic vpindex",
     "nova": "relaxed vapic spinlocks=0x1fff vpindex runtime synic reset frequencies tlbflush ipi time",
-    "kubevirt": "relaxed vapic vpindex spinlocks=0x1fff synic stimer stimer-direct tlbflush frequencies reenlightenment ipi runtime reset time",
+    "kubevirt": (
+        "relaxed vapic vpindex spinlocks=0x1fff synic stimer stimer-direct tlbflush frequencies "
+        "reenlightenment ipi runtime reset time"
+    ),
     "quickemu": "passthrough",
     "blog-2014": "relaxed vapic spinlocks=0x1fff time",
     "gpu": "relaxed vapic spinlocks=0x1fff time vendor-id=1234567890ab",
 }
 MODELS = ("host", "Skylake-Client-v4", "Icelake-Server-v6", "EPYC-Milan", "kvm64", "qemu64", "max")
-OTHERS = ("+kvm_pv_eoi", "+kvm_pv_unhalt", "-cet-ibt", "-cet-ss", "l3-cache=on", "+invtsc", "kvm=off",
-          "+hypervisor", "enforce", "+lahf_lm", "+sep", "pmu=off", "tsc-frequency=2600000000")
+OTHERS = (
+    "+kvm_pv_eoi",
+    "+kvm_pv_unhalt",
+    "-cet-ibt",
+    "-cet-ss",
+    "l3-cache=on",
+    "+invtsc",
+    "kvm=off",
+    "+hypervisor",
+    "enforce",
+    "+lahf_lm",
+    "+sep",
+    "pmu=off",
+    "tsc-frequency=2600000000",
+)
 SPARE = ("frequencies", "tlbflush", "tlbflush-ext", "xmm-input", "crash", "stimer-direct", "evmcs")
 
 

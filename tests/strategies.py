@@ -24,12 +24,14 @@ def value_for(type_name: str) -> st.SearchStrategy:
 
 
 @st.composite
-def configs(draw: st.DrawFn, models: tuple[str, ...] = ("qemu64", "max", "host", "Skylake-Server-v4", "EPYC")) -> HypervConfig:
+def configs(
+    draw: st.DrawFn, models: tuple[str, ...] = ("qemu64", "max", "host", "Skylake-Server-v4", "EPYC")
+) -> HypervConfig:
     catalog = load_catalog()
     model = draw(st.sampled_from(models))
     entries = [
         entry
-        for entry in (*catalog.neighbours, *catalog.properties)
+        for entry in catalog.entries
         if not (isinstance(entry, Neighbour) and entry.models and model not in entry.models)
     ]
     chosen = draw(st.lists(st.sampled_from(entries), unique_by=lambda e: e.name, max_size=12))

@@ -36,7 +36,11 @@ def _qom_properties(binary: str) -> dict[str, dict]:
     )
     output = subprocess.run(
         [binary, "-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio"],
-        input=request + "\n", capture_output=True, text=True, timeout=60, check=True,
+        input=request + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     replies = [json.loads(line) for line in output.splitlines() if line.strip()]
     listing = next(r["return"] for r in replies if isinstance(r.get("return"), list))
@@ -69,7 +73,7 @@ def test_catalog_matches_qemus_compiled_feature_table(qemu_binary: str) -> None:
     catalog = load_catalog()
     table = read_table(qemu_binary)
     assert [entry.bit for entry in table] == [feature.bit for feature in catalog.features]
-    for entry, feature in zip(table, catalog.features):
+    for entry, feature in zip(table, catalog.features, strict=True):
         assert entry.desc == feature.desc, feature.name
         masks: dict[tuple[int, str], int] = {}
         for bit in feature.cpuid:
@@ -83,7 +87,8 @@ def test_catalog_matches_qemus_compiled_feature_table(qemu_binary: str) -> None:
 
 @pytest.mark.qemu
 def test_qemu_prints_the_messages_hvtune_reproduces(qemu_binary: str) -> None:
-    text = open(qemu_binary, "rb").read()
+    with open(qemu_binary, "rb") as handle:
+        text = handle.read()
     for message in (
         b"Hyper-V %s requires Hyper-V %s",
         b"Hyper-V %s is not supported by kernel",

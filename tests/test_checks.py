@@ -19,7 +19,10 @@ from hvtune.formats.qemu import parse_cpu
 
 from strategies import configs
 
-GOOD = "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,hv-frequencies,hv-tlbflush,hv-ipi"
+GOOD = (
+    "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,"
+    "hv-frequencies,hv-tlbflush,hv-ipi"
+)
 
 
 def findings(cpu: str, **context: object) -> list[Finding]:
@@ -146,8 +149,12 @@ def test_findings_come_most_important_first() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(config=configs(), guest_os=st.sampled_from([None, "linux", "win11"]), target=st.sampled_from(["qemu", "libvirt"]))
-def test_every_finding_is_well_formed_and_its_fix_applies(config: HypervConfig, guest_os: str | None, target: str) -> None:
+@given(
+    config=configs(), guest_os=st.sampled_from([None, "linux", "win11"]), target=st.sampled_from(["qemu", "libvirt"])
+)
+def test_every_finding_is_well_formed_and_its_fix_applies(
+    config: HypervConfig, guest_os: str | None, target: str
+) -> None:
     catalog = load_catalog()
     for finding in run_checks(config, CheckContext(target=target, guest_os=guest_os)):  # type: ignore[arg-type]
         assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)+", finding.code)

@@ -14,7 +14,10 @@ from hvtune.catalog import load_catalog
 from hvtune.cli import main
 
 HVTUNE = str(Path(sys.executable).with_name("hvtune"))
-GOOD = "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,hv-frequencies,hv-tlbflush,hv-ipi"
+GOOD = (
+    "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,"
+    "hv-frequencies,hv-tlbflush,hv-ipi"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -108,8 +111,8 @@ def test_check_files_keeps_going_past_an_unusable_one(capsys: pytest.CaptureFixt
     [
         (b"\xff\xfe\x00binary", "not UTF-8 text"),
         (b"", "empty input"),
-        (b"{\"hv-relaxed\": 1}", "key 'hv-relaxed'"),
-        (b"{\"hv-relaxd\": true}", "did you mean hv-relaxed"),
+        (b'{"hv-relaxed": 1}', "key 'hv-relaxed'"),
+        (b'{"hv-relaxd": true}', "did you mean hv-relaxed"),
         (b"{not json", "invalid JSON"),
         (b"qemu-system-x86_64 -m 4G -cpu", "-cpu needs a value"),
         (b"qemu-system-x86_64 -cpu 'host,hv-relaxed", "cannot split the command line"),
@@ -168,8 +171,10 @@ def test_convert_between_qemu_and_json(capsys: pytest.CaptureFixture[str], tmp_p
 
 def test_convert_reads_standard_input() -> None:
     done = subprocess.run(
-        [HVTUNE, "convert", "--to", "qemu"], input="host,hv_relaxed,+hv-vapic\n",
-        capture_output=True, text=True,
+        [HVTUNE, "convert", "--to", "qemu"],
+        input="host,hv_relaxed,+hv-vapic\n",
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0 and done.stdout == "host,hv-relaxed=on,hv-vapic=on\n"
 
@@ -178,7 +183,8 @@ def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.Capt
     code, out, _ = run(capsys, "doctor")
     assert code == 1
     assert "bundled examples" in out
-    verdicts = [line.split("  ")[1] for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
+    headers = [line for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
+    verdicts = [line.split("  ")[1] for line in headers]
     order = {"WILL NOT START": 0, "AT RISK": 1, "OK": 2}
     assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
     assert out.rstrip().splitlines()[-1].startswith("Summary: ")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from hvtune.bundled import bundled_examples
 from hvtune.doctor import check_vm
-from hvtune.examples import bundled_examples
 from hvtune.findings import Severity
-from hvtune.formats.qemu import _words
+from hvtune.formats.shell import split_words
 
 from support.agreement import assert_agrees
 
@@ -37,7 +37,7 @@ def test_there_are_examples_of_every_kind_for_each_windows() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
 def test_qemu_reads_the_example_cpu_values_alike(qemu, example) -> None:  # type: ignore[no-untyped-def]
     text = example.read_text("utf-8")
-    words = [word for word, _ in _words(text, example.name)]
+    words = [word.text for word in split_words(text)]
     cpu = words[words.index("-cpu") + 1]
     # host needs KVM; max has the same properties and runs under TCG
     assert_agrees(qemu, "max," + cpu.partition(",")[2])

@@ -169,7 +169,7 @@ def test_refusals_name_the_token_and_suggest_the_right_spelling() -> None:
         parse_cpu("host,+hv_relaxed")
     with pytest.raises(InputError, match="did you mean hv-stimer"):
         parse_cpu("host,hv-stimmer")
-    with pytest.raises(InputError, match="'hv-spinlocks=8k'.*expects uint64"):
+    with pytest.raises(InputError, match=r"'hv-spinlocks=8k'.*expects uint64"):
         parse_cpu("host,hv-spinlocks=8k")
 
 

@@ -12,10 +12,16 @@ from hvtune.formats.shell import ShellSyntaxError, Word, split_words
 
 
 def test_words_know_the_line_they_start_on() -> None:
-    text = "#!/bin/sh\n# a comment\nexec qemu-system-x86_64 \\\n  -cpu 'host,hv-vendor-id=KVM Hv' \\\n  -m 4G # trailing\n"
+    text = (
+        "#!/bin/sh\n# a comment\nexec qemu-system-x86_64 \\\n  -cpu 'host,hv-vendor-id=KVM Hv' \\\n  -m 4G # trailing\n"
+    )
     assert split_words(text) == [
-        Word("exec", 3), Word("qemu-system-x86_64", 3), Word("-cpu", 4),
-        Word("host,hv-vendor-id=KVM Hv", 4), Word("-m", 5), Word("4G", 5),
+        Word("exec", 3),
+        Word("qemu-system-x86_64", 3),
+        Word("-cpu", 4),
+        Word("host,hv-vendor-id=KVM Hv", 4),
+        Word("-m", 5),
+        Word("4G", 5),
     ]
 
 
@@ -31,6 +37,6 @@ def test_unclosed_quotes_are_refused(text: str) -> None:
         split_words(text)
 
 
-@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1), max_size=6))
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1), max_size=6))
 def test_agrees_with_shlex_on_quoted_words(words: list[str]) -> None:
     assert [w.text for w in split_words(" ".join(shlex.quote(word) for word in words))] == words

@@ -10,9 +10,8 @@ from hvtune.checks.context import CheckContext, Target
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import CheckResult, Finding
-from hvtune.formats import Reading, read_file, read_text
+from hvtune.formats import Reading, qemu, read_file, read_text
 from hvtune.formats import json as json_format
-from hvtune.formats import qemu
 
 OUTPUT_FORMATS = ("qemu", "json")
 

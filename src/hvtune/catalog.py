@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib.resources import files
-from typing import Literal
+from typing import Any, Literal
 
 from hvtune.valuetypes import VALUE_TYPES, Value
 
@@ -245,20 +245,21 @@ class Catalog:
         self.properties = properties
         self.neighbours = neighbours
         self.guests = guests
+        self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
-        self._by_qemu_name: dict[str, Entry] = {}
-        for entry in (*properties, *neighbours):
-            for name in (entry.name, *entry.aliases):
-                self._by_qemu_name[name] = entry
+        self._by_qemu_name: dict[str, Entry] = {
+            name: entry for entry in self.entries for name in (entry.name, *entry.aliases)
+        }
         self._by_spelling: dict[str, Entry] = {}
-        for entry in (*properties, *neighbours):
+        hyperv_first: tuple[Entry, ...] = (*properties, *neighbours)  # Hyper-V properties win spellings
+        for entry in hyperv_first:
             for spelling in _spellings(entry):
                 self._by_spelling.setdefault(_fold(spelling), entry)
         # Canonical order: neighbours, then features in QEMU's bit order, then the rest.
-        ordered = (*neighbours, *self.features, *(p for p in properties if not p.is_feature))
+        ordered: tuple[Entry, ...] = (*neighbours, *self.features, *(p for p in properties if not p.is_feature))
         self.order = {entry.name: i for i, entry in enumerate(ordered)}
-        self.aliases = {alias: entry.name for entry in (*properties, *neighbours) for alias in entry.aliases}
+        self.aliases = {alias: entry.name for entry in self.entries for alias in entry.aliases}
         _validate(self)
 
     def entry(self, qemu_name: str) -> Entry | None:
@@ -288,7 +289,7 @@ class Catalog:
         match = get_close_matches(name.lower().replace("_", "-"), names, n=1, cutoff=0.75)
         return match[0] if match else None
 
-    @lru_cache(maxsize=None)  # noqa: B019 - the catalog lives as long as the process
+    @cache  # noqa: B019 - the catalog lives as long as the process
     def requirements(self, names: tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
         """The features `names` need, transitively, as QEMU enforces them
         (including the SynIC -> VP_INDEX check unless SynIC is KVM-only),
@@ -353,7 +354,7 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
 
 
-def _property(raw: dict) -> Property:
+def _property(raw: dict[str, Any]) -> Property:
     since = raw["since"]
     legacy = raw.get("legacy")
     libvirt = raw.get("libvirt")
@@ -391,7 +392,7 @@ def _property(raw: dict) -> Property:
     )
 
 
-def _neighbour(raw: dict) -> Neighbour:
+def _neighbour(raw: dict[str, Any]) -> Neighbour:
     return Neighbour(
         name=raw["name"],
         type=raw["type"],

@@ -140,9 +140,7 @@ class HypervConfig:
             raise KeyError(name)
         if entry.name in self.values:
             return self.values[entry.name]
-        if isinstance(entry, Property) and entry.machine_default and self.machine_at_most(
-            entry.machine_default.until
-        ):
+        if isinstance(entry, Property) and entry.machine_default and self.machine_at_most(entry.machine_default.until):
             return entry.machine_default.value
         return entry.default
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvtune.api import check_reading
+from hvtune.bundled import bundled_examples
 from hvtune.errors import InputError
-from hvtune.examples import bundled_examples
 from hvtune.findings import CheckResult
 from hvtune.formats import load_text, read_text
 

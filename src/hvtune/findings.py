@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from hvtune.config import FrozenValues, HypervConfig
 from hvtune.valuetypes import Value, display
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is. Errors stop the VM (or the tool that defines it)."""
 
     ERROR = "error"

@@ -16,7 +16,7 @@ _TCG_FILTERED = {"vmx", "invtsc"}
 def readable_properties(model: str) -> list[str]:
     catalog = load_catalog()
     names = []
-    for entry in (*catalog.neighbours, *catalog.properties):
+    for entry in catalog.entries:
         if entry.name in _TCG_FILTERED:
             continue
         if isinstance(entry, Neighbour) and entry.models and model not in entry.models:

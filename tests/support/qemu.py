@@ -39,9 +39,25 @@ class QemuProbe:
 
     def run(self, cpu: str, properties: list[str]) -> Outcome:
         process = subprocess.Popen(
-            [self.binary, "-machine", "pc", "-accel", "tcg", "-nodefaults", "-display", "none",
-             "-S", "-cpu", cpu, "-qmp", "stdio"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                self.binary,
+                "-machine",
+                "pc",
+                "-accel",
+                "tcg",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-S",
+                "-cpu",
+                cpu,
+                "-qmp",
+                "stdio",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             values = self._session(process, properties)

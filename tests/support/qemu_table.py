@@ -33,7 +33,7 @@ class TableEntry:
 class _Elf:
     def __init__(self, data: bytes):
         self.data = data
-        phoff, = struct.unpack_from("<Q", data, 0x20)
+        (phoff,) = struct.unpack_from("<Q", data, 0x20)
         phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
         self.loads = []
         dynamic = None
@@ -75,12 +75,15 @@ class _Elf:
 
 
 def read_table(binary: str) -> list[TableEntry]:
-    data = open(binary, "rb").read()
+    with open(binary, "rb") as handle:
+        data = handle.read()
     elf = _Elf(data)
     found = []
     position = data.find(_RELAXED)
     while position >= 0:
-        found += [(position - 8, stride) for stride in (40, 48) if data[position + stride : position + stride + 12] == _VAPIC]
+        found += [
+            (position - 8, stride) for stride in (40, 48) if data[position + stride : position + stride + 12] == _VAPIC
+        ]
         position = data.find(_RELAXED, position + 1)
     assert len(found) == 1, f"expected one kvm_hyperv_properties table, found {len(found)}"
     base, stride = found[0]
@@ -92,7 +95,7 @@ def read_table(binary: str) -> list[TableEntry]:
             break
         raw = [struct.unpack_from("<IiI", data, start + 8 + 12 * i) for i in range(2)]
         flags = tuple((leaf, REGISTERS[reg], bits) for leaf, reg, bits in raw if leaf)
-        dependencies, = struct.unpack_from("<Q", data, start + 32)
+        (dependencies,) = struct.unpack_from("<Q", data, start + 32)
         skip = bool(data[start + 40]) if stride == 48 else None
         entries.append(TableEntry(bit, elf.string_at(desc_vaddr), flags, dependencies, skip))
     return entries

@@ -31,8 +31,6 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-
-
 # Each check with the names it declared (@about), or None: it always runs.
 _GATED = tuple((check, subjects(check)) for check in CHECKS)
 

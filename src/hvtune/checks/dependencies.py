@@ -47,7 +47,8 @@ def violations(features: int, synic_kvm_only: bool) -> tuple[tuple[Property, Pro
     pairs = []
     for feature in catalog.features:
         if features >> (feature.bit or 0) & 1:
-            pairs += [(feature, dep) for dep in map(catalog.property, feature.requires) if not features >> (dep.bit or 0) & 1]
+            needed = map(catalog.property, feature.requires)
+            pairs += [(feature, dep) for dep in needed if not features >> (dep.bit or 0) & 1]
     if not synic_kvm_only:
         for feature in catalog.features:
             if features >> (feature.bit or 0) & 1:
@@ -59,4 +60,5 @@ def violations(features: int, synic_kvm_only: bool) -> tuple[tuple[Property, Pro
 def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if config.passthrough:
         return []
-    return [_missing(config, feature, dep) for feature, dep in violations(config.feature_mask, synic_kvm_only(config))]
+    found = violations(config.feature_mask, synic_kvm_only(config))
+    return [_missing(config, feature, dependency) for feature, dependency in found]

@@ -10,7 +10,6 @@ from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
-
 RESET_DISCOURAGED = Finding(
     code="reset-discouraged",
     severity=Severity.WARNING,
@@ -37,10 +36,7 @@ EVMCS_WITHOUT_VMX = Finding(
     code="evmcs-without-vmx",
     severity=Severity.WARNING,
     feature="hv-evmcs",
-    message=(
-        "hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never "
-        "uses the enlightened VMCS"
-    ),
+    message=("hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never uses the enlightened VMCS"),
     fix=ConfigChange({"vmx": True}),
 )
 

@@ -26,14 +26,14 @@ from functools import cache
 from hvtune.catalog import Catalog, Entry, Neighbour, load_catalog
 from hvtune.config import FrozenValues, HypervConfig
 from hvtune.errors import InputError
-from hvtune.formats.reading import Reading
-from hvtune.formats.shell import ShellSyntaxError, split_words
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
     parse_signed,
     parse_unsigned,
 )
+from hvtune.formats.reading import Reading
+from hvtune.formats.shell import ShellSyntaxError, split_words
 from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 DEFAULT_MODEL = "qemu64"
@@ -171,7 +171,7 @@ def _known() -> dict[str, _Known]:
     """Every QEMU name (canonical or alias) hvtune decodes."""
     catalog = load_catalog()
     table = {}
-    for entry in (*catalog.neighbours, *catalog.properties):
+    for entry in catalog.entries:
         known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry))
         table.update(dict.fromkeys((entry.name, *entry.aliases), known))
     return table
@@ -261,7 +261,8 @@ def render_cpu(config: HypervConfig, *, source: str = "config") -> str:
         assert entry is not None
         text = _render_value(entry, value)
         if "," in text:
-            raise InputError(source, name, f"{name}={text!r} cannot be written on a QEMU command line: it contains a comma")
+            problem = f"{name}={text!r} cannot be written on a QEMU command line: it contains a comma"
+            raise InputError(source, name, problem)
         tokens.append(f"{name}={text}")
     return ",".join(tokens)
 
@@ -343,9 +344,9 @@ def parse_command_line(text: str, *, source: str) -> Reading:
 def parse_text(text: str, *, source: str) -> Reading:
     """A file holding either a whole QEMU command line or just a -cpu value."""
     words = [word for word, _ in _words(text, source)]
-    is_command = any(
-        word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words
-    ) or (words and words[0].startswith("-"))
+    is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
+        words and words[0].startswith("-")
+    )
     if is_command:
         return parse_command_line(text, source=source)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]

@@ -35,11 +35,12 @@ def _properties(catalog: Catalog, everything: bool) -> list[Property]:
 def list_text(catalog: Catalog, *, everything: bool = False) -> str:
     rows = [("PROPERTY", "WHAT", "QEMU", "LIBVIRT", "REQUIRES", "ADVICE")]
     for prop in _properties(catalog, everything):
+        since = prop.since
         rows.append(
-            (prop.name, prop.title, _version(prop.since.qemu), _version(prop.since.libvirt), _requires(prop), prop.advice)
+            (prop.name, prop.title, _version(since.qemu), _version(since.libvirt), _requires(prop), prop.advice),
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.append("")
     lines.append("`hvtune explain NAME` tells what one does, needs and costs; --format json gives everything.")
     return "\n".join(lines) + "\n"
@@ -103,7 +104,8 @@ def explain_text(entry: Entry) -> str:
     for note in prop.cpuid_also:
         lines.append(_field("also", str(note)))
     if prop.requires or prop.requires_after_loop:
-        lines.append(_field("requires", ", ".join((*prop.requires, *prop.requires_after_loop)) + " (QEMU refuses to start without)"))
+        required = ", ".join((*prop.requires, *prop.requires_after_loop))
+        lines.append(_field("requires", f"{required} (QEMU refuses to start without)"))
     extra_docs = [d for d in prop.docs_require if d not in (*prop.requires, *prop.requires_after_loop)]
     if extra_docs:
         lines.append(_field("docs add", ", ".join(extra_docs)))

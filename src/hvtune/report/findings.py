@@ -28,11 +28,7 @@ def _finding_lines(finding: Finding) -> list[str]:
 def _counts(result: CheckResult) -> str:
     if result.problem:
         return "QEMU refuses this configuration"
-    parts = [
-        plural(result.count(severity), severity.value)
-        for severity in Severity
-        if result.count(severity)
-    ]
+    parts = [plural(result.count(severity), severity.value) for severity in Severity if result.count(severity)]
     return ", ".join(parts) or "no findings"
 
 
@@ -86,9 +82,7 @@ def doctor_text(note: str, results: Sequence[CheckResult]) -> str:
     stopped = sum(1 for r in results if r.worst is Severity.ERROR)
     at_risk = sum(1 for r in results if r.worst is Severity.WARNING)
     fine = len(results) - stopped - at_risk
-    blocks.append(
-        f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine."
-    )
+    blocks.append(f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine.")
     return "\n\n".join(blocks) + "\n"
 
 
