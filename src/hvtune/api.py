@@ -37,10 +37,10 @@ def check_reading(reading: Reading, *, target: Target | None = None, guest_os: s
     return CheckResult(reading.source, reading.config, tuple(run_checks(reading.config, context)))
 
 
-def read_cpu_option(value: str) -> Reading:
-    """A -cpu value given on the command line (``--cpu``)."""
-    parsed = qemu.parse_cpu(value, source="--cpu")
-    return Reading("--cpu", "qemu", parsed.config, ambiguous=parsed.ambiguous)
+def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading:
+    """A -cpu value such as ``host,hv-relaxed,hv-stimer``."""
+    parsed = qemu.parse_cpu(value, source=source)
+    return Reading(source, "qemu", parsed.config, ambiguous=parsed.ambiguous)
 
 
 def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Reading | InputError]:

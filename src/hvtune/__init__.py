@@ -1,0 +1,61 @@
+"""hvtune: make Hyper-V enlightenments on KVM guests correct and fast.
+
+The public API::
+
+    import hvtune
+
+    reading = hvtune.read_cpu_option("host,hv-relaxed,hv-stimer")
+    for finding in hvtune.check(reading.config):
+        print(finding.severity, finding.code, finding.message)
+    print(hvtune.render(reading.config, "json"))
+
+Names are imported on first use, so ``import hvtune`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from hvtune._version import __version__
+
+if TYPE_CHECKING:
+    from hvtune.api import check, check_reading, read_cpu_option, render
+    from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
+    from hvtune.checks.context import CheckContext
+    from hvtune.config import HypervConfig
+    from hvtune.doctor import DoctorReport, run_doctor
+    from hvtune.errors import InputError
+    from hvtune.findings import CheckResult, ConfigChange, Finding, Severity
+    from hvtune.formats import Reading, read_file, read_text
+
+_WHERE = {
+    "check": "hvtune.api",
+    "check_reading": "hvtune.api",
+    "read_cpu_option": "hvtune.api",
+    "render": "hvtune.api",
+    "Catalog": "hvtune.catalog",
+    "Neighbour": "hvtune.catalog",
+    "Property": "hvtune.catalog",
+    "load_catalog": "hvtune.catalog",
+    "CheckContext": "hvtune.checks.context",
+    "HypervConfig": "hvtune.config",
+    "DoctorReport": "hvtune.doctor",
+    "run_doctor": "hvtune.doctor",
+    "InputError": "hvtune.errors",
+    "CheckResult": "hvtune.findings",
+    "ConfigChange": "hvtune.findings",
+    "Finding": "hvtune.findings",
+    "Severity": "hvtune.findings",
+    "Reading": "hvtune.formats",
+    "read_file": "hvtune.formats",
+    "read_text": "hvtune.formats",
+}
+
+__all__ = ["__version__", *_WHERE]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'hvtune' has no attribute {name!r}")

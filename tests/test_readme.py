@@ -1,0 +1,71 @@
+"""The README tells the truth: its sessions are real output, its catalog
+table is the catalog, its first commands are what CI runs."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from hvtune.catalog import load_catalog
+from hvtune.cli import main
+from hvtune.report.catalog import list_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def _sessions() -> list[tuple[str, str]]:
+    """(command, expected output) for every `$ hvtune ...` in a console block."""
+    sessions = []
+    for block in _blocks("console"):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            sessions.append((command, output))
+    return sessions
+
+
+@pytest.mark.parametrize(("command", "expected"), _sessions(), ids=[c for c, _ in _sessions()])
+def test_sessions_show_real_output(
+    command: str, expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    argv = shlex.split(command)
+    assert argv[0] == "hvtune"
+    main(argv[1:])
+    out, err = capsys.readouterr()
+    assert out + err == expected
+
+
+def test_catalog_table_is_generated_from_the_catalog() -> None:
+    table = README.split("<!-- catalog:start -->\n")[1].split("<!-- catalog:end -->")[0]
+    assert table == list_markdown(load_catalog())
+
+
+def test_the_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    first = _blocks("sh")[0]
+    commands = [line for line in first.splitlines() if line and not line.startswith("#")]
+    assert commands == ["scripts/install.sh && .venv/bin/hvtune doctor", "scripts/test.sh"]
+    assert README.index("scripts/install.sh") < README.index("## Why")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert [line for line in ci.splitlines() if line.startswith("exec ")] == ["exec scripts/test.sh"]
+    for script in ("scripts/install.sh", "scripts/test.sh", ".ci/run"):
+        assert os.access(ROOT / script, os.X_OK), script
+
+
+def test_the_python_example_runs() -> None:
+    (snippet,) = _blocks("python")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(snippet, "README.md", "exec"), {})
+    assert "missing-dependency" in printed.getvalue()
+    assert printed.getvalue().endswith("hv-stimer=on\n")
