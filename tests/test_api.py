@@ -11,6 +11,7 @@ import hvtune
 
 
 def test_public_names_resolve() -> None:
+    assert set(hvtune.__all__) == {"__version__", *hvtune._WHERE}
     for name in hvtune.__all__:
         assert getattr(hvtune, name) is not None
     with pytest.raises(AttributeError):
@@ -32,7 +33,5 @@ def test_a_round_trip_through_the_api() -> None:
         if finding.fix:
             fixed = finding.fix.apply(fixed)
     assert hvtune.check(fixed) == []
-    assert hvtune.render(fixed, "qemu") == (
-        "host,hv-relaxed=on,hv-time=on,hv-vpindex=on,hv-synic=on,hv-stimer=on\n"
-    )
+    assert hvtune.render(fixed, "qemu") == ("host,hv-relaxed=on,hv-time=on,hv-vpindex=on,hv-synic=on,hv-stimer=on\n")
     assert hvtune.load_catalog().property("hv-stimer").requires == ("hv-time", "hv-synic")

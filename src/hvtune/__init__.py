@@ -52,7 +52,29 @@ _WHERE = {
     "read_text": "hvtune.formats",
 }
 
-__all__ = ["__version__", *_WHERE]
+__all__ = [
+    "__version__",
+    "check",
+    "check_reading",
+    "read_cpu_option",
+    "render",
+    "Catalog",
+    "Neighbour",
+    "Property",
+    "load_catalog",
+    "CheckContext",
+    "HypervConfig",
+    "DoctorReport",
+    "run_doctor",
+    "InputError",
+    "CheckResult",
+    "ConfigChange",
+    "Finding",
+    "Severity",
+    "Reading",
+    "read_file",
+    "read_text",
+]
 
 
 def __getattr__(name: str) -> Any:
