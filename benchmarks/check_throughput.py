@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext
-from hvtune.formats.qemu import _split, parse_cpu
+from hvtune.formats.qemu import parse_cpu, split_cpu
 
 from corpus import cpu_strings
 
@@ -39,7 +39,7 @@ def main() -> None:
 
     def split_only() -> None:
         for cpu in strings:
-            _split(cpu, "bench")
+            split_cpu(cpu, "bench")
 
     def parse_and_check() -> int:
         findings = 0

@@ -172,6 +172,7 @@ class Property:
     kind: Kind
     bit: int | None
     type: str
+    notation: str
     default: Value
     title: str
     desc: str
@@ -364,6 +365,7 @@ def _property(raw: dict[str, Any]) -> Property:
         kind=raw["kind"],
         bit=raw.get("bit"),
         type=raw["type"],
+        notation=raw.get("notation", "decimal"),
         default=raw["default"],
         title=raw["title"],
         desc=raw["desc"],

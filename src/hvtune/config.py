@@ -146,7 +146,7 @@ class HypervConfig:
 
     def enabled(self, name: str) -> bool:
         """Whether a boolean property is explicitly on."""
-        return (self.values.get(name) if name in self.values else self.get(name)) is True
+        return self.get(name) is True
 
     @property
     def passthrough(self) -> bool:
@@ -167,11 +167,11 @@ class HypervConfig:
         """Whether QEMU would expose Hyper-V CPUID leaves at all (QEMU's
         hyperv_enabled(), given a host with KVM_CAP_HYPERV)."""
         catalog = load_catalog()
-        return any(
-            catalog.property(name).activates_hyperv and value != catalog.property(name).default
-            for name, value in self.values.items()
-            if isinstance(catalog.entry(name), Property)
-        )
+        for name, value in self.values.items():
+            entry = catalog.entry(name)
+            if isinstance(entry, Property) and entry.activates_hyperv and value != entry.default:
+                return True
+        return False
 
     def machine_at_most(self, version: str) -> bool:
         """Whether the machine type is a versioned x86 type no newer than

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from hvtune.catalog import Catalog, Entry, Neighbour, load_catalog
+from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
 from hvtune.config import FrozenValues, HypervConfig
 from hvtune.errors import InputError
 from hvtune.formats.qemu_values import (
@@ -47,8 +47,10 @@ class CpuOption:
     ambiguous: tuple[str, ...] = ()
 
 
-class _Tokens:
-    """The pieces of a -cpu value, sorted into QEMU's three lists."""
+class CpuTokens:
+    """The pieces of a -cpu value, sorted into QEMU's three lists: the
+    name=value assignments (names already with dashes, tsc-freq already
+    converted) and the +feat and -feat switches."""
 
     def __init__(self) -> None:
         self.assignments: list[tuple[int, str, str, str]] = []  # (position, name, value, original)
@@ -66,11 +68,13 @@ def _cpu_type(model: str) -> str:
     return f"{model}-x86_64-cpu"
 
 
-def _split(value: str, source: str) -> tuple[str, _Tokens]:
+def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
+    """The model and the tokens of a -cpu value, as x86_cpu_parse_featurestr
+    splits them; nothing is decoded yet."""
     model, _, features = value.partition(",")
     if not model:
         raise InputError(source, None, "-cpu needs a CPU model before the first comma")
-    tokens = _Tokens()
+    tokens = CpuTokens()
     pieces = [piece for piece in features.split(",") if piece]
     for position, piece in enumerate(pieces, start=2):
         if piece[0] in "+-":
@@ -209,7 +213,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
     would refuse the Hyper-V part or a neighbour."""
     catalog = load_catalog()
     table = _known()
-    model, tokens = _split(value, source)
+    model, tokens = split_cpu(value, source)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
     position, original = 0, ""
@@ -244,7 +248,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
 
 
 def _render_value(entry: Entry, value: Value) -> str:
-    if entry.name == "hv-spinlocks" and isinstance(value, int):
+    if isinstance(entry, Property) and entry.notation == "hex" and isinstance(value, int):
         return f"0x{value:x}"
     return display(value)
 
