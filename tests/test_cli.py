@@ -88,7 +88,8 @@ def test_check_json_has_stable_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert set(document) == {"findings", "sources", "unusable", "summary"}
     (finding,) = document["findings"]
-    assert set(finding) == {"source", "code", "severity", "feature", "message", "fix"}
+    assert set(finding) == {"source", "code", "severity", "feature", "message", "fix", "refused_by"}
+    assert finding["refused_by"] == "qemu"
     assert finding["code"] == "missing-dependency" and finding["severity"] == "error"
     assert finding["fix"] == {"hv-vpindex": True, "hv-synic": True}
     assert document["sources"][0]["config"] == {"model": "host", "hv-time": True, "hv-stimer": True}

@@ -8,6 +8,7 @@ the catalog.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -153,6 +154,7 @@ class ValueRange:
 
     libvirt_min: int | None = None
     advised_min: int | None = None
+    advised: int | None = None
     max_length: int | None = None
 
 
@@ -225,6 +227,38 @@ class Guest:
     name: str
     family: str
     title: str
+    libosinfo: tuple[str, ...] = ()
+
+    def matches_libosinfo(self, os_id: str) -> bool:
+        """Whether a libosinfo OS id means this guest: ids are listed whole,
+        or as prefixes ending in '/' (one per Linux distribution)."""
+        return any(os_id == known or (known.endswith("/") and os_id.startswith(known)) for known in self.libosinfo)
+
+
+@dataclass(frozen=True)
+class LibvirtRule:
+    """A dependency libvirt checks when a domain is defined."""
+
+    feature: str
+    requires: str
+    message: str
+    since: str
+    until: str = ""
+
+
+@dataclass(frozen=True)
+class LibvirtFacts:
+    """How libvirt releases treat <hyperv>, beyond each element's since."""
+
+    newest: str
+    hyperv_order: tuple[str, ...]
+    renders_on_values: str
+    passthrough_children_ignored: str
+    spinlocks_retries_optional: str
+    host_model: str
+    host_model_children: str
+    cpu_feature_names: Mapping[str, str]
+    rules: tuple[LibvirtRule, ...]
 
 
 Entry = Property | Neighbour
@@ -241,11 +275,13 @@ class Catalog:
         self,
         properties: tuple[Property, ...],
         neighbours: tuple[Neighbour, ...],
-        guests: tuple[Guest, ...] = (),
+        guests: tuple[Guest, ...],
+        libvirt: LibvirtFacts,
     ):
         self.properties = properties
         self.neighbours = neighbours
         self.guests = guests
+        self.libvirt = libvirt
         self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
@@ -311,6 +347,20 @@ class Catalog:
         """The guest OS with this name (case-insensitive)."""
         return next((g for g in self.guests if g.name == name.lower()), None)
 
+    def guest_for_libosinfo(self, os_id: str) -> Guest | None:
+        """The guest OS a libosinfo id (from domain metadata) stands for."""
+        return next((g for g in self.guests if g.matches_libosinfo(os_id)), None)
+
+    def by_libvirt(self) -> dict[str, Property]:
+        """Hyper-V properties by their libvirt spelling: the <hyperv> child
+        name, or child.grandchild for <stimer><direct> and the like."""
+        table = {}
+        for prop in self.properties:
+            form = prop.libvirt
+            if form and form.element:
+                table[f"{form.element}.{form.child}" if form.child else form.element] = prop
+        return table
+
     def sort_key(self, name: str) -> int:
         """Canonical order: neighbours, then features by QEMU bit, then settings."""
         return self.order.get(name, len(self.order))
@@ -350,6 +400,12 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(f"{prop.name}: list requires in bit order, as QEMU checks them")
         if prop.is_feature != (prop.bit is not None):
             raise CatalogError(f"{prop.name}: only features have a bit")
+    if set(catalog.libvirt.hyperv_order) != set(catalog.by_libvirt()):
+        raise CatalogError("libvirt.hyperv_order must list every <hyperv> child the properties name")
+    for rule in catalog.libvirt.rules:
+        for name in (rule.feature, rule.requires):
+            if not isinstance(catalog.entry(name), Property):
+                raise CatalogError(f"libvirt rule names unknown property {name}")
     for neighbour in catalog.neighbours:
         if neighbour.type not in VALUE_TYPES:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
@@ -414,5 +470,11 @@ def load_catalog() -> Catalog:
     return Catalog(
         tuple(_property(p) for p in raw["property"]),
         tuple(_neighbour(n) for n in raw["neighbour"]),
-        tuple(Guest(**g) for g in raw["guest"]),
+        tuple(Guest(**{**g, "libosinfo": tuple(g.get("libosinfo", ()))}) for g in raw["guest"]),
+        _libvirt(raw["libvirt"]),
     )
+
+
+def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:
+    rules = tuple(LibvirtRule(**rule) for rule in raw.pop("rule"))
+    return LibvirtFacts(**{**raw, "hyperv_order": tuple(raw["hyperv_order"])}, rules=rules)

@@ -97,13 +97,17 @@ class HypervConfig:
 
     ``values`` maps QEMU property names (``hv-stimer``, ``hv-spinlocks``,
     ``kvm``, ``tsc-frequency``, ...) to the values set; aliases such as
-    ``hv-apicv`` are stored under their canonical name.
+    ``hv-apicv`` are stored under their canonical name. ``model`` is the
+    -cpu model token (None when the source names none).
     """
 
     model: str | None = None
     values: Mapping[str, Value] = field(default_factory=dict)
     machine: str | None = None
     extra: tuple[str, ...] = ()
+    # libvirt's <hyperv mode='host-model'>: at start libvirt switches on every
+    # enlightenment the host supports that `values` leaves unset.
+    host_model: bool = False
     # The features switched on, as QEMU's bit mask (its hyperv_features).
     feature_mask: int = field(init=False, repr=False, compare=False)
 

@@ -64,7 +64,10 @@ class Finding:
     ``code`` is stable across releases; ``feature`` is the QEMU property the
     finding is about (None when it concerns the whole config); ``fix`` is the
     config change that resolves it, or None when no change is safe without
-    knowing more (the message then says what to decide).
+    knowing more (the message then says what to decide); ``refused_by`` names
+    the program that refuses the configuration because of it (``libvirt``
+    when it will not define or translate the domain, ``qemu`` when the VM will
+    not start).
     """
 
     code: str
@@ -72,6 +75,7 @@ class Finding:
     feature: str | None
     message: str
     fix: ConfigChange | None = None
+    refused_by: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -80,6 +84,7 @@ class Finding:
             "feature": self.feature,
             "message": self.message,
             "fix": self.fix.to_json() if self.fix else None,
+            "refused_by": self.refused_by,
         }
 
 

@@ -1,19 +1,27 @@
 """The checks: small functions ``(config, context) -> findings``, grouped by
-concern, run in a fixed order so that dependency errors come first, in the
-order QEMU itself would report them."""
+concern, run in a fixed order so that errors come in the order the user would
+meet them: libvirt's refusals first, then QEMU's, each in its own order."""
 
 from __future__ import annotations
 
-from hvtune.checks import dependencies, hazards, migration, values
+from hvtune.checks import dependencies, hazards, libvirt, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, subjects
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first
 
 CHECKS: tuple[Check, ...] = (
-    dependencies.check_dependencies,
-    values.check_vendor_id,
+    # libvirt refuses a domain before QEMU ever sees it: its parser, then its
+    # post-parse checks, then its define-time validation.
+    libvirt.check_libvirt_mode,
+    libvirt.check_libvirt_elements,
+    libvirt.check_libvirt_attributes,
     values.check_spinlocks,
+    values.check_vendor_id,
+    libvirt.check_libvirt_devices,
+    libvirt.check_libvirt_dependencies,
+    # QEMU's own checks at start, in its order.
+    dependencies.check_dependencies,
     migration.check_passthrough,
     hazards.check_passthrough_overrides,
     hazards.check_evmcs,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from hvtune.formats.libvirt import LibvirtDomain
 
 Target = Literal["qemu", "libvirt"]
 
@@ -17,12 +20,16 @@ class CheckContext:
     ``qemu``. ``guest_os`` is ``linux``, a Windows name such as ``win11``, or
     None when unknown. ``ambiguous`` lists property names the source text
     both switched with ``+x``/``-x`` and set with ``x=...``, which QEMU warns
-    about.
+    about. ``libvirt_version`` is the libvirt release that will read the
+    configuration (None: the newest the catalog describes), and ``domain``
+    holds the facts of a libvirt domain when the config came from one.
     """
 
     target: Target = "qemu"
     guest_os: str | None = None
     ambiguous: tuple[str, ...] = ()
+    libvirt_version: str | None = None
+    domain: LibvirtDomain | None = None
 
     @property
     def linux_guest(self) -> bool:

@@ -35,6 +35,7 @@ def _missing(config: HypervConfig, feature: Property, dependency: Property) -> F
         feature=feature.name,
         message=f"Hyper-V {feature.desc} requires Hyper-V {dependency.desc}",
         fix=enable(config, dependency.name),
+        refused_by="qemu",
     )
 
 

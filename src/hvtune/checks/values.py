@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
+from hvtune.checks.libvirt import libvirt_refusal
 from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
-ADVISED_SPINLOCKS = 8191
 
-
-def _severity(context: CheckContext) -> Severity:
-    return Severity.ERROR if context.target == "libvirt" else Severity.WARNING
+def _limit(code: str, feature: str, context: CheckContext, *, qemu: str, libvirt: str, fix: ConfigChange) -> Finding:
+    """A value libvirt refuses (an error where libvirt reads the config) and
+    QEMU accepts or mends (a warning otherwise)."""
+    if context.target == "libvirt":
+        return libvirt_refusal(code, feature, libvirt, context, fix)
+    return Finding(code=code, severity=Severity.WARNING, feature=feature, message=qemu, fix=fix)
 
 
 @about("hv-spinlocks")
@@ -26,18 +29,20 @@ def check_spinlocks(config: HypervConfig, context: CheckContext) -> list[Finding
     limits = load_catalog().property("hv-spinlocks").range
     if not isinstance(retries, int) or limits.advised_min is None or retries >= limits.advised_min:
         return []
+    advised = limits.advised or limits.advised_min
     return [
-        Finding(
-            code="spinlocks-too-low",
-            severity=_severity(context),
-            feature="hv-spinlocks",
-            message=(
+        _limit(
+            "spinlocks-too-low",
+            "hv-spinlocks",
+            context,
+            qemu=(
                 f"hv-spinlocks=0x{retries:x} ({retries}) is below 0xfff (4095): Windows gives up "
                 "spinning on a contended lock almost at once and exits to the host far more often. "
                 f"libvirt refuses it (HyperV spinlock retry count must be at least {limits.libvirt_min}); "
-                f"virt-install, Proxmox and Nova use {ADVISED_SPINLOCKS} (0x{ADVISED_SPINLOCKS:x})"
+                f"virt-install, Proxmox and Nova use {advised} (0x{advised:x})"
             ),
-            fix=ConfigChange({"hv-spinlocks": ADVISED_SPINLOCKS}),
+            libvirt=f"XML error: HyperV spinlock retry count must be at least {limits.libvirt_min}",
+            fix=ConfigChange({"hv-spinlocks": advised}),
         )
     ]
 
@@ -48,10 +53,15 @@ def check_vendor_id(config: HypervConfig, context: CheckContext) -> list[Finding
     limit = load_catalog().property("hv-vendor-id").range.max_length
     if not isinstance(vendor, str) or limit is None:
         return []
-    findings = []
     if "," in vendor:
-        cleaned = vendor.replace(",", "")[:limit]
-        findings.append(
+        fix = ConfigChange({"hv-vendor-id": vendor.replace(",", "")[:limit]})
+        if context.target == "libvirt":
+            return [
+                libvirt_refusal(
+                    "vendor-id-comma", "hv-vendor-id", "XML error: HyperV vendor_id value is invalid", context, fix
+                )
+            ]
+        return [
             Finding(
                 code="vendor-id-comma",
                 severity=Severity.ERROR,
@@ -60,21 +70,23 @@ def check_vendor_id(config: HypervConfig, context: CheckContext) -> list[Finding
                     f"hv-vendor-id {vendor!r} contains a comma, which cannot be passed on a QEMU "
                     "command line; libvirt refuses it (HyperV vendor_id value is invalid)"
                 ),
-                fix=ConfigChange({"hv-vendor-id": cleaned}),
+                fix=fix,
+                refused_by="qemu",
             )
+        ]
+    if len(vendor) <= limit:
+        return []
+    return [
+        _limit(
+            "vendor-id-too-long",
+            "hv-vendor-id",
+            context,
+            qemu=(
+                f"hv-vendor-id {vendor!r} has {len(vendor)} characters; CPUID holds {limit}, so QEMU "
+                "truncates it (hv-vendor-id truncated to 12 characters) and libvirt refuses it "
+                f"(HyperV vendor_id value must not be more than {limit} characters.)"
+            ),
+            libvirt=f"XML error: HyperV vendor_id value must not be more than {limit} characters.",
+            fix=ConfigChange({"hv-vendor-id": vendor[:limit]}),
         )
-    elif len(vendor) > limit:
-        findings.append(
-            Finding(
-                code="vendor-id-too-long",
-                severity=_severity(context),
-                feature="hv-vendor-id",
-                message=(
-                    f"hv-vendor-id {vendor!r} has {len(vendor)} characters; CPUID holds {limit}, so QEMU "
-                    "truncates it (hv-vendor-id truncated to 12 characters) and libvirt refuses it "
-                    f"(HyperV vendor_id value must not be more than {limit} characters.)"
-                ),
-                fix=ConfigChange({"hv-vendor-id": vendor[:limit]}),
-            )
-        )
-    return findings
+    ]

@@ -1,0 +1,344 @@
+"""The libvirt format: domain XML.
+
+Reading keeps two things. ``LibvirtDomain`` records, as plain data, every part
+of the domain that libvirt reads when it builds QEMU's ``-cpu`` (the
+``<hyperv>`` children as written, including ones hvtune does not know, the
+clock timers, panic devices, ``<kvm>``, ``<cpu>``); checks judge it and the
+libvirt renderer turns it into the ``-cpu`` libvirt would build. The
+HypervConfig is what the domain asks QEMU for, in hvtune's neutral form.
+
+Like libvirt, a later duplicate child overrides an earlier one, ``<direct>``
+under ``<stimer>`` (and ``<direct>``/``<extended>`` under ``<tlbflush>``) count
+only when their parent is on, and ``retries``/``value`` count only when
+``state='on'``. What libvirt would refuse but hvtune can still read (a value
+out of libvirt's range, an element a release does not know) is read, and
+left to the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from hvtune.catalog import Property, load_catalog
+from hvtune.config import ConfigValueError, HypervConfig
+from hvtune.errors import InputError
+from hvtune.formats.reading import Reading
+from hvtune.formats.xmlsafe import parse_xml
+from hvtune.valuetypes import VALUE_TYPES, Value
+
+LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+_STATES = ("on", "off")
+_CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
+
+
+@dataclass(frozen=True)
+class HypervChild:
+    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written."""
+
+    name: str
+    state: str
+    attributes: Mapping[str, str]
+    children: tuple[HypervChild, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    present: str | None
+    tickpolicy: str | None
+    frequency: int | None
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """``<cpu>`` as libvirt's -cpu builder reads it."""
+
+    mode: str
+    model: str | None
+    vendor_id: str | None
+    features: tuple[tuple[str, str], ...]  # (policy, name)
+    migratable: str | None
+    cache_mode: str | None
+    maxphysaddr: tuple[str, int | None] | None
+
+
+@dataclass(frozen=True)
+class LibvirtDomain:
+    """The parts of a domain that decide its Hyper-V setup."""
+
+    name: str
+    domain_type: str
+    arch: str
+    machine: str | None
+    hyperv_mode: str | None  # None when there is no <hyperv>
+    hyperv: tuple[HypervChild, ...]
+    timers: tuple[Timer, ...]
+    hyperv_panics: int
+    hyperv_panic_has_address: bool
+    kvm: Mapping[str, str]  # <kvm> child -> state; present only with <kvm>
+    has_kvm_element: bool
+    apic_eoi: str | None
+    pvspinlock: str | None
+    pmu: str | None
+    cpu: Cpu | None
+    os_id: str | None
+    emulator: str | None = None
+    unknown: tuple[str, ...] = field(default=())  # <hyperv> children hvtune does not know
+
+    def child(self, name: str) -> HypervChild | None:
+        """The effective (last) <hyperv> child of that name."""
+        found = [child for child in self.hyperv if child.name == name]
+        return found[-1] if found else None
+
+    def timer(self, name: str) -> Timer | None:
+        found = [timer for timer in self.timers if timer.name == name]
+        return found[-1] if found else None
+
+
+def _attr(element: etree._Element, name: str) -> str | None:
+    value = element.get(name)
+    return None if value is None else str(value)
+
+
+def _elements(parent: etree._Element) -> list[etree._Element]:
+    return [child for child in parent if isinstance(child.tag, str)]
+
+
+def _state(element: etree._Element, source: str) -> str:
+    """libvirt's virXMLPropTristateSwitch with VIR_XML_PROP_REQUIRED."""
+    state = _attr(element, "state")
+    if state is None:
+        raise InputError(
+            source, f"line {element.sourceline}", f"Missing required attribute 'state' in element '{element.tag}'"
+        )
+    if state not in _STATES:
+        raise InputError(
+            source,
+            f"line {element.sourceline}",
+            f"Invalid value for attribute 'state' in element '{element.tag}': '{state}'.",
+        )
+    return state
+
+
+def _unsigned(element: etree._Element, attribute: str, source: str, limit: int) -> int | None:
+    """libvirt's virXMLPropUInt/ULongLong: decimal digits within the type."""
+    text = _attr(element, attribute)
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) > limit:
+        raise InputError(
+            source,
+            f"line {element.sourceline}",
+            f"Invalid value for attribute '{attribute}' in element '{element.tag}': '{text}'. Expected integer value",
+        )
+    return int(text)
+
+
+def _hyperv_child(element: etree._Element, source: str, known: bool = True) -> HypervChild:
+    """A child as written; libvirt refuses an unknown child by its name
+    before it looks at its state, so only known ones must have one."""
+    grandchildren = tuple(_hyperv_child(child, source, known) for child in _elements(element))
+    return HypervChild(
+        name=str(element.tag),
+        state=_state(element, source) if known else _attr(element, "state") or "",
+        attributes={str(k): str(v) for k, v in element.attrib.items() if k != "state"},
+        children=grandchildren,
+        line=element.sourceline or 0,
+    )
+
+
+def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
+    timers = []
+    for element in root.findall("clock/timer"):
+        timers.append(
+            Timer(
+                name=_attr(element, "name") or "",
+                present=_attr(element, "present"),
+                tickpolicy=_attr(element, "tickpolicy"),
+                frequency=_unsigned(element, "frequency", source, 2**64 - 1),
+            )
+        )
+    return tuple(timers)
+
+
+def _cpu(root: etree._Element) -> Cpu | None:
+    element = root.find("cpu")
+    if element is None:
+        return None
+    model = element.find("model")
+    mode = _attr(element, "mode") or "custom"
+    features = tuple(
+        (_attr(feature, "policy") or "require", _attr(feature, "name") or "") for feature in element.findall("feature")
+    )
+    cache = element.find("cache")
+    address = element.find("maxphysaddr")
+    maxphysaddr = None
+    if address is not None:
+        bits = _attr(address, "bits")
+        maxphysaddr = (_attr(address, "mode") or "", int(bits) if bits and bits.isdigit() else None)
+    return Cpu(
+        mode=mode,
+        model=(model.text or "").strip() or None if model is not None else None,
+        vendor_id=_attr(model, "vendor_id") if model is not None else None,
+        features=features,
+        migratable=_attr(element, "migratable"),
+        cache_mode=_attr(cache, "mode") if cache is not None else None,
+        maxphysaddr=maxphysaddr,
+    )
+
+
+def _feature_state(features: etree._Element | None, name: str) -> str | None:
+    if features is None:
+        return None
+    element = features.find(name)
+    if element is None:
+        return None
+    return _attr(element, "state") or "on"
+
+
+def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
+    """The facts of a parsed <domain> element."""
+    if root.tag != "domain":
+        raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
+    features = root.find("features")
+    hyperv = features.find("hyperv") if features is not None else None
+    kvm = features.find("kvm") if features is not None else None
+    apic = features.find("apic") if features is not None else None
+    os_type = root.find("os/type")
+    panics = [panic for panic in root.findall("devices/panic") if panic.get("model") == "hyperv"]
+    os_element = root.find(f"metadata/{{{LIBOSINFO}}}libosinfo/{{{LIBOSINFO}}}os")
+    known = set(load_catalog().libvirt.hyperv_order)
+    children = tuple(
+        _hyperv_child(child, source, str(child.tag) in known)
+        for child in (_elements(hyperv) if hyperv is not None else ())
+    )
+    return LibvirtDomain(
+        name=(root.findtext("name") or "").strip(),
+        domain_type=_attr(root, "type") or "",
+        arch=(_attr(os_type, "arch") if os_type is not None else None) or "x86_64",
+        machine=_attr(os_type, "machine") if os_type is not None else None,
+        hyperv_mode=(_attr(hyperv, "mode") or "custom") if hyperv is not None else None,
+        hyperv=children,
+        timers=_timers(root, source),
+        hyperv_panics=len(panics),
+        hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
+        kvm={str(child.tag): _attr(child, "state") or "" for child in _elements(kvm)} if kvm is not None else {},
+        has_kvm_element=kvm is not None,
+        apic_eoi=_attr(apic, "eoi") if apic is not None else None,
+        pvspinlock=_feature_state(features, "pvspinlock"),
+        pmu=_feature_state(features, "pmu"),
+        cpu=_cpu(root),
+        os_id=_attr(os_element, "id") if os_element is not None else None,
+        emulator=(root.findtext("devices/emulator") or "").strip() or None,
+        unknown=tuple(dict.fromkeys(child.name for child in children if child.name not in known)),
+    )
+
+
+def _attribute_value(child: HypervChild, prop: Property, source: str) -> Value | None:
+    """The value of a child's value attribute (retries, value), or the
+    property's default for a number libvirt lets one omit, or None."""
+    assert prop.libvirt is not None and prop.libvirt.attribute is not None
+    name = prop.libvirt.attribute
+    text = child.attributes.get(name)
+    kind = VALUE_TYPES[prop.type]
+    if kind.python is str:
+        return text
+    if text is None:
+        return prop.default
+    if not text.isdigit() or kind.problem(int(text)):
+        raise InputError(
+            source,
+            f"line {child.line}",
+            f"Invalid value for attribute '{name}' in element '{child.name}': '{text}'. Expected integer value",
+        )
+    return int(text)
+
+
+def _hyperv_values(domain: LibvirtDomain, source: str) -> dict[str, Value]:
+    """What the <hyperv> children ask QEMU for, in QEMU's names."""
+    by_libvirt = load_catalog().by_libvirt()
+    values: dict[str, Value] = {}
+    if domain.hyperv_mode == "passthrough":
+        values["hv-passthrough"] = True
+    for child in domain.hyperv:
+        prop = by_libvirt.get(child.name)
+        if prop is None:
+            continue
+        value: Value | None = child.state == "on"
+        if prop.libvirt and prop.libvirt.attribute:
+            value = _attribute_value(child, prop, source) if value else None
+        if value is None:
+            values.pop(prop.name, None)
+        else:
+            values[prop.name] = value
+        for grandchild in child.children if child.state == "on" else ():
+            nested = by_libvirt.get(f"{child.name}.{grandchild.name}")
+            if nested is not None:
+                values[nested.name] = grandchild.state == "on"
+    return values
+
+
+def _cpu_values(cpu: Cpu | None) -> tuple[str | None, dict[str, Value], tuple[str, ...]]:
+    """The QEMU model token, the neighbours and the other tokens of <cpu>."""
+    if cpu is None:
+        return None, {}, ()
+    model = {"host-passthrough": "host", "maximum": "max", "custom": cpu.model}.get(cpu.mode)
+    catalog = load_catalog()
+    names = catalog.libvirt.cpu_feature_names
+    values: dict[str, Value] = {}
+    extra = []
+    for policy, name in cpu.features:
+        if policy == "optional":
+            continue
+        on = policy in ("force", "require")
+        qemu_name = names.get(name, name)
+        if catalog.entry(qemu_name) is not None:
+            values[qemu_name] = on
+        else:
+            extra.append(f"{qemu_name}={'on' if on else 'off'}")
+    if cpu.migratable in _STATES and cpu.mode in ("host-passthrough", "maximum"):
+        values["migratable"] = cpu.migratable == "on"
+    return model, values, tuple(extra)
+
+
+def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
+    """What the domain asks QEMU for."""
+    model, values, extra = _cpu_values(domain.cpu)
+    values.update(_hyperv_values(domain, source))
+    hypervclock = domain.timer("hypervclock")
+    if hypervclock is not None and hypervclock.present in ("yes", "no"):
+        values["hv-time"] = hypervclock.present == "yes"
+    tsc = domain.timer("tsc")
+    if tsc is not None and tsc.frequency:
+        values["tsc-frequency"] = tsc.frequency
+    if domain.hyperv_panics:
+        values["hv-crash"] = True
+    hidden = domain.kvm.get("hidden")
+    if hidden in _STATES:
+        values["kvm"] = hidden == "off"
+    try:
+        return HypervConfig(
+            model=model,
+            values=values,
+            machine=domain.machine,
+            extra=extra,
+            host_model=domain.hyperv_mode == "host-model",
+        )
+    except ConfigValueError as error:
+        raise InputError(source, f"<hyperv> {error.name}", error.problem) from None
+
+
+def guest_os(domain: LibvirtDomain) -> str | None:
+    if domain.os_id is None:
+        return None
+    guest = load_catalog().guest_for_libosinfo(domain.os_id)
+    return guest.name if guest else None
+
+
+def parse_text(text: str, *, source: str) -> Reading:
+    domain = read_domain(parse_xml(text, source=source), source=source)
+    return Reading(source, "libvirt", domain_config(domain, source=source), guest_os=guest_os(domain), libvirt=domain)

@@ -1,0 +1,224 @@
+"""The -cpu value libvirt builds for a domain (qemuBuildCpuCommandLine).
+
+In libvirt's order: the model and the ``<cpu>`` features; the clock timers
+in ``<clock>`` order (``kvmclock``, ``hv-time``, ``tsc-frequency``);
+``kvm-pv-eoi``, ``kvm-pv-unhalt``; ``hv-passthrough=on``, then the ``<hyperv>``
+children in libvirt's element order as ``hv-<name>=on``, spinlocks as
+``0x%x``, the vendor id raw, direct-mode timers after ``hv-stimer``, direct and
+extended TLB flush after ``hv-tlbflush``; ``hv-crash`` (without ``=on``, once);
+``kvm=off`` and the other ``<kvm>`` hints; ``pmu``; cache; physical address
+bits. Without a model, QEMU's default for the machine, which libvirt fills
+in: ``qemu64`` (``qemu32`` for i686).
+
+It follows the libvirt release given: the children of a passthrough
+``<hyperv>`` count before 11.0, ``<tlbflush>`` children from 11.0,
+``mode='host-model'`` is expanded (11.9) from the host's capabilities, with
+the domain's own choices kept from 12.1. It renders a domain libvirt
+accepts; what libvirt would refuse is for the checks to say.
+
+For ``<cpu mode='host-model'>`` libvirt substitutes the host's CPU model,
+which only the host knows; hvtune writes ``host`` in its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from packaging.version import Version
+
+from hvtune.catalog import load_catalog
+from hvtune.errors import InputError
+from hvtune.formats.domcaps import HypervCapabilities
+from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer
+
+_STATES = ("on", "off")
+
+
+def libvirt_version(version: str | None) -> Version:
+    """A libvirt release; the newest the catalog describes when None."""
+    return Version(version or load_catalog().libvirt.newest)
+
+
+def _model_tokens(domain: LibvirtDomain) -> list[str]:
+    cpu = domain.cpu
+    if cpu is None or (cpu.mode == "custom" and not cpu.model):
+        # libvirt fills in QEMU's default model for the machine (qemuDomainDefSetDefaultCPU)
+        return ["qemu32" if domain.arch == "i686" else "qemu64"]
+    if cpu.mode in ("host-passthrough", "maximum"):
+        tokens = ["max" if cpu.mode == "maximum" else "host"]
+        if cpu.migratable in _STATES:
+            tokens.append(f"migratable={cpu.migratable}")
+    elif cpu.mode == "host-model":
+        tokens = ["host"]
+    else:
+        tokens = [cpu.model or ""]
+    if cpu.vendor_id:
+        tokens.append(f"vendor={cpu.vendor_id}")
+    names = load_catalog().libvirt.cpu_feature_names
+    for policy, name in cpu.features:
+        if policy in ("force", "require", "disable", "forbid"):
+            tokens.append(f"{names.get(name, name)}={'on' if policy in ('force', 'require') else 'off'}")
+    return tokens
+
+
+def _timer_flags(timers: tuple[Timer, ...]) -> list[str]:
+    flags = []
+    for timer in timers:
+        if timer.name == "kvmclock" and timer.present in ("yes", "no"):
+            flags.append(f"kvmclock={'on' if timer.present == 'yes' else 'off'}")
+        elif timer.name == "hypervclock" and timer.present == "yes":
+            flags.append("hv-time=on")
+        elif timer.name == "tsc" and timer.frequency:
+            flags.append(f"tsc-frequency={timer.frequency}")
+    return flags
+
+
+def _effective(children: tuple[HypervChild, ...]) -> dict[str, HypervChild]:
+    """The last child of each name, as libvirt's parser keeps it."""
+    return {child.name: child for child in children}
+
+
+def _hyperv_flags(children: tuple[HypervChild, ...], version: Version) -> list[str]:
+    catalog = load_catalog()
+    by_libvirt = catalog.by_libvirt()
+    present = _effective(children)
+    flags = []
+    for key in catalog.libvirt.hyperv_order:
+        prop = by_libvirt[key]
+        name, _, grandchild = key.partition(".")
+        child = present.get(name)
+        if child is None or child.state != "on" or version < Version(prop.since.libvirt):
+            continue
+        if grandchild:
+            nested = _effective(child.children).get(grandchild)
+            if nested is not None and nested.state == "on":
+                flags.append(f"{prop.name}=on")
+            continue
+        attribute = prop.libvirt.attribute if prop.libvirt else None
+        if attribute is None:
+            flags.append(f"{prop.name}=on")
+        elif prop.notation == "hex":
+            flags.append(f"{prop.name}=0x{int(child.attributes.get(attribute, prop.default)):x}")
+        elif attribute in child.attributes:
+            flags.append(f"{prop.name}={child.attributes[attribute]}")
+    return flags
+
+
+def _child(name: str, attributes: dict[str, str] | None = None, children: tuple[HypervChild, ...] = ()) -> HypervChild:
+    return HypervChild(name, "on", attributes or {}, children, 0)
+
+
+def expand_host_model(
+    domain: LibvirtDomain, capabilities: HypervCapabilities, version: Version
+) -> tuple[tuple[HypervChild, ...], tuple[Timer, ...]]:
+    """What libvirt makes of <hyperv mode='host-model'> at start: every
+    feature the host supports that the domain leaves unset is switched on,
+    with the host's defaults for spinlocks, vendor id, direct-mode timers and
+    TLB flush; synthetic timers bring the hypervclock timer they need."""
+    facts = load_catalog().libvirt
+    own = domain.hyperv if version >= Version(facts.host_model_children) else ()
+    given = {child.name for child in own}
+    added: list[HypervChild] = []
+    timers = domain.timers
+    for name in facts.hyperv_order:
+        if name not in capabilities.features or name in given:
+            continue
+        if name == "spinlocks":
+            if capabilities.spinlocks:
+                added.append(_child(name, {"retries": str(capabilities.spinlocks)}))
+        elif name == "vendor_id":
+            if capabilities.vendor_id:
+                added.append(_child(name, {"value": capabilities.vendor_id}))
+        elif name == "stimer":
+            direct = (_child("direct"),) if capabilities.stimer_direct else ()
+            added.append(_child(name, children=direct))
+            if not any(timer.name == "hypervclock" for timer in timers):
+                timers = (*timers, Timer("hypervclock", "yes", None, None))
+        elif name == "tlbflush":
+            nested = tuple(
+                _child(grandchild)
+                for grandchild, supported in (
+                    ("direct", capabilities.tlbflush_direct),
+                    ("extended", capabilities.tlbflush_extended),
+                )
+                if supported
+            )
+            added.append(_child(name, children=nested))
+        else:
+            added.append(_child(name))
+    return (*own, *added), timers
+
+
+def libvirt_cpu(
+    domain: LibvirtDomain,
+    *,
+    version: str | None = None,
+    capabilities: HypervCapabilities | None = None,
+    source: str = "domain",
+) -> str:
+    """The -cpu value libvirt `version` passes to QEMU for `domain`."""
+    release = libvirt_version(version)
+    facts = load_catalog().libvirt
+    children, timers, mode = domain.hyperv, domain.timers, domain.hyperv_mode
+    if mode == "host-model":
+        if capabilities is None:
+            raise InputError(
+                source,
+                "<hyperv mode='host-model'>",
+                "libvirt expands host-model at start from the host's capabilities; connect to that host's "
+                "libvirt (--connect) or give its domain capabilities (--domcaps FILE)",
+            )
+        children, timers = expand_host_model(domain, capabilities, release)
+        domain, mode = replace(domain, hyperv=children, timers=timers), "custom"
+    flags = _timer_flags(timers)
+    if domain.apic_eoi in _STATES:
+        flags.append(f"kvm-pv-eoi={domain.apic_eoi}")
+    if domain.pvspinlock in _STATES:
+        flags.append(f"kvm-pv-unhalt={domain.pvspinlock}")
+    if mode is not None:
+        if mode == "passthrough":
+            flags.append("hv-passthrough=on")
+        if mode != "passthrough" or release < Version(facts.passthrough_children_ignored):
+            flags += _hyperv_flags(children, release)
+    if domain.hyperv_panics:
+        flags.append("hv-crash")
+    if domain.has_kvm_element:
+        kvm = domain.kvm
+        flags += [
+            flag
+            for flag, on in (
+                ("kvm=off", kvm.get("hidden") == "on"),
+                ("kvm-hint-dedicated=on", kvm.get("hint-dedicated") == "on"),
+                ("kvm-poll-control=on", kvm.get("poll-control") == "on"),
+                ("kvm-pv-ipi=off", kvm.get("pv-ipi") == "off"),
+            )
+            if on
+        ]
+    if domain.pmu in _STATES:
+        flags.append(f"pmu={domain.pmu}")
+    flags += _cache_and_address_flags(domain)
+    return ",".join(_model_tokens(domain) + flags)
+
+
+def _cache_and_address_flags(domain: LibvirtDomain) -> list[str]:
+    cpu = domain.cpu
+    if cpu is None:
+        return []
+    flags = []
+    host_like = cpu.mode in ("host-passthrough", "maximum")
+    if cpu.cache_mode == "emulate":
+        flags.append("l3-cache=on")
+        if host_like:
+            flags.append("host-cache-info=off")
+    elif cpu.cache_mode == "passthrough":
+        flags += ["host-cache-info=on", "l3-cache=off"]
+    elif cpu.cache_mode == "disable":
+        flags += ["host-cache-info=off"] if host_like else []
+        flags.append("l3-cache=off")
+    if cpu.maxphysaddr:
+        mode, bits = cpu.maxphysaddr
+        if mode == "passthrough":
+            flags.append("host-phys-bits=on")
+        elif mode == "emulate" and bits is not None:
+            flags.append(f"phys-bits={bits}")
+    return flags
