@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.libvirt import Virsh, ensure_libvirtd
 from support.programs import require_program
 from support.qemu import QemuProbe
 
@@ -14,3 +15,8 @@ def qemu_binary() -> str:
 @pytest.fixture(scope="session")
 def qemu(qemu_binary: str) -> QemuProbe:
     return QemuProbe(qemu_binary)
+
+
+@pytest.fixture(scope="session")
+def virsh() -> Virsh:
+    return Virsh(ensure_libvirtd())

@@ -8,21 +8,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hvtune.formats.shell import ShellSyntaxError, Word, split_words
+from hvtune.formats.shell import ShellSyntaxError, split_words
 
 
-def test_words_know_the_line_they_start_on() -> None:
+def test_words_know_the_line_and_place_they_start_on() -> None:
     text = (
         "#!/bin/sh\n# a comment\nexec qemu-system-x86_64 \\\n  -cpu 'host,hv-vendor-id=KVM Hv' \\\n  -m 4G # trailing\n"
     )
-    assert split_words(text) == [
-        Word("exec", 3),
-        Word("qemu-system-x86_64", 3),
-        Word("-cpu", 4),
-        Word("host,hv-vendor-id=KVM Hv", 4),
-        Word("-m", 5),
-        Word("4G", 5),
+    words = split_words(text)
+    assert [(w.text, w.line) for w in words] == [
+        ("exec", 3),
+        ("qemu-system-x86_64", 3),
+        ("-cpu", 4),
+        ("host,hv-vendor-id=KVM Hv", 4),
+        ("-m", 5),
+        ("4G", 5),
     ]
+    assert [text[w.start : w.end] for w in words][3] == "'host,hv-vendor-id=KVM Hv'"
 
 
 def test_quotes_escapes_and_separators() -> None:

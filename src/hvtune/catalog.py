@@ -258,6 +258,8 @@ class LibvirtFacts:
     host_model: str
     host_model_children: str
     cpu_feature_names: Mapping[str, str]
+    domain_order: tuple[str, ...]
+    features_order: tuple[str, ...]
     rules: tuple[LibvirtRule, ...]
 
 
@@ -477,4 +479,5 @@ def load_catalog() -> Catalog:
 
 def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:
     rules = tuple(LibvirtRule(**rule) for rule in raw.pop("rule"))
-    return LibvirtFacts(**{**raw, "hyperv_order": tuple(raw["hyperv_order"])}, rules=rules)
+    orders = {key: tuple(raw[key]) for key in ("hyperv_order", "domain_order", "features_order")}
+    return LibvirtFacts(**{**raw, **orders}, rules=rules)

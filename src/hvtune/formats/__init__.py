@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hvtune.errors import InputError
 from hvtune.formats import json as json_format
-from hvtune.formats import qemu
+from hvtune.formats import libvirt, qemu
 from hvtune.formats.reading import Reading
 
 # Larger inputs are not configurations; refusing them early keeps hostile
@@ -17,9 +17,11 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 def read_text(text: str, *, source: str) -> Reading:
     """Parse text in whichever format it is written."""
-    stripped = text.lstrip()
+    stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         return json_format.parse_text(text, source=source)
+    if stripped.startswith("<"):
+        return libvirt.parse_text(text, source=source)
     if not stripped:
         raise InputError(source, None, "empty input")
     return qemu.parse_text(text, source=source)

@@ -1,7 +1,8 @@
 """The canonical JSON form of a config.
 
 One object: ``model`` (the CPU model token or null), ``machine`` when known,
-``non-hyperv-tokens`` when the -cpu value had other tokens, then one key per
+``non-hyperv-tokens`` when the -cpu value had other tokens,
+``libvirt-host-model`` for libvirt's ``<hyperv mode='host-model'>``, then one key per
 property that is set, named as QEMU names it, with a boolean, integer or
 string value, e.g. ``{"model": "host", "kvm": false, "hv-relaxed": true,
 "hv-spinlocks": 8191}``. ``convert --to json`` writes it; every command that
@@ -19,7 +20,7 @@ from hvtune.errors import InputError
 from hvtune.formats.reading import Reading
 from hvtune.valuetypes import Value
 
-MODEL, MACHINE, OTHER = "model", "machine", "non-hyperv-tokens"
+MODEL, MACHINE, OTHER, HOST_MODEL = "model", "machine", "non-hyperv-tokens", "libvirt-host-model"
 
 
 def to_json(config: HypervConfig) -> dict[str, Any]:
@@ -29,6 +30,8 @@ def to_json(config: HypervConfig) -> dict[str, Any]:
         document[MACHINE] = config.machine
     if config.extra:
         document[OTHER] = list(config.extra)
+    if config.host_model:
+        document[HOST_MODEL] = True
     document.update(config.values)
     return document
 
@@ -40,7 +43,7 @@ def from_json(document: object, *, source: str) -> HypervConfig:
     catalog = load_catalog()
     values: dict[str, Value] = {}
     for key, value in document.items():
-        if key in (MODEL, MACHINE, OTHER):
+        if key in (MODEL, MACHINE, OTHER, HOST_MODEL):
             continue
         if catalog.entry(key) is None:
             suggestion = catalog.suggest(key)
@@ -53,8 +56,17 @@ def from_json(document: object, *, source: str) -> HypervConfig:
     other = document.get(OTHER, [])
     if not isinstance(other, list) or not all(isinstance(token, str) and token for token in other):
         raise InputError(source, f"key {OTHER!r}", "expects a list of -cpu tokens")
+    host_model = document.get(HOST_MODEL, False)
+    if not isinstance(host_model, bool):
+        raise InputError(source, f"key {HOST_MODEL!r}", "expects true or false")
     try:
-        return HypervConfig(model=document.get(MODEL), values=values, machine=document.get(MACHINE), extra=tuple(other))
+        return HypervConfig(
+            model=document.get(MODEL),
+            values=values,
+            machine=document.get(MACHINE),
+            extra=tuple(other),
+            host_model=host_model,
+        )
     except ConfigValueError as error:
         raise InputError(source, f"key {error.name!r}", error.problem) from None
 

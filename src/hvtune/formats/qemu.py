@@ -33,7 +33,7 @@ from hvtune.formats.qemu_values import (
     parse_unsigned,
 )
 from hvtune.formats.reading import Reading
-from hvtune.formats.shell import ShellSyntaxError, split_words
+from hvtune.formats.shell import ShellSyntaxError, Word, split_words
 from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 DEFAULT_MODEL = "qemu64"
@@ -259,6 +259,13 @@ def render_cpu(config: HypervConfig, *, source: str = "config") -> str:
     (dash names, ``=on``, hex spinlocks). The model defaults to qemu64, as
     QEMU's and libvirt's do."""
     catalog = load_catalog()
+    if config.host_model:
+        raise InputError(
+            source,
+            "<hyperv mode='host-model'>",
+            "libvirt's host-model is expanded at start from the host's capabilities; "
+            "it has no -cpu spelling of its own",
+        )
     tokens = [config.model or DEFAULT_MODEL, *config.extra]
     for name, value in config.values.items():
         entry = catalog.entry(name)
@@ -281,26 +288,25 @@ def _is_qemu_binary(word: str) -> bool:
     return word.rsplit("/", 1)[-1] in _QEMU_BINARIES
 
 
-def _words(text: str, source: str) -> list[tuple[str, int]]:
-    """Shell words with the line each starts on."""
+def _words(text: str, source: str) -> list[Word]:
     try:
-        return [(word.text, word.line) for word in split_words(text)]
+        return split_words(text)
     except ShellSyntaxError as error:
         raise InputError(source, f"line {error.line}", f"cannot split the command line: {error}") from None
 
 
-def _last_invocation(words: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def _last_invocation(words: list[Word]) -> list[Word]:
     """The arguments of the last QEMU invocation in a script (or all words
     when no QEMU binary is named)."""
     start = 0
-    for index, (word, _) in enumerate(words):
-        if _is_qemu_binary(word):
+    for index, word in enumerate(words):
+        if _is_qemu_binary(word.text):
             start = index + 1
-    command: list[tuple[str, int]] = []
-    for word, line in words[start:]:
-        if word in _SHELL_SEPARATORS:
+    command: list[Word] = []
+    for word in words[start:]:
+        if word.text in _SHELL_SEPARATORS:
             break
-        command.append((word, line))
+        command.append(word)
     return command
 
 
@@ -320,18 +326,18 @@ def parse_command_line(text: str, *, source: str) -> Reading:
     QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
     guest booted directly."""
     command = _last_invocation(_words(text, source))
-    cpu: tuple[str, int] | None = None
+    cpu: Word | None = None
     machine: str | None = None
     guest_os: str | None = None
-    for index, (word, line) in enumerate(command):
-        option = word[1:] if word.startswith("--") else word
+    for index, word in enumerate(command):
+        option = word.text[1:] if word.text.startswith("--") else word.text
         following = command[index + 1] if index + 1 < len(command) else None
         if option in ("-cpu", "-machine", "-M", "-kernel") and following is None:
-            raise InputError(source, f"line {line}", f"{word} needs a value")
+            raise InputError(source, f"line {word.line}", f"{word.text} needs a value")
         if option == "-cpu":
             cpu = following
         elif option in ("-machine", "-M") and following is not None:
-            machine = _machine_type(following[0]) or machine
+            machine = _machine_type(following.text) or machine
         elif option == "-kernel":
             guest_os = "linux"
     if cpu is None:
@@ -339,15 +345,15 @@ def parse_command_line(text: str, *, source: str) -> Reading:
             raise InputError(source, None, "no QEMU command line found")
         return Reading(source, "qemu", HypervConfig(model=None, machine=machine), guest_os=guest_os)
     try:
-        parsed = parse_cpu(cpu[0], source=source, machine=machine)
+        parsed = parse_cpu(cpu.text, source=source, machine=machine)
     except InputError as error:
-        raise error.within(source, f"line {cpu[1]}") from None
-    return Reading(source, "qemu", parsed.config, cpu[1], guest_os, parsed.ambiguous)
+        raise error.within(source, f"line {cpu.line}") from None
+    return Reading(source, "qemu", parsed.config, cpu.line, guest_os, parsed.ambiguous, span=(cpu.start, cpu.end))
 
 
 def parse_text(text: str, *, source: str) -> Reading:
     """A file holding either a whole QEMU command line or just a -cpu value."""
-    words = [word for word, _ in _words(text, source)]
+    words = [word.text for word in _words(text, source)]
     is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
         words and words[0].startswith("-")
     )
@@ -356,5 +362,7 @@ def parse_text(text: str, *, source: str) -> Reading:
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) != 1:
         raise InputError(source, None, "expected a QEMU command line with -cpu, or a single -cpu value")
+    start = text.index(lines[0])
     parsed = parse_cpu(lines[0], source=source)
-    return Reading(source, "qemu", parsed.config, 1, None, parsed.ambiguous)
+    span = (start, start + len(lines[0]))
+    return Reading(source, "qemu", parsed.config, text.count("\n", 0, start) + 1, None, parsed.ambiguous, span=span)

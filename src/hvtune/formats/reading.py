@@ -29,3 +29,4 @@ class Reading:
     guest_os: str | None = None
     ambiguous: tuple[str, ...] = ()
     libvirt: LibvirtDomain | None = None
+    span: tuple[int, int] | None = None  # where the -cpu value stands in the text

@@ -18,8 +18,13 @@ _DOUBLE_QUOTE_ESCAPES = '$`"\\\n'
 
 @dataclass(frozen=True)
 class Word:
+    """A word, the line it starts on, and where it stands in the text
+    (quotes included), so that it can be replaced."""
+
     text: str
     line: int
+    start: int = 0
+    end: int = 0
 
 
 class ShellSyntaxError(ValueError):
@@ -32,18 +37,18 @@ def split_words(text: str) -> list[Word]:
     words: list[Word] = []
     index, line, length = 0, 1, len(text)
     current: list[str] | None = None
-    start_line = 1
+    start_line = start_offset = 1
 
     def finish() -> None:
         nonlocal current
         if current is not None:
-            words.append(Word("".join(current), start_line))
+            words.append(Word("".join(current), start_line, start_offset, index))
             current = None
 
     def begin() -> list[str]:
-        nonlocal current, start_line
+        nonlocal current, start_line, start_offset
         if current is None:
-            current, start_line = [], line
+            current, start_line, start_offset = [], line, index
         return current
 
     while index < length:
@@ -61,7 +66,7 @@ def split_words(text: str) -> list[Word]:
         elif char in SEPARATORS:
             finish()
             doubled = text[index : index + 2] in ("&&", "||", ";;")
-            words.append(Word(text[index : index + 1 + doubled], line))
+            words.append(Word(text[index : index + 1 + doubled], line, index, index + 1 + doubled))
             index += 1 + doubled
         elif char == "\\":
             begin().append(text[index + 1 : index + 2])

@@ -1,0 +1,51 @@
+"""Writing files safely: all or nothing, with the original kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from hvtune.errors import InputError
+
+
+def write_atomically(path: str | Path, text: str, *, backup: bool) -> Path | None:
+    """Replace `path` with `text` in one step (a temporary file in the same
+    folder, flushed to disk, then renamed over it), keeping the original's
+    permissions. With `backup`, the original is first copied to PATH.bak.
+    Returns the backup's path. Nothing is written when anything fails."""
+    target = Path(path)
+    folder = target.parent
+    saved: Path | None = None
+    try:
+        mode = target.stat().st_mode & 0o7777 if target.exists() else None
+        if backup and target.exists():
+            saved = target.with_name(target.name + ".bak")
+            _copy_atomically(target, saved)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hvtune", dir=folder)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise InputError(str(path), None, f"cannot write: {error.strerror or error}") from None
+    return saved
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    os.close(descriptor)
+    try:
+        shutil.copy2(source, temporary)
+        os.replace(temporary, destination)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,83 @@
+"""A real libvirtd for the tests, and virsh as the judge of translation.
+
+Without systemd (containers, CI) libvirtd is started by hand: create
+/var/run/libvirt and /var/log/libvirt, run `libvirtd -d`, and wait until
+qemu:///system answers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from hvtune.formats.shell import split_words
+
+from support.programs import require_program, under_ci
+
+URI = "qemu:///system"
+
+
+def _answers(virsh: str) -> bool:
+    done = subprocess.run([virsh, "-c", URI, "version"], capture_output=True, text=True, timeout=30)
+    return done.returncode == 0
+
+
+def ensure_libvirtd() -> str:
+    """The virsh path, once a libvirtd answers on qemu:///system."""
+    virsh = require_program("virsh")
+    libvirtd = require_program("libvirtd")
+    if _answers(virsh):
+        return virsh
+    if os.geteuid() != 0:
+        message = "starting libvirtd needs root"
+        if under_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    for folder in ("/var/run/libvirt", "/var/log/libvirt"):
+        os.makedirs(folder, exist_ok=True)
+    subprocess.run([libvirtd, "-d"], check=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _answers(virsh):
+            return virsh
+        time.sleep(0.2)
+    pytest.fail("libvirtd started but qemu:///system does not answer")
+
+
+@dataclass(frozen=True)
+class Native:
+    """What `virsh domxml-to-native qemu-argv` made of a domain."""
+
+    cpu: str | None
+    error: str | None
+
+
+class Virsh:
+    def __init__(self, path: str):
+        self.path = path
+
+    def run(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [self.path, "-c", URI, *arguments]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=check)
+
+    @property
+    def version(self) -> str:
+        for line in self.run("version").stdout.splitlines():
+            if line.startswith("Using library: libvirt "):
+                return line.split()[-1]
+        raise AssertionError("virsh version printed no library version")
+
+    def to_native(self, xml: str) -> Native:
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
+            handle.write(xml)
+            handle.flush()
+            done = self.run("domxml-to-native", "qemu-argv", handle.name, check=False)
+        if done.returncode != 0:
+            return Native(None, done.stderr.strip().removeprefix("error: "))
+        words = [word.text for word in split_words(done.stdout)]
+        return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
