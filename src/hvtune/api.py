@@ -26,13 +26,21 @@ def check(
     return run_checks(config, CheckContext(target=target, guest_os=guest_os))
 
 
-def check_reading(reading: Reading, *, target: Target | None = None, guest_os: str | None = None) -> CheckResult:
+def check_reading(
+    reading: Reading,
+    *,
+    target: Target | None = None,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+) -> CheckResult:
     """Check a config read from a source, using what the source revealed."""
     default_target: Target = "libvirt" if reading.format == "libvirt" else "qemu"
     context = CheckContext(
         target=target or default_target,
         guest_os=guest_os or reading.guest_os,
         ambiguous=reading.ambiguous,
+        libvirt_version=libvirt_version,
+        domain=reading.libvirt,
     )
     return CheckResult(reading.source, reading.config, tuple(run_checks(reading.config, context)))
 

@@ -19,7 +19,7 @@ HypervConfig; every other token is kept verbatim.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -366,3 +366,41 @@ def parse_text(text: str, *, source: str) -> Reading:
     parsed = parse_cpu(lines[0], source=source)
     span = (start, start + len(lines[0]))
     return Reading(source, "qemu", parsed.config, text.count("\n", 0, start) + 1, None, parsed.ambiguous, span=span)
+
+
+def _names_for(catalog: Catalog, piece: str) -> str | None:
+    """The catalog property a -cpu piece sets, whatever its spelling."""
+    if piece[:1] in "+-":
+        entry = catalog.entry(piece[1:])
+    else:
+        name = piece.partition("=")[0].replace("_", "-")
+        entry = catalog.entry("tsc-frequency" if name == "tsc-freq" else name)
+    return entry.name if entry else None
+
+
+def _house_style(pieces: list[str]) -> tuple[bool, bool]:
+    """Whether the Hyper-V pieces of a -cpu value mostly use underscores,
+    and mostly switch features on with a bare name."""
+    named = [piece for piece in pieces if piece[:1] not in "+-" and piece.replace("_", "-").startswith("hv-")]
+    underscores = sum("_" in piece.partition("=")[0] for piece in named)
+    bare = sum("=" not in piece for piece in named)
+    return underscores * 2 > len(named), bare * 2 > len(named)
+
+
+def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
+    """A -cpu value with `changes` applied, changing nothing else: every
+    piece that set a changed property goes, and its new value is appended,
+    spelt the way the value's other Hyper-V pieces are."""
+    catalog = load_catalog()
+    model, _, features = value.partition(",")
+    changed = {catalog.entry(name).name if catalog.entry(name) else name: v for name, v in changes.items()}
+    written = features.split(",") if features else []
+    pieces = [piece for piece in written if not piece or _names_for(catalog, piece) not in changed]
+    underscores, bare = _house_style(pieces)
+    for name, new in changed.items():
+        entry = catalog.entry(name)
+        if new is None or entry is None:
+            continue
+        spelt = name.replace("-", "_") if underscores else name
+        pieces.append(spelt if bare and new is True else f"{spelt}={_render_value(entry, new)}")
+    return ",".join([model, *pieces]) if pieces else model
