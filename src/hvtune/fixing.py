@@ -22,6 +22,7 @@ from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
+from hvtune.valuetypes import Value
 
 _ROUNDS = 5
 
@@ -52,7 +53,7 @@ class FixOutcome:
 
 
 def _merged(findings: Iterable[Finding]) -> ConfigChange:
-    values = {}
+    values: dict[str, Value | None] = {}
     for finding in findings:
         assert finding.fix is not None
         values.update(finding.fix.values)
@@ -89,7 +90,7 @@ def fix_text(
 ) -> FixOutcome:
     """Fix the error findings (and with `warnings_too` the warnings) that
     have a fix, until none is left."""
-    fixed, applied = text, []
+    fixed, applied = text, list[Finding]()
     wanted = {Severity.ERROR, Severity.WARNING} if warnings_too else {Severity.ERROR}
     for _ in range(_ROUNDS):
         reading = read_text(fixed, source=source)

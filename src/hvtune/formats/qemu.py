@@ -393,7 +393,7 @@ def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
     spelt the way the value's other Hyper-V pieces are."""
     catalog = load_catalog()
     model, _, features = value.partition(",")
-    changed = {catalog.entry(name).name if catalog.entry(name) else name: v for name, v in changes.items()}
+    changed = {(entry.name if (entry := catalog.entry(name)) else name): v for name, v in changes.items()}
     written = features.split(",") if features else []
     pieces = [piece for piece in written if not piece or _names_for(catalog, piece) not in changed]
     underscores, bare = _house_style(pieces)
