@@ -186,7 +186,7 @@ def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.Capt
     assert "bundled examples" in out
     headers = [line for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
     verdicts = [line.split("  ")[1] for line in headers]
-    order = {"WILL NOT START": 0, "AT RISK": 1, "OK": 2}
+    order = {"WILL NOT START": 0, "AT RISK": 1, "OK (notes)": 2, "OK": 3}
     assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
     assert out.rstrip().splitlines()[-1].startswith("Summary: ")
     code, out, _ = run(capsys, "doctor", "--format", "json")

@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext, Target
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
+from hvtune.files import write_atomically
 from hvtune.findings import CheckResult, Finding
-from hvtune.formats import Reading, qemu, read_file, read_text
+from hvtune.formats import Reading, libvirt, load_text, qemu, read_file, read_text
 from hvtune.formats import json as json_format
+from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
+from hvtune.formats.libvirt_cpu import libvirt_cpu
+from hvtune.formats.libvirt_patch import fragments, into_domain
+from hvtune.host.versions import local_libvirt_version
 
-OUTPUT_FORMATS = ("qemu", "json")
+OUTPUT_FORMATS = ("qemu", "json", "libvirt")
 
 
 def check(
@@ -74,9 +81,99 @@ def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Rea
 
 
 def render(config: HypervConfig, to: str, *, source: str = "config") -> str:
-    """The config written in an output format (``qemu`` or ``json``)."""
+    """The config written in an output format (``qemu``, ``json`` or ``libvirt``)."""
     if to == "qemu":
         return qemu.render_cpu(config, source=source) + "\n"
     if to == "json":
         return json_format.render(config)
+    if to == "libvirt":
+        return fragments(config, source=source)
     raise ValueError(f"unknown output format {to!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def libvirt_refusal(result: CheckResult) -> Finding | None:
+    """The first finding for which libvirt refuses a domain, if any."""
+    return next((f for f in result.findings if f.refused_by == "libvirt"), None)
+
+
+def translate(
+    reading: Reading,
+    to: str,
+    *,
+    libvirt_version: str | None = None,
+    capabilities: HypervCapabilities | None = None,
+) -> str:
+    """A reading in another format. A libvirt domain becomes the -cpu value
+    that libvirt `libvirt_version` builds for it; a domain that libvirt
+    would refuse is an InputError naming libvirt's reason."""
+    if reading.libvirt is not None and to == "qemu":
+        refusal = libvirt_refusal(check_reading(reading, libvirt_version=libvirt_version))
+        if refusal is not None:
+            raise InputError(reading.source, refusal.feature, refusal.message)
+        cpu = libvirt_cpu(reading.libvirt, version=libvirt_version, capabilities=capabilities, source=reading.source)
+        return cpu + "\n"
+    return render(reading.config, to, source=reading.source)
+
+
+def resolve_libvirt_version(option: str | None, connected: str | None = None) -> str | None:
+    """The libvirt release to judge by: the one given, else the one
+    connected to, else the one installed here; None means the newest."""
+    if option:
+        try:
+            Version(option)
+        except InvalidVersion:
+            raise InputError("--libvirt-version", None, f"{option!r} is not a version such as 9.0.0") from None
+        return option
+    return connected or local_libvirt_version()
+
+
+def check_live(
+    uri: str, names: tuple[str, ...] = (), *, guest_os: str | None = None, libvirt_version: str | None = None
+) -> list[CheckResult]:
+    """Check the persistent definitions of a libvirt daemon's domains (the
+    named ones, or all), judged by that daemon's libvirt release."""
+    from hvtune.live import Connection
+
+    with Connection(uri) as connection:
+        version = resolve_libvirt_version(libvirt_version, connection.version)
+        domains = connection.domains(names)
+    return [
+        check_reading(read_text(domain.xml, source=domain.name), guest_os=guest_os, libvirt_version=version)
+        for domain in domains
+    ]
+
+
+def libvirt_version_for(option: str | None, uri: str | None) -> str | None:
+    """The libvirt release to translate for: --libvirt-version, else the
+    daemon's at --connect, else the one installed here."""
+    if uri is not None and not option:
+        from hvtune.live import Connection
+
+        with Connection(uri) as connection:
+            return connection.version
+    return resolve_libvirt_version(option)
+
+
+def host_capabilities(domcaps: str | None, uri: str | None) -> HypervCapabilities | None:
+    """A host's Hyper-V capabilities, from a saved domcapabilities file or
+    from the daemon at `uri`."""
+    if domcaps is not None:
+        return parse_domcaps(load_text(domcaps), source=domcaps)
+    if uri is not None:
+        from hvtune.live import Connection
+
+        with Connection(uri) as connection:
+            return connection.hyperv_capabilities()
+    return None
+
+
+def write_into(config: HypervConfig, path: str) -> str:
+    """Make a domain XML file's Hyper-V setup `config`'s, atomically, keeping
+    the original as PATH.bak. Returns what was done."""
+    original = load_text(path)
+    libvirt.parse_text(original, source=path)  # it must be a domain
+    patched = into_domain(original, config, source=path)
+    if patched == original:
+        return f"{path} already has this Hyper-V configuration; nothing written"
+    saved = write_atomically(path, patched, backup=True)
+    return f"wrote {path} (original kept as {saved})"

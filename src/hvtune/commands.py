@@ -109,35 +109,61 @@ def explain(name: str, output: str) -> int:
     return 0
 
 
+LIBVIRT_VERSION = click.option(
+    "--libvirt-version",
+    metavar="X.Y.Z",
+    help="Judge as this libvirt release would (default: the one connected to, else the one installed here).",
+)
+CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
+
+
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--cpu", metavar="STRING", help="A -cpu value to check, e.g. 'host,hv-relaxed,hv-stimer'.")
+@CONNECT
 @GUEST_OS
 @click.option(
     "--target",
     type=click.Choice(["qemu", "libvirt"]),
     help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
 )
+@LIBVIRT_VERSION
 @FORMAT
-def check(files: tuple[str, ...], cpu: str | None, guest_os: str | None, target: str | None, output: str) -> int:
-    """Find errors and risks in QEMU command lines, -cpu values or JSON.
+def check(
+    files: tuple[str, ...],
+    cpu: str | None,
+    uri: str | None,
+    guest_os: str | None,
+    target: str | None,
+    libvirt_version: str | None,
+    output: str,
+) -> int:
+    """Find errors and risks in QEMU command lines, -cpu values, domain XML
+    or JSON; with --connect, in a libvirt daemon's domains (FILE... then names
+    domains; all when none are named).
 
-    Dependencies are checked exactly as QEMU checks them at VM start, and the
-    first error is the one QEMU would print. Exit code 1 when any error is
+    Dependencies are checked exactly as QEMU checks them at VM start, and
+    libvirt's own rules as the libvirt release in use applies them; the first
+    error is the one you would meet first. Exit code 1 when any error is
     found, 2 when an input is unusable.
     """
-    from hvtune.api import check_reading, read_inputs
+    from hvtune.api import check_live, check_reading, read_inputs, resolve_libvirt_version
     from hvtune.errors import InputError
     from hvtune.report import findings as report
 
     os_name = _guest_os(guest_os)
-    readings = read_inputs(_stdin_or_fail(files, cpu, "check"), cpu)
-    results = [
-        check_reading(reading, target=target, guest_os=os_name)  # type: ignore[arg-type]
-        for reading in readings
-        if not isinstance(reading, InputError)
-    ]
-    unusable = [str(reading) for reading in readings if isinstance(reading, InputError)]
+    unusable: list[str] = []
+    if uri is not None:
+        results = check_live(uri, files, guest_os=os_name, libvirt_version=libvirt_version)
+    else:
+        version = resolve_libvirt_version(libvirt_version)
+        readings = read_inputs(_stdin_or_fail(files, cpu, "check"), cpu)
+        results = [
+            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version)  # type: ignore[arg-type]
+            for reading in readings
+            if not isinstance(reading, InputError)
+        ]
+        unusable = [str(reading) for reading in readings if isinstance(reading, InputError)]
     for problem in unusable:
         click.echo(f"hvtune: {problem}", err=True)
     click.echo(report.check_json(results, unusable) if output == "json" else report.check_text(results), nl=False)
@@ -152,40 +178,127 @@ def check(files: tuple[str, ...], cpu: str | None, guest_os: str | None, target:
 @click.option(
     "--to",
     "to",
-    type=click.Choice(["qemu", "json"]),
-    required=True,
-    help="qemu: a canonical -cpu value; json: one object keyed by QEMU property names.",
+    type=click.Choice(["qemu", "json", "libvirt"]),
+    help="qemu: the -cpu value (for domain XML, the one libvirt builds); json: one object keyed by QEMU "
+    "property names; libvirt: the <hyperv> block with the timer and panic device it needs.",
 )
-def convert(file: str | None, cpu: str | None, to: str) -> int:
-    """Translate a configuration between QEMU -cpu and JSON."""
-    from hvtune.api import read_inputs, render
+@click.option(
+    "--into",
+    "into",
+    metavar="DOMAIN.xml",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Write the configuration into this domain XML instead (patched in place; DOMAIN.xml.bak keeps the original).",
+)
+@LIBVIRT_VERSION
+@click.option(
+    "--domcaps",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True),
+    help="`virsh domcapabilities` output of the host, for <hyperv mode='host-model'>.",
+)
+@CONNECT
+def convert(
+    file: str | None,
+    cpu: str | None,
+    to: str | None,
+    into: str | None,
+    libvirt_version: str | None,
+    domcaps: str | None,
+    uri: str | None,
+) -> int:
+    """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
+    from hvtune.api import host_capabilities, libvirt_version_for, read_inputs, translate, write_into
     from hvtune.errors import InputError
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
+    if (to is None) == (into is None):
+        raise UsageFailure("convert: give --to FORMAT or --into DOMAIN.xml")
     (reading,) = read_inputs(_stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
     if isinstance(reading, InputError):
         raise reading
-    click.echo(render(reading.config, to, source=reading.source), nl=False)
+    if into is not None:
+        click.echo(write_into(reading.config, into), err=True)
+        return 0
+    assert to is not None
+    version = libvirt_version_for(libvirt_version, uri)
+    capabilities = host_capabilities(domcaps, uri) if reading.config.host_model else None
+    click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
     return 0
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("target")
+@click.option("--output", "output_path", metavar="OUT", type=click.Path(dir_okay=False), help="Write here instead.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and write nothing.")
+@click.option("--all", "warnings_too", is_flag=True, help="Fix warnings too, not only errors.")
+@click.option("--yes", is_flag=True, help="With --connect: redefine the domain (without it, only show the diff).")
+@CONNECT
 @GUEST_OS
+@LIBVIRT_VERSION
+def fix(
+    target: str,
+    output_path: str | None,
+    show_diff: bool,
+    warnings_too: bool,
+    yes: bool,
+    uri: str | None,
+    guest_os: str | None,
+    libvirt_version: str | None,
+) -> int:
+    """Apply the fixes of error findings (with --all, warnings too) to a
+    file, or with --connect to a domain's persistent definition.
+
+    A fix completes what was asked for (adds the missing dependency, timer
+    or element) rather than removing it. Files are written atomically and the
+    original is kept as FILE.bak; nothing outside the touched elements
+    changes, and a second run changes nothing. Exit code 1 when errors are
+    left that need a decision.
+    """
+    from hvtune.fixing import fix_file, fix_live
+    from hvtune.report import fixes as report
+
+    os_name = _guest_os(guest_os)
+    if uri is not None:
+        live = fix_live(
+            uri, target, apply=yes, warnings_too=warnings_too, guest_os=os_name, libvirt_version=libvirt_version
+        )
+        click.echo(report.live_text(live, uri), nl=False)
+        return report.exit_code(live.outcome)
+    outcome, message = fix_file(
+        target,
+        output=output_path,
+        write=not show_diff,
+        warnings_too=warnings_too,
+        guest_os=os_name,
+        libvirt_version=libvirt_version,
+    )
+    click.echo(outcome.diff() if show_diff else report.file_text(outcome, message), nl=False)
+    return report.exit_code(outcome)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@CONNECT
+@GUEST_OS
+@LIBVIRT_VERSION
 @FORMAT
-def doctor(files: tuple[str, ...], guest_os: str | None, output: str) -> int:
+def doctor(
+    files: tuple[str, ...], uri: str | None, guest_os: str | None, libvirt_version: str | None, output: str
+) -> int:
     """Check every VM this host can show and say what to change, most
     important first.
 
-    With FILE... it checks those QEMU command lines; with nothing to check
-    it shows the bundled examples. Exit code 1 when a VM will not start.
+    With FILE... it checks those QEMU command lines or domain XML files;
+    otherwise every domain of the libvirt daemon it can reach (--connect, else
+    $LIBVIRT_DEFAULT_URI or qemu:///system); with nothing to check it shows the
+    bundled examples. Exit code 1 when a VM will not start.
     """
     from hvtune.doctor import run_doctor
     from hvtune.findings import Severity
     from hvtune.report import findings as report
 
-    result = run_doctor(files, guest_os=_guest_os(guest_os))
+    result = run_doctor(files, guest_os=_guest_os(guest_os), uri=uri, libvirt_version=libvirt_version)
     if output == "json":
         click.echo(report.doctor_json(result.origin, result.note, result.results), nl=False)
     else:

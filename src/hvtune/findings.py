@@ -88,6 +88,23 @@ class Finding:
         }
 
 
+def without_repeats(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding that repeats an earlier one's severity, feature and
+    fix: one problem seen by two programs (libvirt's "'stimer' hyperv
+    feature requires 'hypervclock' timer" and QEMU's "... requires Hyper-V
+    clocksources (hv-time)") is reported once, as the first program says it."""
+    seen: set[tuple[Severity, str | None, ConfigChange]] = set()
+    kept = []
+    for finding in findings:
+        if finding.fix is not None:
+            key = (finding.severity, finding.feature, finding.fix)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(finding)
+    return kept
+
+
 def most_important_first(findings: list[Finding]) -> list[Finding]:
     """Errors, then warnings, then info; stable within a severity, so the
     first error stays the one QEMU would print."""

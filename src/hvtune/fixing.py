@@ -15,13 +15,15 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hvtune.api import check_reading
+from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.errors import InputError
+from hvtune.files import write_atomically
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.formats import Reading, read_text
+from hvtune.formats import Reading, load_text, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
+from hvtune.live import Connection
 from hvtune.valuetypes import Value
 
 _ROUNDS = 5
@@ -104,3 +106,60 @@ def fix_text(
         fixed, applied = patched, applied + fixable
     final = check_reading(read_text(fixed, source=source), guest_os=guest_os, libvirt_version=libvirt_version)
     return FixOutcome(source, text, fixed, tuple(applied), final.findings)
+
+
+@dataclass(frozen=True)
+class LiveFix:
+    """A fix of a domain's persistent definition, and whether it was applied
+    and whether the domain runs (then the change applies at next boot)."""
+
+    outcome: FixOutcome
+    applied: bool
+    running: bool
+
+
+def fix_live(
+    uri: str,
+    name: str,
+    *,
+    apply: bool,
+    warnings_too: bool = False,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+) -> LiveFix:
+    """Fix a domain's persistent definition; with `apply`, redefine it. The
+    running instance is never touched."""
+    with Connection(uri) as connection:
+        (domain,) = connection.domains((name,))
+        version = resolve_libvirt_version(libvirt_version, connection.version)
+        outcome = fix_text(
+            domain.xml, source=name, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version
+        )
+        if apply and outcome.changed:
+            connection.define(outcome.fixed)
+    return LiveFix(outcome, apply and outcome.changed, domain.active)
+
+
+def fix_file(
+    path: str,
+    *,
+    output: str | None = None,
+    write: bool = True,
+    warnings_too: bool = False,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+) -> tuple[FixOutcome, str]:
+    """Fix a file: in place (keeping PATH.bak), into `output`, or (without
+    `write`) nowhere. Returns the outcome and what was written."""
+    original = load_text(path)
+    version = resolve_libvirt_version(libvirt_version)
+    outcome = fix_text(original, source=path, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version)
+    if not write:
+        return outcome, "wrote nothing"
+    if output is not None:
+        write_atomically(output, outcome.fixed, backup=False)
+        return outcome, f"wrote {output}"
+    if not outcome.changed:
+        return outcome, "nothing to change; wrote nothing"
+    saved = write_atomically(path, outcome.fixed, backup=True)
+    return outcome, f"wrote {path} (original kept as {saved})"

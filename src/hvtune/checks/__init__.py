@@ -8,7 +8,7 @@ from hvtune.checks import dependencies, hazards, libvirt, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, subjects
 from hvtune.config import HypervConfig
-from hvtune.findings import Finding, most_important_first
+from hvtune.findings import Finding, most_important_first, without_repeats
 
 CHECKS: tuple[Check, ...] = (
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
@@ -52,7 +52,7 @@ def run_checks(config: HypervConfig, context: CheckContext | None = None) -> lis
     for check, names in _GATED:
         if names is None or not present.isdisjoint(names):
             findings.extend(check(config, context))
-    return most_important_first(findings)
+    return most_important_first(without_repeats(findings))
 
 
 __all__ = ["CHECKS", "Check", "CheckContext", "run_checks"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hvtune.catalog import Property, load_catalog
+from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
 from hvtune.formats.xmltext import (
@@ -164,14 +165,16 @@ def _set_panic(text: str, on: bool) -> str:
     return _insert(text, devices, _Document(text).element("panic", {"model": "hyperv"}), "panic")
 
 
-def _set_mode(text: str, passthrough: bool) -> str:
-    if passthrough:
+def set_hyperv_mode(text: str, mode: str | None, *, leaving: str | None = None) -> str:
+    """Set <hyperv mode=...>; None goes back to the default (custom) when
+    the mode was `leaving` (or any mode when `leaving` is None)."""
+    if mode is not None:
         text = _ensure(text, ["features", "hyperv"])
         hyperv = _find(text, ["features", "hyperv"])
         assert hyperv is not None
-        return set_attribute(text, hyperv, "mode", "passthrough", _Document(text).quote)
+        return set_attribute(text, hyperv, "mode", mode, _Document(text).quote)
     hyperv = _find(text, ["features", "hyperv"])
-    if hyperv is None or hyperv.get("mode") != "passthrough":
+    if hyperv is None or hyperv.get("mode") is None or (leaving and hyperv.get("mode") != leaving):
         return text
     return remove_attribute(text, hyperv, "mode")
 
@@ -231,7 +234,7 @@ def _apply(text: str, name: str, value: Value | None, source: str) -> str:
         if form.panic:
             return _set_panic(text, value is True)
         if form.mode:
-            return _set_mode(text, value is True)
+            return set_hyperv_mode(text, form.mode if value is True else None, leaving=form.mode)
     if name == "kvm":
         return _set_kvm_hidden(text, None if value is None else bool(value))
     if name == "tsc-frequency":
@@ -248,3 +251,52 @@ def patch_domain(text: str, change: ConfigChange, *, source: str) -> str:
     for name, value in change.values.items():
         text = _apply(text, name, value, source)
     return text
+
+
+def replacement(config: HypervConfig) -> ConfigChange:
+    """The change that makes a domain's Hyper-V setup `config`'s: every
+    Hyper-V property libvirt can express takes config's value (unset ones are
+    removed), neighbours only when config sets them. Under passthrough no
+    <hyperv> children are written: libvirt takes none."""
+    catalog = load_catalog()
+    values: dict[str, Value | None] = {}
+    for prop in catalog.properties:
+        if prop.libvirt is None:
+            continue
+        element_form = prop.libvirt.element is not None
+        values[prop.name] = None if config.passthrough and element_form else config.get(prop.name)
+    for neighbour in catalog.neighbours:
+        if config.get(neighbour.name) is not None:
+            values[neighbour.name] = config.get(neighbour.name)
+    return ConfigChange(values)
+
+
+def _cpu_skeleton(config: HypervConfig) -> str:
+    """A <cpu> for the fragments when config sets a CPU neighbour."""
+    if not any(config.get(name) is not None for name in ("vmx", "invtsc", "migratable")):
+        return ""
+    if config.model in ("host", "max"):
+        return f"  <cpu mode='{'host-passthrough' if config.model == 'host' else 'maximum'}'/>\n"
+    model = escape(config.model or "qemu64", "'")
+    return f"  <cpu mode='custom' match='exact'>\n    <model fallback='forbid'>{model}</model>\n  </cpu>\n"
+
+
+def fragments(config: HypervConfig, *, source: str = "config") -> str:
+    """The domain XML for `config`: <features> (<hyperv>, <kvm>), <cpu> when
+    needed, <clock> with its timers and <devices> with the panic device."""
+    skeleton = "<domain type='kvm'>\n" + _cpu_skeleton(config) + "</domain>\n"
+    text = patch_domain(skeleton, replacement(config), source=source)
+    if config.host_model:
+        text = set_hyperv_mode(text, "host-model")
+    root = scan(text)
+    unit = indent_unit(text, root)
+    parts = [text[child.start : child.end] for child in root.children]
+    return "\n".join(part.replace("\n" + unit, "\n") for part in parts) + "\n"
+
+
+def into_domain(text: str, config: HypervConfig, *, source: str) -> str:
+    """Domain text whose Hyper-V setup becomes `config`'s."""
+    text = patch_domain(text, replacement(config), source=source)
+    if config.host_model:
+        return set_hyperv_mode(text, "host-model")
+    return set_hyperv_mode(text, None, leaving="host-model")

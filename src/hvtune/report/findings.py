@@ -77,7 +77,7 @@ def check_json(results: Sequence[CheckResult], unusable: Sequence[str] = ()) -> 
 
 
 def doctor_text(note: str, results: Sequence[CheckResult]) -> str:
-    blocks = [wrap(f"hvtune doctor {note}.", "")]
+    blocks = ["\n".join(wrap(line + ".", "") for line in f"hvtune doctor {note}".split("\n"))]
     blocks += [result_text(result, verdict=True) for result in results]
     stopped = sum(1 for r in results if r.worst is Severity.ERROR)
     at_risk = sum(1 for r in results if r.worst is Severity.WARNING)

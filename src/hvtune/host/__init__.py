@@ -1,0 +1,1 @@
+"""What hvtune reads about the host it runs on, without changing anything."""

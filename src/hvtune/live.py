@@ -1,0 +1,99 @@
+"""Live libvirt: read the persistent definitions of a daemon's domains and
+redefine them (libvirt-python, the ``hvtune[libvirt]`` extra).
+
+hvtune never touches a running domain's live state: it reads and writes the
+persistent (inactive) definition, which takes effect at the next boot.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from hvtune.errors import InputError
+from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
+
+DEFAULT_URI = "qemu:///system"
+
+
+def default_uri() -> str:
+    return os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+@dataclass(frozen=True)
+class LiveDomain:
+    """A domain's persistent definition and whether it is running."""
+
+    name: str
+    xml: str
+    active: bool
+
+
+def _binding() -> Any:
+    try:
+        import libvirt
+    except ImportError:
+        return None
+    libvirt.registerErrorHandler(lambda context, error: None, None)  # errors become exceptions only
+    return libvirt
+
+
+class Connection:
+    """An open connection to one libvirt daemon."""
+
+    def __init__(self, uri: str):
+        libvirt = _binding()
+        if libvirt is None:
+            raise InputError(uri, None, "libvirt-python is not installed: pip install 'hvtune[libvirt]'")
+        self._libvirt = libvirt
+        self.uri = uri
+        try:
+            self._connection = libvirt.open(uri)
+        except libvirt.libvirtError as error:
+            raise InputError(uri, None, f"cannot connect: {error.get_error_message()}") from None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._connection.close()
+
+    @property
+    def version(self) -> str:
+        number = self._connection.getLibVersion()
+        return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+    def domains(self, names: tuple[str, ...] = ()) -> list[LiveDomain]:
+        """The named domains (every defined one when none are named)."""
+        libvirt = self._libvirt
+        if names:
+            found = []
+            for name in names:
+                try:
+                    found.append(self._connection.lookupByName(name))
+                except libvirt.libvirtError:
+                    raise InputError(self.uri, None, f"no domain named {name!r}") from None
+        else:
+            found = sorted(self._connection.listAllDomains(), key=lambda domain: domain.name())
+        return [
+            LiveDomain(domain.name(), domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), bool(domain.isActive()))
+            for domain in found
+            if domain.isPersistent()
+        ]
+
+    def define(self, xml: str) -> None:
+        """Replace a domain's persistent definition."""
+        try:
+            self._connection.defineXML(xml)
+        except self._libvirt.libvirtError as error:
+            problem = f"libvirt refused the new definition: {error.get_error_message()}"
+            raise InputError(self.uri, None, problem) from None
+
+    def hyperv_capabilities(self) -> HypervCapabilities | None:
+        """What the daemon says the host supports for Hyper-V (domcapabilities)."""
+        try:
+            xml = self._connection.getDomainCapabilities(None, "x86_64", None, "kvm", 0)
+        except self._libvirt.libvirtError:
+            return None
+        return parse_domcaps(xml, source=f"{self.uri} domcapabilities")
