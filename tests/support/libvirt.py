@@ -7,6 +7,7 @@ qemu:///system answers.
 
 from __future__ import annotations
 
+import grp
 import os
 import subprocess
 import tempfile
@@ -27,10 +28,29 @@ def _answers(virsh: str) -> bool:
     return done.returncode == 0
 
 
+def _kvm_like_udev() -> None:
+    """Give /dev/kvm to group kvm, mode 0660, as Debian's udev rule does.
+
+    Containers have no udev and keep /dev/kvm root-only; libvirt then finds
+    KVM usable when it probes QEMU but not for the libvirt-qemu user, throws
+    its capabilities away on every call and re-probes, each call waiting out
+    a 30-second QMP timeout."""
+    try:
+        status = os.stat("/dev/kvm")
+        kvm = grp.getgrnam("kvm").gr_gid
+    except (FileNotFoundError, KeyError):
+        return
+    if status.st_gid != kvm or status.st_mode & 0o060 != 0o060:
+        os.chown("/dev/kvm", -1, kvm)
+        os.chmod("/dev/kvm", 0o660)
+
+
 def ensure_libvirtd() -> str:
     """The virsh path, once a libvirtd answers on qemu:///system."""
     virsh = require_program("virsh")
     libvirtd = require_program("libvirtd")
+    if os.geteuid() == 0:
+        _kvm_like_udev()
     if _answers(virsh):
         return virsh
     if os.geteuid() != 0:

@@ -14,12 +14,11 @@ CHECKS: tuple[Check, ...] = (
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
     libvirt.check_libvirt_mode,
-    libvirt.check_libvirt_elements,
-    libvirt.check_libvirt_attributes,
+    libvirt.check_libvirt_hyperv,
+    libvirt.check_libvirt_post_parse,
+    libvirt.check_libvirt_validation,
     values.check_spinlocks,
     values.check_vendor_id,
-    libvirt.check_libvirt_devices,
-    libvirt.check_libvirt_dependencies,
     # QEMU's own checks at start, in its order.
     dependencies.check_dependencies,
     migration.check_passthrough,

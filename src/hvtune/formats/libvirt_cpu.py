@@ -46,8 +46,10 @@ def _model_tokens(domain: LibvirtDomain) -> list[str]:
         return ["qemu32" if domain.arch == "i686" else "qemu64"]
     if cpu.mode in ("host-passthrough", "maximum"):
         tokens = ["max" if cpu.mode == "maximum" else "host"]
-        if cpu.migratable in _STATES:
-            tokens.append(f"migratable={cpu.migratable}")
+        # libvirt fills in migratable=on for host-passthrough (qemuDomainDefCPUPostParse)
+        migratable = cpu.migratable or ("on" if cpu.mode == "host-passthrough" else None)
+        if migratable in _STATES:
+            tokens.append(f"migratable={migratable}")
     elif cpu.mode == "host-model":
         tokens = ["host"]
     else:

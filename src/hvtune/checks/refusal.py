@@ -1,0 +1,29 @@
+"""Findings for configurations libvirt refuses."""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from hvtune.catalog import load_catalog
+from hvtune.checks.context import CheckContext
+from hvtune.findings import ConfigChange, Finding, Severity
+
+
+def libvirt_release(context: CheckContext) -> Version:
+    """The libvirt release judged by: the context's, else the newest known."""
+    return Version(context.libvirt_version or load_catalog().libvirt.newest)
+
+
+def libvirt_refusal(
+    code: str, feature: str | None, message: str, context: CheckContext, fix: ConfigChange | None = None
+) -> Finding:
+    """An error libvirt reports with `message` (its own text, as virsh prints
+    it): it will not define or translate the domain."""
+    return Finding(
+        code=code,
+        severity=Severity.ERROR,
+        feature=feature,
+        message=f"libvirt {libvirt_release(context)} refuses the domain: {message}",
+        fix=fix,
+        refused_by="libvirt",
+    )
