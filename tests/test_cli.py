@@ -11,26 +11,14 @@ from pathlib import Path
 import pytest
 
 from hvtune.catalog import load_catalog
-from hvtune.cli import main
+
+from support.cli import assert_one_line_error, run
 
 HVTUNE = str(Path(sys.executable).with_name("hvtune"))
 GOOD = (
     "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,"
     "hv-frequencies,hv-tlbflush,hv-ipi"
 )
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err: str, *fragments: str) -> None:
-    assert err.count("\n") == 1 and err.startswith("hvtune: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err
 
 
 def test_version_and_module_entry_point() -> None:

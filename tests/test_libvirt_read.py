@@ -7,19 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from hvtune.cli import main
 from hvtune.errors import InputError
 from hvtune.formats import read_file, read_text
 from hvtune.formats.libvirt import parse_text
 
+from support.cli import run
+from support.domains import domain
+
 EXAMPLES = Path(__file__).parent.parent / "examples" / "libvirt"
-
-
-def domain(features: str = "", clock: str = "", devices: str = "", cpu: str = "", metadata: str = "") -> str:
-    return (
-        f"<domain type='kvm'><name>t</name>{metadata}<memory>1048576</memory><os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>"
-        f"<features>{features}</features>{cpu}<clock offset='utc'>{clock}</clock><devices>{devices}</devices></domain>"
-    )
 
 
 def test_a_virt_install_domain() -> None:
@@ -38,18 +33,24 @@ def test_states_values_and_their_conditions() -> None:
         "<stimer state='off'><direct state='on'/></stimer><tlbflush state='on'><extended state='on'/></tlbflush></hyperv>"
         "<kvm><hidden state='on'/></kvm>"
     )
-    config = parse_text(domain(hyperv, "<timer name='hypervclock' present='no'/><timer name='tsc' frequency='2600000000'/>"), source="d").config
+    config = parse_text(
+        domain(hyperv, "<timer name='hypervclock' present='no'/><timer name='tsc' frequency='2600000000'/>"), source="d"
+    ).config
     assert config.get("hv-relaxed") is False
     assert config.get("hv-spinlocks") is None  # retries count only when on
     assert config.get("hv-vendor-id") == "KVM Hv"
-    assert config.get("hv-stimer") is False and config.get("hv-stimer-direct") is None  # direct counts only when stimer is on
+    assert (
+        config.get("hv-stimer") is False and config.get("hv-stimer-direct") is None
+    )  # direct counts only when stimer is on
     assert config.enabled("hv-tlbflush") and config.enabled("hv-tlbflush-ext")
     assert config.get("hv-time") is False and config.get("tsc-frequency") == 2600000000
     assert config.kvm_hidden
 
 
 def test_a_later_duplicate_wins_and_spinlocks_may_omit_retries() -> None:
-    config = parse_text(domain("<hyperv><relaxed state='on'/><spinlocks state='on'/><relaxed state='off'/></hyperv>"), source="d").config
+    config = parse_text(
+        domain("<hyperv><relaxed state='on'/><spinlocks state='on'/><relaxed state='off'/></hyperv>"), source="d"
+    ).config
     assert config.get("hv-relaxed") is False
     assert config.get("hv-spinlocks") == 0xFFFFFFFF  # libvirt 11.9 and later: never notify
 
@@ -81,7 +82,10 @@ def test_panics_cpu_features_and_os() -> None:
     ("xml", "problem"),
     [
         (domain("<hyperv><relaxed/></hyperv>"), "Missing required attribute 'state' in element 'relaxed'"),
-        (domain("<hyperv><relaxed state='yes'/></hyperv>"), "Invalid value for attribute 'state' in element 'relaxed': 'yes'."),
+        (
+            domain("<hyperv><relaxed state='yes'/></hyperv>"),
+            "Invalid value for attribute 'state' in element 'relaxed': 'yes'.",
+        ),
         (domain("<hyperv><spinlocks state='on' retries='lots'/></hyperv>"), "Invalid value for attribute 'retries'"),
         ("<capabilities><host/></capabilities>", "the root element is <capabilities>, not a libvirt <domain>"),
         ("<domain type='kvm'><name>t</name>", "not well-formed XML"),
@@ -105,16 +109,10 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 """
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_billion_laughs_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "laughs.xml"
     path.write_text(BILLION_LAUGHS)
-    code, out, err = _run(capsys, "check", str(path))
+    code, out, err = run(capsys, "check", str(path))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "DOCTYPE is not allowed" in err
 
@@ -127,8 +125,13 @@ def test_an_external_entity_never_reaches_the_output(capsys: pytest.CaptureFixtu
         f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
         "<domain type='kvm'><name>&x;</name><features><hyperv><vendor_id state='on' value='&x;'/></hyperv></features></domain>"
     )
-    for command in (["check", str(path)], ["convert", str(path), "--to", "qemu"], ["doctor", str(path)], ["fix", str(path)]):
-        code, out, err = _run(capsys, *command)
+    for command in (
+        ["check", str(path)],
+        ["convert", str(path), "--to", "qemu"],
+        ["doctor", str(path)],
+        ["fix", str(path)],
+    ):
+        code, out, err = run(capsys, *command)
         assert "TOP-SECRET" not in out + err
         assert code in (1, 2)
     assert "TOP-SECRET" not in path.read_text().replace(str(secret), "")
@@ -138,7 +141,7 @@ def test_an_external_entity_never_reaches_the_output(capsys: pytest.CaptureFixtu
 def test_an_undeclared_entity_is_not_well_formed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "entity.xml"
     path.write_text("<domain type='kvm'><name>&passwd;</name></domain>")
-    code, _, err = _run(capsys, "check", str(path))
+    code, _, err = run(capsys, "check", str(path))
     assert code == 2 and "not well-formed XML" in err and err.count("\n") == 1
 
 
@@ -147,7 +150,7 @@ def test_a_100_mb_file_is_refused_before_it_is_read(capsys: pytest.CaptureFixtur
     with open(path, "w") as handle:
         handle.write("<domain type='kvm'><name>t</name><description>")
         handle.truncate(100 * 1024 * 1024)
-    code, _, err = _run(capsys, "check", str(path))
+    code, _, err = run(capsys, "check", str(path))
     assert code == 2 and "larger than 16 MiB" in err
 
 
@@ -155,9 +158,9 @@ def test_truncated_and_foreign_documents(capsys: pytest.CaptureFixture[str], tmp
     whole = (EXAMPLES / "win2022-good.xml").read_text()
     truncated = tmp_path / "truncated.xml"
     truncated.write_text(whole[: len(whole) // 2])
-    code, _, err = _run(capsys, "check", str(truncated))
+    code, _, err = run(capsys, "check", str(truncated))
     assert code == 2 and "not well-formed XML" in err and "line" in err
     foreign = tmp_path / "network.xml"
     foreign.write_text("<network><name>default</name></network>")
-    code, _, err = _run(capsys, "convert", str(foreign), "--to", "qemu")
+    code, _, err = run(capsys, "convert", str(foreign), "--to", "qemu")
     assert code == 2 and "not a libvirt <domain>" in err

@@ -34,6 +34,12 @@ def _sessions() -> list[tuple[str, str]]:
     return sessions
 
 
+def _without_host_reason(output: str) -> str:
+    """doctor's first line says why it found no VMs on this host (no libvirt,
+    no daemon, no domains): true on each machine, different between them."""
+    return re.sub(r"found no VMs to check: .*?\.\nShowing", "found no VMs to check: ...\nShowing", output, flags=re.S)
+
+
 @pytest.mark.parametrize(("command", "expected"), _sessions(), ids=[c for c, _ in _sessions()])
 def test_sessions_show_real_output(
     command: str, expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -43,7 +49,7 @@ def test_sessions_show_real_output(
     assert argv[0] == "hvtune"
     main(argv[1:])
     out, err = capsys.readouterr()
-    assert out + err == expected
+    assert _without_host_reason(out + err) == _without_host_reason(expected)
 
 
 def test_catalog_table_is_generated_from_the_catalog() -> None:

@@ -9,6 +9,7 @@ from packaging.version import InvalidVersion, Version
 
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext, Target
+from hvtune.checks.values import check_spinlocks, check_vendor_id
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.files import write_atomically
@@ -49,7 +50,8 @@ def check_reading(
         libvirt_version=libvirt_version,
         domain=reading.libvirt,
     )
-    return CheckResult(reading.source, reading.config, tuple(run_checks(reading.config, context)))
+    findings = tuple(run_checks(reading.config, context))
+    return CheckResult(reading.source, reading.config, findings, format=reading.format)
 
 
 def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading:
@@ -96,6 +98,15 @@ def libvirt_refusal(result: CheckResult) -> Finding | None:
     return next((f for f in result.findings if f.refused_by == "libvirt"), None)
 
 
+def refuse_libvirt_values(config: HypervConfig, source: str, libvirt_version: str | None) -> None:
+    """Raise InputError, naming libvirt's limit, when libvirt would refuse
+    one of `config`'s values: hvtune writes no XML libvirt cannot read."""
+    context = CheckContext(target="libvirt", libvirt_version=libvirt_version)
+    for found in (*check_spinlocks(config, context), *check_vendor_id(config, context)):
+        if found.refused_by == "libvirt":
+            raise InputError(source, found.feature, found.message)
+
+
 def translate(
     reading: Reading,
     to: str,
@@ -112,6 +123,8 @@ def translate(
             raise InputError(reading.source, refusal.feature, refusal.message)
         cpu = libvirt_cpu(reading.libvirt, version=libvirt_version, capabilities=capabilities, source=reading.source)
         return cpu + "\n"
+    if to == "libvirt":
+        refuse_libvirt_values(reading.config, reading.source, libvirt_version)
     return render(reading.config, to, source=reading.source)
 
 
@@ -167,9 +180,10 @@ def host_capabilities(domcaps: str | None, uri: str | None) -> HypervCapabilitie
     return None
 
 
-def write_into(config: HypervConfig, path: str) -> str:
-    """Make a domain XML file's Hyper-V setup `config`'s, atomically, keeping
-    the original as PATH.bak. Returns what was done."""
+def write_into(config: HypervConfig, path: str, *, source: str, libvirt_version: str | None = None) -> str:
+    """Make a domain XML file's Hyper-V setup `config`'s (read from
+    `source`), atomically, keeping the original as PATH.bak. Returns what was done."""
+    refuse_libvirt_values(config, source, libvirt_version)
     original = load_text(path)
     libvirt.parse_text(original, source=path)  # it must be a domain
     patched = into_domain(original, config, source=path)

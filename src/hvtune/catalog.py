@@ -14,7 +14,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from hvtune.valuetypes import VALUE_TYPES, Value
+from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 Kind = Literal["feature", "setting", "compat"]
 Migration = Literal["safe", "blocks", "needs-tsc-frequency", "host-dependent"]
@@ -93,19 +93,31 @@ class LibvirtForm:
     mode: str | None = None
 
     def __str__(self) -> str:
+        """The form that turns the property on, with the elements around it."""
         if self.timer:
-            return f"<clock><timer name='{self.timer}' present='yes'/></clock>"
+            return f"<clock>{self.snippet(True)}</clock>"
         if self.panic:
-            return f"<devices><panic model='{self.panic}'/></devices>"
+            return f"<devices>{self.snippet(True)}</devices>"
         if self.mode:
-            return f"<features><hyperv mode='{self.mode}'/></features>"
+            return f"<features>{self.snippet(True)}</features>"
+        return f"<features><hyperv>{self.snippet(True)}</hyperv></features>"
+
+    def snippet(self, value: Value) -> str:
+        """The element that gives the property `value` (``...`` stands for
+        an attribute's value when `value` is True)."""
+        if self.timer:
+            return f"<timer name='{self.timer}' present='{'yes' if value else 'no'}'/>"
+        if self.panic:
+            return f"<panic model='{self.panic}'/>"
+        if self.mode:
+            return f"<hyperv mode='{self.mode}'/>"
+        state = "off" if value is False else "on"
         if self.child:
-            return (
-                f"<features><hyperv><{self.element} state='on'>"
-                f"<{self.child} state='on'/></{self.element}></hyperv></features>"
-            )
-        attribute = f" {self.attribute}='...'" if self.attribute else ""
-        return f"<features><hyperv><{self.element} state='on'{attribute}/></hyperv></features>"
+            return f"<{self.element} state='on'><{self.child} state='{state}'/></{self.element}>"
+        attribute = ""
+        if self.attribute and value is not False:
+            attribute = f" {self.attribute}='{'...' if value is True else display(value)}'"
+        return f"<{self.element} state='{state}'{attribute}/>"
 
     def spellings(self) -> tuple[str, ...]:
         """Names a libvirt user would type for this form."""

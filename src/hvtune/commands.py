@@ -56,9 +56,10 @@ def _stdin_or_fail(files: tuple[str, ...], cpu: str | None, what: str) -> tuple[
 def cli() -> None:
     """Make Hyper-V enlightenments on KVM guests correct and fast.
 
-    hvtune reads QEMU -cpu strings and command lines (and JSON), checks them
-    the way QEMU will at VM start, explains every enlightenment, and converts
-    between spellings. Start with `hvtune doctor`.
+    hvtune reads QEMU -cpu strings and command lines, libvirt domain XML
+    (files or a daemon's domains) and JSON; checks them the way libvirt and
+    QEMU will; fixes them in place; explains every enlightenment; and
+    converts between spellings. Start with `hvtune doctor`.
     """
 
 
@@ -187,7 +188,8 @@ def check(
     "into",
     metavar="DOMAIN.xml",
     type=click.Path(dir_okay=False, exists=True),
-    help="Write the configuration into this domain XML instead (patched in place; DOMAIN.xml.bak keeps the original).",
+    help="Write the configuration into this domain XML (implies --to libvirt; patched in place, "
+    "DOMAIN.xml.bak keeps the original).",
 )
 @LIBVIRT_VERSION
 @click.option(
@@ -212,16 +214,18 @@ def convert(
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
-    if (to is None) == (into is None):
-        raise UsageFailure("convert: give --to FORMAT or --into DOMAIN.xml")
+    if to is None and into is None:
+        raise UsageFailure("convert: give --to FORMAT, or --into DOMAIN.xml")
+    if into is not None and to not in (None, "libvirt"):
+        raise UsageFailure(f"convert: --into writes libvirt XML; it cannot be combined with --to {to}")
     (reading,) = read_inputs(_stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
     if isinstance(reading, InputError):
         raise reading
+    version = libvirt_version_for(libvirt_version, uri)
     if into is not None:
-        click.echo(write_into(reading.config, into), err=True)
+        click.echo(write_into(reading.config, into, source=reading.source, libvirt_version=version), err=True)
         return 0
     assert to is not None
-    version = libvirt_version_for(libvirt_version, uri)
     capabilities = host_capabilities(domcaps, uri) if reading.config.host_model else None
     click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
     return 0
@@ -236,6 +240,7 @@ def convert(
 @CONNECT
 @GUEST_OS
 @LIBVIRT_VERSION
+@FORMAT
 def fix(
     target: str,
     output_path: str | None,
@@ -245,6 +250,7 @@ def fix(
     uri: str | None,
     guest_os: str | None,
     libvirt_version: str | None,
+    output: str,
 ) -> int:
     """Apply the fixes of error findings (with --all, warnings too) to a
     file, or with --connect to a domain's persistent definition.
@@ -263,9 +269,9 @@ def fix(
         live = fix_live(
             uri, target, apply=yes, warnings_too=warnings_too, guest_os=os_name, libvirt_version=libvirt_version
         )
-        click.echo(report.live_text(live, uri), nl=False)
+        click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
         return report.exit_code(live.outcome)
-    outcome, message = fix_file(
+    fixed = fix_file(
         target,
         output=output_path,
         write=not show_diff,
@@ -273,8 +279,11 @@ def fix(
         guest_os=os_name,
         libvirt_version=libvirt_version,
     )
-    click.echo(outcome.diff() if show_diff else report.file_text(outcome, message), nl=False)
-    return report.exit_code(outcome)
+    if output == "json":
+        click.echo(report.file_json(fixed), nl=False)
+    else:
+        click.echo(fixed.outcome.diff() if show_diff else report.file_text(fixed), nl=False)
+    return report.exit_code(fixed.outcome)
 
 
 @cli.command()

@@ -118,13 +118,16 @@ class CheckResult:
     """The findings for one source, or why the source could not be used.
 
     ``problem`` is set when the configuration itself is unusable (QEMU would
-    refuse it outright); the config is then None.
+    refuse it outright); the config is then None. ``format`` is what the
+    source was written in (``qemu``, ``libvirt``, ``json``), so that fixes can
+    be told in its spelling.
     """
 
     source: str
     config: HypervConfig | None
     findings: tuple[Finding, ...] = ()
     problem: str | None = None
+    format: str = "qemu"
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

@@ -34,6 +34,7 @@ class FixOutcome:
     """The fixed text, which findings were fixed, and which remain."""
 
     source: str
+    format: str
     original: str
     fixed: str
     applied: tuple[Finding, ...]
@@ -99,13 +100,13 @@ def fix_text(
         result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version)
         fixable = [f for f in result.findings if f.fix is not None and f.fix.values and f.severity in wanted]
         if not fixable:
-            return FixOutcome(source, text, fixed, tuple(applied), result.findings)
+            return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
         patched = apply_change(reading, fixed, _merged(fixable))
         if patched == fixed:
-            return FixOutcome(source, text, fixed, tuple(applied), result.findings)
+            return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
         fixed, applied = patched, applied + fixable
     final = check_reading(read_text(fixed, source=source), guest_os=guest_os, libvirt_version=libvirt_version)
-    return FixOutcome(source, text, fixed, tuple(applied), final.findings)
+    return FixOutcome(source, final.format, text, fixed, tuple(applied), final.findings)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,16 @@ def fix_live(
     return LiveFix(outcome, apply and outcome.changed, domain.active)
 
 
+@dataclass(frozen=True)
+class FileFix:
+    """A fix of a file: where the result went (None: nowhere) and where the
+    original was kept (None: not needed)."""
+
+    outcome: FixOutcome
+    written: str | None
+    backup: str | None
+
+
 def fix_file(
     path: str,
     *,
@@ -148,18 +159,16 @@ def fix_file(
     warnings_too: bool = False,
     guest_os: str | None = None,
     libvirt_version: str | None = None,
-) -> tuple[FixOutcome, str]:
-    """Fix a file: in place (keeping PATH.bak), into `output`, or (without
-    `write`) nowhere. Returns the outcome and what was written."""
+) -> FileFix:
+    """Fix a file: in place (keeping PATH.bak) when something changes, into
+    `output`, or (without `write`) nowhere."""
     original = load_text(path)
     version = resolve_libvirt_version(libvirt_version)
     outcome = fix_text(original, source=path, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version)
-    if not write:
-        return outcome, "wrote nothing"
+    if not write or (output is None and not outcome.changed):
+        return FileFix(outcome, None, None)
     if output is not None:
         write_atomically(output, outcome.fixed, backup=False)
-        return outcome, f"wrote {output}"
-    if not outcome.changed:
-        return outcome, "nothing to change; wrote nothing"
+        return FileFix(outcome, output, None)
     saved = write_atomically(path, outcome.fixed, backup=True)
-    return outcome, f"wrote {path} (original kept as {saved})"
+    return FileFix(outcome, path, str(saved) if saved else None)

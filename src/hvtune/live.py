@@ -8,6 +8,7 @@ persistent (inactive) definition, which takes effect at the next boot.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,14 @@ DEFAULT_URI = "qemu:///system"
 
 def default_uri() -> str:
     return os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+def _without_binding() -> str:
+    """Why there is no connection when libvirt-python is missing: on a host
+    without libvirt that is simply the answer; with libvirt it is a missing extra."""
+    if shutil.which("virsh") or shutil.which("libvirtd") or os.path.exists("/run/libvirt"):
+        return "libvirt-python is not installed: pip install 'hvtune[libvirt]'"
+    return "libvirt is not installed on this host"
 
 
 @dataclass(frozen=True)
@@ -45,13 +54,13 @@ class Connection:
     def __init__(self, uri: str):
         libvirt = _binding()
         if libvirt is None:
-            raise InputError(uri, None, "libvirt-python is not installed: pip install 'hvtune[libvirt]'")
+            raise InputError(uri, None, _without_binding())
         self._libvirt = libvirt
         self.uri = uri
         try:
             self._connection = libvirt.open(uri)
         except libvirt.libvirtError as error:
-            raise InputError(uri, None, f"cannot connect: {error.get_error_message()}") from None
+            raise InputError(uri, None, f"no libvirt daemon answers ({error.get_error_message()})") from None
 
     def __enter__(self) -> Connection:
         return self
@@ -65,21 +74,25 @@ class Connection:
         return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
 
     def domains(self, names: tuple[str, ...] = ()) -> list[LiveDomain]:
-        """The named domains (every defined one when none are named)."""
+        """The named domains (every persistent one when none are named). A
+        transient domain has no persistent definition, so naming one is an error."""
         libvirt = self._libvirt
-        if names:
+        if not names:
+            found = sorted(self._connection.listAllDomains(), key=lambda domain: domain.name())
+            found = [domain for domain in found if domain.isPersistent()]
+        else:
             found = []
             for name in names:
                 try:
-                    found.append(self._connection.lookupByName(name))
+                    domain = self._connection.lookupByName(name)
                 except libvirt.libvirtError:
                     raise InputError(self.uri, None, f"no domain named {name!r}") from None
-        else:
-            found = sorted(self._connection.listAllDomains(), key=lambda domain: domain.name())
+                if not domain.isPersistent():
+                    raise InputError(self.uri, None, f"domain {name!r} is transient: it has no persistent definition")
+                found.append(domain)
         return [
             LiveDomain(domain.name(), domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), bool(domain.isActive()))
             for domain in found
-            if domain.isPersistent()
         ]
 
     def define(self, xml: str) -> None:

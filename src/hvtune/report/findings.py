@@ -8,6 +8,7 @@ from typing import Any
 
 from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.formats.json import to_json
+from hvtune.report.changes import describe_change
 from hvtune.report.text import plural, wrap
 
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
@@ -15,13 +16,14 @@ _VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Sever
 _VERDICT_KEY = {Severity.ERROR: "will-not-start", Severity.WARNING: "at-risk", Severity.INFO: "ok", None: "ok"}
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+def _finding_lines(finding: Finding, spelling: str) -> list[str]:
     label = f"  {_LABEL[finding.severity]:<8} "
     named = finding.feature and finding.message.startswith(finding.feature)
     subject = f"{finding.feature}: " if finding.feature and not named else ""
     lines = [wrap(subject + finding.message, " " * len(label), first=label)]
     if finding.fix and finding.fix.values:
-        lines.append(wrap("fix: " + finding.fix.describe(), " " * (len(label) + 5), first=" " * len(label)))
+        fix = "fix: " + describe_change(finding.fix, spelling)
+        lines.append(wrap(fix, " " * (len(label) + 5), first=" " * len(label)))
     return lines
 
 
@@ -40,7 +42,7 @@ def result_text(result: CheckResult, *, verdict: bool = False) -> str:
     if result.problem:
         lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))
     for finding in result.findings:
-        lines += _finding_lines(finding)
+        lines += _finding_lines(finding, result.format)
     return "\n".join(lines)
 
 

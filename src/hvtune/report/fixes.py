@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from hvtune.findings import Finding, Severity
-from hvtune.fixing import FixOutcome, LiveFix
+from hvtune.fixing import FileFix, FixOutcome, LiveFix
+from hvtune.report.changes import describe_change
 from hvtune.report.text import plural, wrap
 
 
@@ -17,7 +21,7 @@ def _fixed_lines(outcome: FixOutcome) -> list[str]:
     for finding in outcome.applied:
         assert finding.fix is not None
         lines.append(_finding_line(finding, "  fixed    "))
-        lines.append(wrap(finding.fix.describe(), " " * 15, first=" " * 11 + "by "))
+        lines.append(wrap(describe_change(finding.fix, outcome.format), " " * 15, first=" " * 11 + "by "))
     left = [f for f in outcome.remaining if f.severity is not Severity.INFO]
     for finding in left:
         label = "  left     " if finding.fix is None else "  not now  "
@@ -31,8 +35,22 @@ def _summary(outcome: FixOutcome) -> str:
     return f"{outcome.source}: fixed {plural(len(outcome.applied), 'finding')}{left}"
 
 
-def file_text(outcome: FixOutcome, written: str) -> str:
-    return "\n".join([_summary(outcome), *_fixed_lines(outcome), written]) + "\n"
+def _written(fix: FileFix) -> str:
+    if fix.written is None:
+        return "nothing to change; wrote nothing" if not fix.outcome.changed else "wrote nothing"
+    if fix.backup is None:
+        return f"wrote {fix.written}"
+    return f"wrote {fix.written} (original kept as {fix.backup})"
+
+
+def file_text(fix: FileFix) -> str:
+    return "\n".join([_summary(fix.outcome), *_fixed_lines(fix.outcome), _written(fix)]) + "\n"
+
+
+def _next_start(live: LiveFix) -> str:
+    if live.running:
+        return "at the next boot (the domain is running; its live state was not touched)"
+    return "when the domain next starts"
 
 
 def live_text(live: LiveFix, uri: str) -> str:
@@ -41,18 +59,33 @@ def live_text(live: LiveFix, uri: str) -> str:
     if not outcome.changed:
         lines.append("the definition needs no change")
     elif live.applied:
-        when = (
-            "at the next boot (the domain is running; its live state was not touched)"
-            if live.running
-            else ("when the domain next starts")
-        )
-        lines.append(f"redefined {outcome.source} at {uri}; the change applies {when}")
+        lines.append(f"redefined {outcome.source} at {uri}; the change applies {_next_start(live)}")
     else:
         lines += [
             outcome.diff(f"{outcome.source}.xml").rstrip("\n"),
             "nothing changed: run again with --yes to redefine",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _outcome_json(outcome: FixOutcome) -> dict[str, Any]:
+    return {
+        "source": outcome.source,
+        "changed": outcome.changed,
+        "applied": [finding.to_json() for finding in outcome.applied],
+        "remaining": [finding.to_json() for finding in outcome.remaining],
+        "diff": outcome.diff(),
+    }
+
+
+def file_json(fix: FileFix) -> str:
+    document = {**_outcome_json(fix.outcome), "written": fix.written, "backup": fix.backup}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def live_json(live: LiveFix, uri: str) -> str:
+    document = {**_outcome_json(live.outcome), "uri": uri, "redefined": live.applied, "running": live.running}
+    return json.dumps(document, indent=2) + "\n"
 
 
 def exit_code(outcome: FixOutcome) -> int:
