@@ -2,7 +2,7 @@
 
 Without systemd (containers, CI) libvirtd is started by hand: create
 /var/run/libvirt and /var/log/libvirt, run `libvirtd -d`, and wait until
-qemu:///system answers.
+qemu:///system answers; virtlogd likewise, for tests that start domains.
 """
 
 from __future__ import annotations
@@ -67,6 +67,19 @@ def ensure_libvirtd() -> str:
             return virsh
         time.sleep(0.2)
     pytest.fail("libvirtd started but qemu:///system does not answer")
+
+
+def ensure_virtlogd() -> None:
+    """libvirt starts domains with their console logged by virtlogd, which
+    systemd would start on demand; without systemd the tests start it."""
+    if os.path.exists("/run/libvirt/virtlogd-sock"):
+        return
+    subprocess.run([require_program("virtlogd"), "-d"], check=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while not os.path.exists("/run/libvirt/virtlogd-sock"):
+        if time.monotonic() > deadline:
+            pytest.fail("virtlogd started but made no socket")
+        time.sleep(0.1)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ CHECKS: tuple[Check, ...] = (
     migration.check_reenlightenment,
     migration.check_invtsc,
     migration.check_coresharing_auto,
+    hazards.check_emulator_only,
     hazards.check_synic_without_stimer,
     hazards.check_linux_kvm_signature,
     hazards.check_vendor_id_alone,

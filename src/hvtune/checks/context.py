@@ -32,5 +32,12 @@ class CheckContext:
     domain: LibvirtDomain | None = None
 
     @property
+    def emulator_only(self) -> bool:
+        """A libvirt domain of a type other than kvm: QEMU runs it under TCG,
+        which implements no Hyper-V enlightenment and checks none of their
+        dependencies."""
+        return self.domain is not None and self.domain.domain_type != "kvm"
+
+    @property
     def linux_guest(self) -> bool:
         return self.guest_os == "linux"

@@ -28,12 +28,21 @@ def enable(config: HypervConfig, *names: str) -> ConfigChange:
     return ConfigChange({p.name: True for p in needed if not config.enabled(p.name)})
 
 
-def _missing(config: HypervConfig, feature: Property, dependency: Property) -> Finding:
+def _missing(config: HypervConfig, feature: Property, dependency: Property, context: CheckContext) -> Finding:
+    message = f"Hyper-V {feature.desc} requires Hyper-V {dependency.desc}"
+    if context.emulator_only:
+        return Finding(
+            code="missing-dependency",
+            severity=Severity.WARNING,
+            feature=feature.name,
+            message=f"{message} (QEMU checks this only under KVM: with type='kvm' it refuses to start)",
+            fix=enable(config, dependency.name),
+        )
     return Finding(
         code="missing-dependency",
         severity=Severity.ERROR,
         feature=feature.name,
-        message=f"Hyper-V {feature.desc} requires Hyper-V {dependency.desc}",
+        message=message,
         fix=enable(config, dependency.name),
         refused_by="qemu",
     )
@@ -62,4 +71,4 @@ def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Find
     if config.passthrough:
         return []
     found = violations(config.feature_mask, synic_kvm_only(config))
-    return [_missing(config, feature, dependency) for feature, dependency in found]
+    return [_missing(config, feature, dependency, context) for feature, dependency in found]

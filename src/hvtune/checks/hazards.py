@@ -178,6 +178,24 @@ def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding
     ]
 
 
+def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if not context.emulator_only or not config.hyperv_enabled:
+        return []
+    assert context.domain is not None
+    return [
+        Finding(
+            code="hyperv-without-kvm",
+            severity=Severity.WARNING,
+            feature=None,
+            message=(
+                f"<domain type='{context.domain.domain_type}'> runs under QEMU's emulator (TCG), which "
+                "implements no Hyper-V enlightenment: the guest gets none of them. They take effect with "
+                "type='kvm'"
+            ),
+        )
+    ]
+
+
 def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not context.linux_guest or not config.hyperv_enabled or config.kvm_hidden:
         return []
