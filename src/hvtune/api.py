@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext, Target
@@ -20,6 +20,7 @@ from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_patch import fragments, into_domain
 from hvtune.host.versions import local_libvirt_version
+from hvtune.releases import parse_release
 
 OUTPUT_FORMATS = ("qemu", "json", "libvirt")
 
@@ -133,7 +134,7 @@ def resolve_libvirt_version(option: str | None, connected: str | None = None) ->
     connected to, else the one installed here; None means the newest."""
     if option:
         try:
-            Version(option)
+            parse_release(option)
         except InvalidVersion:
             raise InputError("--libvirt-version", None, f"{option!r} is not a version such as 9.0.0") from None
         return option

@@ -10,8 +10,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
+from types import MappingProxyType
 from typing import Any, Literal
 
 from hvtune.valuetypes import VALUE_TYPES, Value, display
@@ -274,6 +275,15 @@ class LibvirtFacts:
     features_order: tuple[str, ...]
     rules: tuple[LibvirtRule, ...]
 
+    @cached_property
+    def hyperv_elements(self) -> tuple[str, ...]:
+        """The <hyperv> children libvirt knows (any release), in its order."""
+        return tuple(key for key in self.hyperv_order if "." not in key)
+
+    @cached_property
+    def known_hyperv(self) -> frozenset[str]:
+        return frozenset(self.hyperv_elements)
+
 
 Entry = Property | Neighbour
 
@@ -361,11 +371,13 @@ class Catalog:
         """The guest OS with this name (case-insensitive)."""
         return next((g for g in self.guests if g.name == name.lower()), None)
 
+    @cache  # noqa: B019 - the catalog lives as long as the process
     def guest_for_libosinfo(self, os_id: str) -> Guest | None:
         """The guest OS a libosinfo id (from domain metadata) stands for."""
         return next((g for g in self.guests if g.matches_libosinfo(os_id)), None)
 
-    def by_libvirt(self) -> dict[str, Property]:
+    @cache  # noqa: B019 - the catalog lives as long as the process
+    def by_libvirt(self) -> Mapping[str, Property]:
         """Hyper-V properties by their libvirt spelling: the <hyperv> child
         name, or child.grandchild for <stimer><direct> and the like."""
         table = {}
@@ -373,7 +385,7 @@ class Catalog:
             form = prop.libvirt
             if form and form.element:
                 table[f"{form.element}.{form.child}" if form.child else form.element] = prop
-        return table
+        return MappingProxyType(table)
 
     def sort_key(self, name: str) -> int:
         """Canonical order: neighbours, then features by QEMU bit, then settings."""

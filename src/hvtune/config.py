@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Generic, TypeVar
 
 from hvtune.catalog import Catalog, Property, load_catalog
@@ -183,8 +183,7 @@ class HypervConfig:
         found = _machine_version(self.machine)
         if found is None:
             return False
-        wanted = tuple(int(part) for part in version.split("."))
-        return found <= wanted
+        return found <= _numbers(version)
 
     # --- changing --------------------------------------------------------
 
@@ -205,6 +204,12 @@ class HypervConfig:
 _MACHINE_VERSION = re.compile(r"^(?:pc-(?:i440fx-|q35-)?)(\d+)\.(\d+)(?:[.+].*)?$")
 
 
+@cache
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@cache
 def _machine_version(machine: str | None) -> tuple[int, ...] | None:
     if not machine:
         return None

@@ -11,8 +11,6 @@ read; the rest to a domain hvtune read from XML.
 
 from __future__ import annotations
 
-from packaging.version import Version
-
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
@@ -21,6 +19,7 @@ from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats.libvirt import HypervChild, LibvirtDomain
+from hvtune.releases import parse_release
 
 
 def _domain(context: CheckContext) -> LibvirtDomain | None:
@@ -35,7 +34,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
     facts = load_catalog().libvirt
     release = libvirt_release(context)
     if domain.hyperv_mode == "host-model":
-        if release < Version(facts.host_model):
+        if release < parse_release(facts.host_model):
             return [
                 libvirt_refusal(
                     "libvirt-host-model-unsupported",
@@ -45,7 +44,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                     context,
                 )
             ]
-        if domain.hyperv and release < Version(facts.host_model_children):
+        if domain.hyperv and release < parse_release(facts.host_model_children):
             return [
                 Finding(
                     code="libvirt-host-model-children-ignored",
@@ -58,7 +57,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                 )
             ]
     if domain.hyperv_mode == "passthrough" and domain.hyperv:
-        ignored = release >= Version(facts.passthrough_children_ignored)
+        ignored = release >= parse_release(facts.passthrough_children_ignored)
         effect = (
             "ignores them"
             if ignored
@@ -83,7 +82,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
 def _unknown(child: HypervChild, context: CheckContext) -> Finding:
     newest = load_catalog().libvirt.newest
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    if libvirt_release(context) <= Version(newest):
+    if libvirt_release(context) <= parse_release(newest):
         return libvirt_refusal("libvirt-unknown-element", None, message, context)
     return Finding(
         code="libvirt-unknown-element",
@@ -106,7 +105,7 @@ def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[F
         for key, nested in load_catalog().by_libvirt().items()
         if key.startswith(child.name + ".")
     }
-    if not known or not any(release >= Version(nested.since.libvirt) for nested in known.values()):
+    if not known or not any(release >= parse_release(nested.since.libvirt) for nested in known.values()):
         return [
             Finding(
                 code="libvirt-ignored-child",
@@ -128,7 +127,7 @@ def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[F
                     context,
                 )
             )
-        elif release < Version(nested_prop.since.libvirt):
+        elif release < parse_release(nested_prop.since.libvirt):
             findings.append(
                 Finding(
                     code="libvirt-ignored-child",
@@ -147,7 +146,7 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
     """retries and value, which libvirt reads only when state='on'."""
     if prop.name == "hv-spinlocks":
         retries = child.attributes.get("retries")
-        optional_since = Version(load_catalog().libvirt.spinlocks_retries_optional)
+        optional_since = parse_release(load_catalog().libvirt.spinlocks_retries_optional)
         if retries is None and libvirt_release(context) < optional_since:
             advised = prop.range.advised
             return [
@@ -179,7 +178,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
         return []
     facts = load_catalog().libvirt
     release = libvirt_release(context)
-    if domain.hyperv_mode == "passthrough" and release >= Version(facts.passthrough_children_ignored):
+    if domain.hyperv_mode == "passthrough" and release >= parse_release(facts.passthrough_children_ignored):
         return []
     by_libvirt = load_catalog().by_libvirt()
     findings = []
@@ -187,7 +186,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
         prop = by_libvirt.get(child.name)
         if prop is None:
             findings.append(_unknown(child, context))
-        elif release < Version(prop.since.libvirt):
+        elif release < parse_release(prop.since.libvirt):
             findings.append(
                 libvirt_refusal(
                     "libvirt-unsupported-element",
@@ -254,8 +253,8 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
                 enable(config, rule.requires),
             )
             for rule in load_catalog().libvirt.rules
-            if Version(rule.since) <= release
-            and (not rule.until or release < Version(rule.until))
+            if parse_release(rule.since) <= release
+            and (not rule.until or release < parse_release(rule.until))
             and config.enabled(rule.feature)
             and not config.enabled(rule.requires)
         ]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from packaging.version import Version
-
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.releases import Release, parse_release
 
 
-def libvirt_release(context: CheckContext) -> Version:
+def libvirt_release(context: CheckContext) -> Release:
     """The libvirt release judged by: the context's, else the newest known."""
-    return Version(context.libvirt_version or load_catalog().libvirt.newest)
+    return parse_release(context.libvirt_version or load_catalog().libvirt.newest)
 
 
 def libvirt_refusal(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -34,27 +35,26 @@ _STATES = ("on", "off")
 _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
 
 
-@dataclass(frozen=True)
-class HypervChild:
-    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written."""
+class HypervChild(NamedTuple):
+    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written.
+    (Records read per element are named tuples: a domain has dozens, and a
+    frozen dataclass costs several times as much to build.)"""
 
     name: str
     state: str
     attributes: Mapping[str, str]
     children: tuple[HypervChild, ...]
-    line: int
+    line: int  # where it is written; kept (non-zero) for children with value attributes
 
 
-@dataclass(frozen=True)
-class Timer:
+class Timer(NamedTuple):
     name: str
     present: str | None
     tickpolicy: str | None
     frequency: int | None
 
 
-@dataclass(frozen=True)
-class Cpu:
+class Cpu(NamedTuple):
     """``<cpu>`` as libvirt's -cpu builder reads it."""
 
     mode: str
@@ -99,34 +99,41 @@ class LibvirtDomain:
         return found[-1] if found else None
 
 
-def _attr(element: etree._Element, name: str) -> str | None:
-    value = element.get(name)
-    return None if value is None else str(value)
-
-
 def _elements(parent: etree._Element) -> list[etree._Element]:
     return [child for child in parent if isinstance(child.tag, str)]
 
 
+def _first_children(parent: etree._Element | None, *tags: str) -> dict[str, etree._Element]:
+    """Each tag's first element child (what parent.find(tag) would return),
+    for all `tags` (default: every tag) in one pass."""
+    found: dict[str, etree._Element] = {}
+    if parent is not None:
+        for child in parent.iterchildren(*tags) if tags else parent:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in found:
+                found[tag] = child
+    return found
+
+
 def _state(element: etree._Element, source: str) -> str:
     """libvirt's virXMLPropTristateSwitch with VIR_XML_PROP_REQUIRED."""
-    state = _attr(element, "state")
+    state: str | None = element.get("state")
+    if state in _STATES:
+        return state
     if state is None:
         raise InputError(
             source, f"line {element.sourceline}", f"Missing required attribute 'state' in element '{element.tag}'"
         )
-    if state not in _STATES:
-        raise InputError(
-            source,
-            f"line {element.sourceline}",
-            f"Invalid value for attribute 'state' in element '{element.tag}': '{state}'.",
-        )
-    return state
+    raise InputError(
+        source,
+        f"line {element.sourceline}",
+        f"Invalid value for attribute 'state' in element '{element.tag}': '{state}'.",
+    )
 
 
 def _unsigned(element: etree._Element, attribute: str, source: str, limit: int) -> int | None:
     """libvirt's virXMLPropUInt/ULongLong: decimal digits within the type."""
-    text = _attr(element, attribute)
+    text: str | None = element.get(attribute)
     if text is None:
         return None
     if not text.isdigit() or int(text) > limit:
@@ -141,99 +148,110 @@ def _unsigned(element: etree._Element, attribute: str, source: str, limit: int) 
 def _hyperv_child(element: etree._Element, source: str, known: bool = True) -> HypervChild:
     """A child as written; libvirt refuses an unknown child by its name
     before it looks at its state, so only known ones must have one."""
-    grandchildren = tuple(_hyperv_child(child, source, known) for child in _elements(element))
-    return HypervChild(
-        name=str(element.tag),
-        state=_state(element, source) if known else _attr(element, "state") or "",
-        attributes={str(k): str(v) for k, v in element.attrib.items() if k != "state"},
-        children=grandchildren,
-        line=element.sourceline or 0,
+    grandchildren = tuple(_hyperv_child(child, source, known) for child in _elements(element)) if len(element) else ()
+    attributes = dict(element.items())
+    state = _state(element, source) if known else attributes.get("state") or ""
+    attributes.pop("state", None)
+    # only children with value attributes need their line, for those values' errors
+    return HypervChild(element.tag, state, attributes, grandchildren, element.sourceline or 0 if attributes else 0)
+
+
+def _timers(clock: etree._Element | None, source: str) -> tuple[Timer, ...]:
+    return tuple(
+        Timer(
+            name=element.get("name") or "",
+            present=element.get("present"),
+            tickpolicy=element.get("tickpolicy"),
+            frequency=_unsigned(element, "frequency", source, 2**64 - 1),
+        )
+        for element in (clock if clock is not None else ())
+        if element.tag == "timer"
     )
 
 
-def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
-    timers = []
-    for element in root.findall("clock/timer"):
-        timers.append(
-            Timer(
-                name=_attr(element, "name") or "",
-                present=_attr(element, "present"),
-                tickpolicy=_attr(element, "tickpolicy"),
-                frequency=_unsigned(element, "frequency", source, 2**64 - 1),
-            )
-        )
-    return tuple(timers)
-
-
-def _cpu(root: etree._Element) -> Cpu | None:
-    element = root.find("cpu")
+def _cpu(element: etree._Element | None) -> Cpu | None:
     if element is None:
         return None
-    model = element.find("model")
-    mode = _attr(element, "mode") or "custom"
+    parts = _first_children(element)
+    model = parts.get("model")
+    mode = element.get("mode") or "custom"
     features = tuple(
-        (_attr(feature, "policy") or "require", _attr(feature, "name") or "") for feature in element.findall("feature")
+        (feature.get("policy") or "require", feature.get("name") or "")
+        for feature in element
+        if feature.tag == "feature"
     )
-    cache = element.find("cache")
-    address = element.find("maxphysaddr")
+    cache = parts.get("cache")
+    address = parts.get("maxphysaddr")
     maxphysaddr = None
     if address is not None:
-        bits = _attr(address, "bits")
-        maxphysaddr = (_attr(address, "mode") or "", int(bits) if bits and bits.isdigit() else None)
+        bits = address.get("bits")
+        maxphysaddr = (address.get("mode") or "", int(bits) if bits and bits.isdigit() else None)
     return Cpu(
         mode=mode,
         model=(model.text or "").strip() or None if model is not None else None,
-        vendor_id=_attr(model, "vendor_id") if model is not None else None,
+        vendor_id=model.get("vendor_id") if model is not None else None,
         features=features,
-        migratable=_attr(element, "migratable"),
-        cache_mode=_attr(cache, "mode") if cache is not None else None,
+        migratable=element.get("migratable"),
+        cache_mode=cache.get("mode") if cache is not None else None,
         maxphysaddr=maxphysaddr,
     )
 
 
-def _feature_state(features: etree._Element | None, name: str) -> str | None:
-    if features is None:
-        return None
-    element = features.find(name)
+def _feature_state(element: etree._Element | None) -> str | None:
     if element is None:
         return None
-    return _attr(element, "state") or "on"
+    return element.get("state") or "on"
+
+
+def _text(element: etree._Element | None) -> str | None:
+    """An element's text, stripped; None when it is missing or empty."""
+    return (element.text or "").strip() or None if element is not None else None
+
+
+def _os_id(metadata: etree._Element | None) -> str | None:
+    if metadata is None:
+        return None
+    for libosinfo in metadata.iterchildren(f"{{{LIBOSINFO}}}libosinfo"):
+        for os_element in libosinfo.iterchildren(f"{{{LIBOSINFO}}}os"):
+            found: str | None = os_element.get("id")
+            return found
+    return None
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     """The facts of a parsed <domain> element."""
     if root.tag != "domain":
         raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
-    features = root.find("features")
-    hyperv = features.find("hyperv") if features is not None else None
-    kvm = features.find("kvm") if features is not None else None
-    apic = features.find("apic") if features is not None else None
-    os_type = root.find("os/type")
-    panics = [panic for panic in root.findall("devices/panic") if panic.get("model") == "hyperv"]
-    os_element = root.find(f"metadata/{{{LIBOSINFO}}}libosinfo/{{{LIBOSINFO}}}os")
-    known = set(load_catalog().libvirt.hyperv_order)
+    top = _first_children(root, "name", "metadata", "os", "features", "cpu", "clock", "devices")
+    features = _first_children(top.get("features"))
+    hyperv, kvm, apic = features.get("hyperv"), features.get("kvm"), features.get("apic")
+    os_type = _first_children(top.get("os")).get("type")
+    devices = top.get("devices")
+    # devices are many: let lxml pick the two kinds needed without building the rest
+    panics = [p for p in devices.iterchildren("panic") if p.get("model") == "hyperv"] if devices is not None else []
+    emulator = next(devices.iterchildren("emulator"), None) if devices is not None else None
+    known = load_catalog().libvirt.known_hyperv
     children = tuple(
-        _hyperv_child(child, source, str(child.tag) in known)
-        for child in (_elements(hyperv) if hyperv is not None else ())
+        _hyperv_child(child, source, child.tag in known) for child in (_elements(hyperv) if hyperv is not None else ())
     )
     return LibvirtDomain(
-        name=(root.findtext("name") or "").strip(),
-        domain_type=_attr(root, "type") or "",
-        arch=(_attr(os_type, "arch") if os_type is not None else None) or "x86_64",
-        machine=_attr(os_type, "machine") if os_type is not None else None,
-        hyperv_mode=(_attr(hyperv, "mode") or "custom") if hyperv is not None else None,
+        name=_text(top.get("name")) or "",
+        domain_type=root.get("type") or "",
+        arch=(os_type.get("arch") if os_type is not None else None) or "x86_64",
+        machine=os_type.get("machine") if os_type is not None else None,
+        hyperv_mode=(hyperv.get("mode") or "custom") if hyperv is not None else None,
         hyperv=children,
-        timers=_timers(root, source),
+        timers=_timers(top.get("clock"), source),
         hyperv_panics=len(panics),
         hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
-        kvm={str(child.tag): _attr(child, "state") or "" for child in _elements(kvm)} if kvm is not None else {},
+        kvm={child.tag: child.get("state") or "" for child in _elements(kvm)} if kvm is not None else {},
         has_kvm_element=kvm is not None,
-        apic_eoi=_attr(apic, "eoi") if apic is not None else None,
-        pvspinlock=_feature_state(features, "pvspinlock"),
-        pmu=_feature_state(features, "pmu"),
-        cpu=_cpu(root),
-        os_id=_attr(os_element, "id") if os_element is not None else None,
-        emulator=(root.findtext("devices/emulator") or "").strip() or None,
+        apic_eoi=apic.get("eoi") if apic is not None else None,
+        pvspinlock=_feature_state(features.get("pvspinlock")),
+        pmu=_feature_state(features.get("pmu")),
+        cpu=_cpu(top.get("cpu")),
+        os_id=_os_id(top.get("metadata")),
+        emulator=_text(emulator),
         unknown=tuple(dict.fromkeys(child.name for child in children if child.name not in known)),
     )
 

@@ -24,19 +24,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from packaging.version import Version
-
 from hvtune.catalog import load_catalog
 from hvtune.errors import InputError
 from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer
+from hvtune.releases import Release, parse_release
 
 _STATES = ("on", "off")
 
 
-def libvirt_version(version: str | None) -> Version:
+def libvirt_version(version: str | None) -> Release:
     """A libvirt release; the newest the catalog describes when None."""
-    return Version(version or load_catalog().libvirt.newest)
+    return parse_release(version or load_catalog().libvirt.newest)
 
 
 def _model_tokens(domain: LibvirtDomain) -> list[str]:
@@ -80,7 +79,7 @@ def _effective(children: tuple[HypervChild, ...]) -> dict[str, HypervChild]:
     return {child.name: child for child in children}
 
 
-def _hyperv_flags(children: tuple[HypervChild, ...], version: Version) -> list[str]:
+def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[str]:
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
     present = _effective(children)
@@ -89,7 +88,7 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Version) -> list[s
         prop = by_libvirt[key]
         name, _, grandchild = key.partition(".")
         child = present.get(name)
-        if child is None or child.state != "on" or version < Version(prop.since.libvirt):
+        if child is None or child.state != "on" or version < parse_release(prop.since.libvirt):
             continue
         if grandchild:
             nested = _effective(child.children).get(grandchild)
@@ -111,14 +110,14 @@ def _child(name: str, attributes: dict[str, str] | None = None, children: tuple[
 
 
 def expand_host_model(
-    domain: LibvirtDomain, capabilities: HypervCapabilities, version: Version
+    domain: LibvirtDomain, capabilities: HypervCapabilities, version: Release
 ) -> tuple[tuple[HypervChild, ...], tuple[Timer, ...]]:
     """What libvirt makes of <hyperv mode='host-model'> at start: every
     feature the host supports that the domain leaves unset is switched on,
     with the host's defaults for spinlocks, vendor id, direct-mode timers and
     TLB flush; synthetic timers bring the hypervclock timer they need."""
     facts = load_catalog().libvirt
-    own = domain.hyperv if version >= Version(facts.host_model_children) else ()
+    own = domain.hyperv if version >= parse_release(facts.host_model_children) else ()
     given = {child.name for child in own}
     added: list[HypervChild] = []
     timers = domain.timers
@@ -180,7 +179,7 @@ def libvirt_cpu(
     if mode is not None:
         if mode == "passthrough":
             flags.append("hv-passthrough=on")
-        if mode != "passthrough" or release < Version(facts.passthrough_children_ignored):
+        if mode != "passthrough" or release < parse_release(facts.passthrough_children_ignored):
             flags += _hyperv_flags(children, release)
     if domain.hyperv_panics:
         flags.append("hv-crash")

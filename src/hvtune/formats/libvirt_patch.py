@@ -118,7 +118,7 @@ def _set_hyperv_child(text: str, prop: Property, value: Value | None) -> str:
         attributes[form.attribute] = display(value)
     node = hyperv.child(element)
     if node is None:
-        order = [key for key in load_catalog().libvirt.hyperv_order if "." not in key]
+        order = load_catalog().libvirt.hyperv_elements
         return _insert(text, hyperv, document.element(element, attributes), element, order)
     for name, written in attributes.items():
         node = _find(text, [*path, element])

@@ -1,0 +1,31 @@
+"""Release numbers of libvirt, QEMU and Linux, compared as tuples.
+
+Checks compare releases thousands of times per second of work; parsing
+once per distinct string and comparing plain tuples keeps that cheap.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import NamedTuple
+
+from packaging.version import Version
+
+
+class Release(NamedTuple):
+    """A release as major.minor.micro; prints the way the projects write it."""
+
+    major: int
+    minor: int
+    micro: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.micro}"
+
+
+@cache
+def parse_release(text: str) -> Release:
+    """`text` ("9.0", "11.9.0", "12.1.0-rc2") as a Release; raises
+    packaging's InvalidVersion for what is no release number."""
+    major, minor, micro = (*Version(text).release, 0, 0)[:3]
+    return Release(major, minor, micro)
