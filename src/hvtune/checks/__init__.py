@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hvtune.checks import dependencies, hazards, libvirt, migration, values
 from hvtune.checks.context import CheckContext
-from hvtune.checks.rule import Check, subjects
+from hvtune.checks.rule import Check, subjects, target_of
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first, without_repeats
 
@@ -39,8 +39,9 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-# Each check with the names it declared (@about), or None: it always runs.
-_GATED = tuple((check, subjects(check)) for check in CHECKS)
+# Each check with the names it declared (@about; None: any config) and the
+# target it judges for (@only_for; None: every target).
+_GATED = tuple((check, subjects(check), target_of(check)) for check in CHECKS)
 
 
 def run_checks(config: HypervConfig, context: CheckContext | None = None) -> list[Finding]:
@@ -49,8 +50,8 @@ def run_checks(config: HypervConfig, context: CheckContext | None = None) -> lis
     context = context or CheckContext()
     present = config.values.keys()
     findings: list[Finding] = []
-    for check, names in _GATED:
-        if names is None or not present.isdisjoint(names):
+    for check, names, target in _GATED:
+        if (target is None or target == context.target) and (names is None or not present.isdisjoint(names)):
             findings.extend(check(config, context))
     return most_important_first(without_repeats(findings))
 

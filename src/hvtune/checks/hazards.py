@@ -6,7 +6,7 @@ from __future__ import annotations
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
-from hvtune.checks.rule import about
+from hvtune.checks.rule import about, only_for
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 
@@ -178,6 +178,7 @@ def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding
     ]
 
 
+@only_for("libvirt")
 def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not context.emulator_only or not config.hyperv_enabled:
         return []

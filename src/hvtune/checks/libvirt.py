@@ -15,6 +15,7 @@ from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
 from hvtune.checks.refusal import libvirt_refusal, libvirt_release
+from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
@@ -26,6 +27,7 @@ def _domain(context: CheckContext) -> LibvirtDomain | None:
     return context.domain if context.target == "libvirt" else None
 
 
+@only_for("libvirt")
 def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """What each release makes of <hyperv mode='passthrough|host-model'>."""
     domain = _domain(context)
@@ -171,6 +173,7 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
     return []
 
 
+@only_for("libvirt")
 def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """The <hyperv> children in document order, as libvirt's parser meets them."""
     domain = _domain(context)
@@ -203,6 +206,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     return findings
 
 
+@only_for("libvirt")
 def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """The hypervclock timer and duplicate panic devices."""
     domain = _domain(context)
@@ -225,6 +229,7 @@ def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> lis
     return findings
 
 
+@only_for("libvirt")
 def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """Define-time validation: the architecture, the Hyper-V dependencies
     (from 11.9; any config libvirt reads) and the panic device's address."""

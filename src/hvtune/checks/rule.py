@@ -22,6 +22,22 @@ def about(*names: str) -> Callable[[Check], Check]:
     return mark
 
 
+def only_for(target: str) -> Callable[[Check], Check]:
+    """Declare that a check judges only configurations `target` reads
+    (libvirt's own rules); run_checks skips it for any other target."""
+
+    def mark(check: Check) -> Check:
+        check.target = target  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
+def target_of(check: Check) -> str | None:
+    """The target a check declared with @only_for, or None (every target)."""
+    return getattr(check, "target", None)
+
+
 def subjects(check: Check) -> frozenset[str] | None:
     """The names a check declared with @about, or None (always run)."""
     return getattr(check, "about", None)
