@@ -3,6 +3,8 @@ messages, in libvirt's order (the first error is the one virsh prints)."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from hvtune.api import check_reading, read_cpu_option
@@ -10,6 +12,7 @@ from hvtune.findings import Finding, Severity
 from hvtune.formats import read_text
 
 from support.domains import HYPERVCLOCK, domain, hyperv
+from support.qemu import VPINDEX_REFUSED, QemuProbe
 
 
 def findings(xml: str, release: str) -> list[Finding]:
@@ -204,3 +207,23 @@ def test_libvirts_limits_are_errors_for_libvirt_and_warnings_for_qemu() -> None:
             f.code: f.severity for f in result.findings if f.code.endswith("-too-low") or f.code.endswith("-too-long")
         }
         assert limits == {"spinlocks-too-low": severity, "vendor-id-too-long": severity}
+
+
+def test_a_tcg_domain_gets_no_enlightenment_and_no_dependency_check() -> None:
+    tcg = domain(hyperv("relaxed", "synic", "stimer")).replace("type='kvm'", "type='qemu'", 1)
+    found = findings(tcg, "9.0.0")
+    assert [f.code for f in found] == ["hyperv-without-kvm"]
+    assert found[0].severity is Severity.WARNING and "type='kvm'" in found[0].message
+    with_vpindex = domain(hyperv("relaxed", "vpindex", "synic")).replace("type='kvm'", "type='qemu'", 1)
+    assert [f.code for f in findings(with_vpindex, "9.0.0")][:2] == ["hyperv-without-kvm", "vpindex-under-tcg"]
+    # libvirt's own define-time rules do not care about the domain type
+    assert "libvirt-dependency" in [f.code for f in findings(tcg, "11.9.0")]
+
+
+@pytest.mark.qemu
+def test_qemu_under_tcg_checks_no_dependency_and_old_releases_refuse_vpindex(qemu: QemuProbe) -> None:
+    assert qemu.run("qemu64,hv-relaxed,hv-synic,hv-stimer", ["hv-stimer"]).accepted
+    refused = qemu.run("qemu64,hv-vpindex", ["hv-vpindex"])
+    version = subprocess.run([qemu.binary, "--version"], capture_output=True, text=True, check=True).stdout
+    if tuple(int(n) for n in version.split()[3].split(".")[:2]) <= (7, 2):
+        assert refused.error == VPINDEX_REFUSED

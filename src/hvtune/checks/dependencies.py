@@ -28,21 +28,12 @@ def enable(config: HypervConfig, *names: str) -> ConfigChange:
     return ConfigChange({p.name: True for p in needed if not config.enabled(p.name)})
 
 
-def _missing(config: HypervConfig, feature: Property, dependency: Property, context: CheckContext) -> Finding:
-    message = f"Hyper-V {feature.desc} requires Hyper-V {dependency.desc}"
-    if context.emulator_only:
-        return Finding(
-            code="missing-dependency",
-            severity=Severity.WARNING,
-            feature=feature.name,
-            message=f"{message} (QEMU checks this only under KVM: with type='kvm' it refuses to start)",
-            fix=enable(config, dependency.name),
-        )
+def _missing(config: HypervConfig, feature: Property, dependency: Property) -> Finding:
     return Finding(
         code="missing-dependency",
         severity=Severity.ERROR,
         feature=feature.name,
-        message=message,
+        message=f"Hyper-V {feature.desc} requires Hyper-V {dependency.desc}",
         fix=enable(config, dependency.name),
         refused_by="qemu",
     )
@@ -68,7 +59,7 @@ def violations(features: int, synic_kvm_only: bool) -> tuple[tuple[Property, Pro
 
 
 def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if config.passthrough:
+    if config.passthrough or context.emulator_only:  # QEMU checks them only under KVM
         return []
     found = violations(config.feature_mask, synic_kvm_only(config))
-    return [_missing(config, feature, dependency, context) for feature, dependency in found]
+    return [_missing(config, feature, dependency) for feature, dependency in found]

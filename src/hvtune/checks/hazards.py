@@ -68,6 +68,18 @@ DEVELOPMENT = tuple(
 )
 
 
+VPINDEX_UNDER_TCG = Finding(
+    code="vpindex-under-tcg",
+    severity=Severity.WARNING,
+    feature="hv-vpindex",
+    message=(
+        "hv-vpindex under TCG: older QEMU releases (Debian 12's 7.2 among them) refuse to start the guest "
+        "(kernel doesn't allow setting HyperV VP_INDEX); current QEMU ignores it. Use type='kvm', or "
+        "remove <vpindex> (and what needs it) while the guest runs emulated"
+    ),
+)
+
+
 @about("hv-passthrough")
 def check_passthrough_overrides(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.passthrough:
@@ -183,18 +195,21 @@ def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Fin
     if not context.emulator_only or not config.hyperv_enabled:
         return []
     assert context.domain is not None
-    return [
+    findings = [
         Finding(
             code="hyperv-without-kvm",
             severity=Severity.WARNING,
             feature=None,
             message=(
                 f"<domain type='{context.domain.domain_type}'> runs under QEMU's emulator (TCG), which "
-                "implements no Hyper-V enlightenment: the guest gets none of them. They take effect with "
-                "type='kvm'"
+                "implements no Hyper-V enlightenment: the guest gets none of them, and QEMU does not check "
+                "their dependencies. They take effect with type='kvm', where hvtune checks them as QEMU will"
             ),
         )
     ]
+    if config.enabled("hv-vpindex"):
+        findings.append(VPINDEX_UNDER_TCG)
+    return findings
 
 
 def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:
