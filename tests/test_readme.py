@@ -68,10 +68,18 @@ def test_the_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> Non
         assert os.access(ROOT / script, os.X_OK), script
 
 
-def test_the_python_example_runs() -> None:
-    (snippet,) = _blocks("python")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(snippet, "README.md", "exec"), {})
-    assert "missing-dependency" in printed.getvalue()
-    assert printed.getvalue().endswith("hv-stimer=on\n")
+def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    qemu, libvirt = _blocks("python")
+    printed = []
+    for snippet in (qemu, libvirt):
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            exec(compile(snippet, "README.md", "exec"), {})
+        printed.append(output.getvalue())
+    assert "missing-dependency" in printed[0]
+    assert printed[0].endswith("hv-stimer=on\n")
+    assert printed[1].startswith("Icelake-Server,") and "['libvirt-dependency'] ()" in printed[1]
+    assert printed[1].endswith(
+        "+    <timer name='hypervclock' present='yes'/>\n   </clock>\n   <devices>\n     <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+    )

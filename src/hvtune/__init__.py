@@ -20,20 +20,23 @@ from typing import TYPE_CHECKING, Any
 from hvtune._version import __version__
 
 if TYPE_CHECKING:
-    from hvtune.api import check, check_reading, read_cpu_option, render
+    from hvtune.api import check, check_live, check_reading, read_cpu_option, render, translate
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
     from hvtune.checks.context import CheckContext
     from hvtune.config import HypervConfig
     from hvtune.doctor import DoctorReport, run_doctor
     from hvtune.errors import InputError
     from hvtune.findings import CheckResult, ConfigChange, Finding, Severity
+    from hvtune.fixing import FixOutcome, fix_file, fix_live, fix_text
     from hvtune.formats import Reading, read_file, read_text
 
 _WHERE = {
     "check": "hvtune.api",
+    "check_live": "hvtune.api",
     "check_reading": "hvtune.api",
     "read_cpu_option": "hvtune.api",
     "render": "hvtune.api",
+    "translate": "hvtune.api",
     "Catalog": "hvtune.catalog",
     "Neighbour": "hvtune.catalog",
     "Property": "hvtune.catalog",
@@ -47,6 +50,10 @@ _WHERE = {
     "ConfigChange": "hvtune.findings",
     "Finding": "hvtune.findings",
     "Severity": "hvtune.findings",
+    "FixOutcome": "hvtune.fixing",
+    "fix_file": "hvtune.fixing",
+    "fix_live": "hvtune.fixing",
+    "fix_text": "hvtune.fixing",
     "Reading": "hvtune.formats",
     "read_file": "hvtune.formats",
     "read_text": "hvtune.formats",
@@ -59,6 +66,7 @@ __all__ = [
     "ConfigChange",
     "DoctorReport",
     "Finding",
+    "FixOutcome",
     "HypervConfig",
     "InputError",
     "Neighbour",
@@ -67,13 +75,18 @@ __all__ = [
     "Severity",
     "__version__",
     "check",
+    "check_live",
     "check_reading",
+    "fix_file",
+    "fix_live",
+    "fix_text",
     "load_catalog",
     "read_cpu_option",
     "read_file",
     "read_text",
     "render",
     "run_doctor",
+    "translate",
 ]
 
 
