@@ -17,7 +17,8 @@ command -v python3 >/dev/null 2>&1 || apt_install python3
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 extras="${1:-}"
 if command -v virsh >/dev/null 2>&1 || command -v libvirtd >/dev/null 2>&1; then
-    pkg-config --exists libvirt 2>/dev/null || apt_install libvirt-dev pkg-config gcc python3-dev
+    { pkg-config --exists libvirt && command -v gcc; } >/dev/null 2>&1 ||
+        apt_install libvirt-dev pkg-config gcc python3-dev
     extras="${extras:+$extras,}libvirt"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
