@@ -4,6 +4,8 @@ meet them: libvirt's refusals first, then QEMU's, each in its own order."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hvtune.checks import dependencies, hazards, libvirt, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, subjects, target_of
@@ -44,15 +46,24 @@ CHECKS: tuple[Check, ...] = (
 _GATED = tuple((check, subjects(check), target_of(check)) for check in CHECKS)
 
 
+@lru_cache(maxsize=4096)
+def _applicable(present: frozenset[str], target: str) -> tuple[Check, ...]:
+    """The checks that can find something in a config setting `present`,
+    read by `target`, in CHECKS order. Fleets share a few sets of names."""
+    return tuple(
+        check
+        for check, names, only in _GATED
+        if (only is None or only == target) and (names is None or not present.isdisjoint(names))
+    )
+
+
 def run_checks(config: HypervConfig, context: CheckContext | None = None) -> list[Finding]:
     """Every finding for `config`, most important first; among errors the
     first is the one QEMU would print."""
     context = context or CheckContext()
-    present = config.values.keys()
     findings: list[Finding] = []
-    for check, names, target in _GATED:
-        if (target is None or target == context.target) and (names is None or not present.isdisjoint(names)):
-            findings.extend(check(config, context))
+    for check in _applicable(frozenset(config.values.keys()), context.target):
+        findings.extend(check(config, context))
     return most_important_first(without_repeats(findings))
 
 
