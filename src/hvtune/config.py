@@ -110,17 +110,22 @@ class HypervConfig:
     host_model: bool = False
     # The features switched on, as QEMU's bit mask (its hyperv_features).
     feature_mask: int = field(init=False, repr=False, compare=False)
+    # The values as a plain dict, for lookups checks make by the thousand.
+    _lookup: dict[str, Value] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         catalog = load_catalog()
-        if not isinstance(self.values, FrozenValues):
-            object.__setattr__(self, "values", FrozenValues(_canonical(catalog, self.values)))
+        values = self.values
+        if not isinstance(values, FrozenValues):
+            values = FrozenValues(_canonical(catalog, values))
+            object.__setattr__(self, "values", values)
         bits = catalog.feature_bits
         mask = 0
-        for name, value in self.values.items():
+        for name, value in values.items():
             if value is True and name in bits:
                 mask |= 1 << bits[name]
         object.__setattr__(self, "feature_mask", mask)
+        object.__setattr__(self, "_lookup", values._index)
         if type(self.extra) is not tuple:
             object.__setattr__(self, "extra", tuple(self.extra))
 
@@ -129,11 +134,11 @@ class HypervConfig:
     def get(self, name: str) -> Value | None:
         """The value set for a property or neighbour (by any QEMU name or
         alias), or None when unset."""
-        value = self.values.get(name)
+        value = self._lookup.get(name)
         if value is None:
             canonical = load_catalog().aliases.get(name)
             if canonical is not None:
-                value = self.values.get(canonical)
+                value = self._lookup.get(canonical)
         return value
 
     def effective(self, name: str) -> Value:

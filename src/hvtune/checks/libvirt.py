@@ -202,7 +202,8 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             )
         elif child.state == "on":
             findings += _nested(child, prop, context) if child.children else []
-            findings += _values(child, prop, context)
+            if prop.libvirt is not None and prop.libvirt.attribute:  # retries, value
+                findings += _values(child, prop, context)
     return findings
 
 
@@ -258,10 +259,10 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
                 enable(config, rule.requires),
             )
             for rule in load_catalog().libvirt.rules
-            if parse_release(rule.since) <= release
-            and (not rule.until or release < parse_release(rule.until))
-            and config.enabled(rule.feature)
+            if config.enabled(rule.feature)
             and not config.enabled(rule.requires)
+            and parse_release(rule.since) <= release
+            and (not rule.until or release < parse_release(rule.until))
         ]
     if domain is not None and domain.hyperv_panic_has_address:
         findings.append(
