@@ -169,24 +169,30 @@ def test_convert_reads_standard_input() -> None:
 
 
 def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "doctor")
+    code, out, _ = run(capsys, "doctor", "--host", "intel-nested")
     assert code == 1
     assert "bundled examples" in out
+    assert "Judged on host intel-nested (bundled profile): KVM present; Hyper-V emulation supports 21 of 21" in out
     headers = [line for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
     verdicts = [line.split("  ")[1] for line in headers]
     order = {"WILL NOT START": 0, "AT RISK": 1, "OK (notes)": 2, "OK": 3}
     assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
     assert out.rstrip().splitlines()[-1].startswith("Summary: ")
-    code, out, _ = run(capsys, "doctor", "--format", "json")
+    code, out, _ = run(capsys, "doctor", "--host", "intel-nested", "--format", "json")
     document = json.loads(out)
-    assert set(document) == {"origin", "note", "vms", "summary"} and document["origin"] == "examples"
+    assert set(document) == {"origin", "note", "host", "vms", "summary"} and document["origin"] == "examples"
+    assert document["host"] == {
+        "name": "intel-nested",
+        "probed": None,
+        "status": "KVM present; Hyper-V emulation supports 21 of 21 features",
+    }
     assert document["vms"][0]["verdict"] == "will-not-start"
 
 
 def test_doctor_on_named_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "linux.sh"
     path.write_text("qemu-system-x86_64 -kernel /boot/vmlinuz -cpu host,hv-relaxed,hv-time\n")
-    code, out, _ = run(capsys, "doctor", str(path))
+    code, out, _ = run(capsys, "doctor", str(path), "--host", "intel-nested")
     assert code == 0
     assert "named on the command line" in out and "linux-ignores-hyperv" not in out
     assert "a Linux guest ignores these Hyper-V enlightenments" in out

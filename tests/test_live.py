@@ -20,7 +20,7 @@ GOOD = PREFIX + "good"
 RUNNING = PREFIX + "running"  # started under TCG, with a discouraged hv-reset to drop
 
 COMPLETE = hyperv(
-    "relaxed", "vapic", "spinlocks retries='8191'", "vpindex", "runtime", "synic", "stimer", "frequencies"
+    "relaxed", "vapic", "spinlocks retries='8191'", "vpindex", "runtime", "synic", "stimer", "frequencies", "avic"
 )
 DEVICES = "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
 
@@ -148,7 +148,7 @@ def test_a_running_domain_is_told_next_boot(capsys: pytest.CaptureFixture[str], 
 
 
 def test_doctor_audits_the_daemon(capsys: pytest.CaptureFixture[str], domains: Virsh) -> None:
-    code, out, _ = run(capsys, "doctor", "--connect", URI, "--format", "json")
+    code, out, _ = run(capsys, "doctor", "--connect", URI, "--host", "intel-nested", "--format", "json")
     document = json.loads(out)
     assert code == 1 and document["origin"] == "libvirt"
     assert document["note"].startswith("checked the ") and f"defined at {URI} (libvirt " in document["note"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion
 
@@ -22,6 +23,9 @@ from hvtune.formats.libvirt_patch import fragments, into_domain
 from hvtune.host.versions import local_libvirt_version
 from hvtune.releases import parse_release
 
+if TYPE_CHECKING:
+    from hvtune.host.profile import HostProfile
+
 OUTPUT_FORMATS = ("qemu", "json", "libvirt")
 
 
@@ -30,9 +34,10 @@ def check(
     *,
     target: Target = "qemu",
     guest_os: str | None = None,
+    host: HostProfile | None = None,
 ) -> list[Finding]:
     """Every finding for one config, most important first."""
-    return run_checks(config, CheckContext(target=target, guest_os=guest_os))
+    return run_checks(config, CheckContext(target=target, guest_os=guest_os, host=host))
 
 
 def check_reading(
@@ -41,8 +46,10 @@ def check_reading(
     target: Target | None = None,
     guest_os: str | None = None,
     libvirt_version: str | None = None,
+    host: HostProfile | None = None,
 ) -> CheckResult:
-    """Check a config read from a source, using what the source revealed."""
+    """Check a config read from a source, using what the source revealed,
+    on `host` when one is given."""
     default_target: Target = "libvirt" if reading.format == "libvirt" else "qemu"
     context = CheckContext(
         target=target or default_target,
@@ -50,6 +57,7 @@ def check_reading(
         ambiguous=reading.ambiguous,
         libvirt_version=libvirt_version,
         domain=reading.libvirt,
+        host=host,
     )
     findings = tuple(run_checks(reading.config, context))
     return CheckResult(reading.source, reading.config, findings, format=reading.format)
@@ -131,7 +139,8 @@ def translate(
 
 def resolve_libvirt_version(option: str | None, connected: str | None = None) -> str | None:
     """The libvirt release to judge by: the one given, else the one
-    connected to, else the one installed here; None means the newest."""
+    connected to (or the host profile's), else the one installed here; None
+    means the newest."""
     if option:
         try:
             parse_release(option)
@@ -142,7 +151,12 @@ def resolve_libvirt_version(option: str | None, connected: str | None = None) ->
 
 
 def check_live(
-    uri: str, names: tuple[str, ...] = (), *, guest_os: str | None = None, libvirt_version: str | None = None
+    uri: str,
+    names: tuple[str, ...] = (),
+    *,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+    host: HostProfile | None = None,
 ) -> list[CheckResult]:
     """Check the persistent definitions of a libvirt daemon's domains (the
     named ones, or all), judged by that daemon's libvirt release."""
@@ -152,9 +166,23 @@ def check_live(
         version = resolve_libvirt_version(libvirt_version, connection.version)
         domains = connection.domains(names)
     return [
-        check_reading(read_text(domain.xml, source=domain.name), guest_os=guest_os, libvirt_version=version)
-        for domain in domains
+        check_reading(read_text(d.xml, source=d.name), guest_os=guest_os, libvirt_version=version, host=host)
+        for d in domains
     ]
+
+
+def host_profile(spec: str | None) -> HostProfile | None:
+    """The host to judge against: a bundled profile by name, a saved profile
+    file, ``this`` (probe this machine), or None for no host."""
+    if spec is None:
+        return None
+    if spec == "this":
+        from hvtune.host.profile import probe_host
+
+        return probe_host()
+    from hvtune.host.profile_json import load_profile
+
+    return load_profile(spec)
 
 
 def libvirt_version_for(option: str | None, uri: str | None) -> str | None:

@@ -285,6 +285,22 @@ class LibvirtFacts:
         return frozenset(self.hyperv_elements)
 
 
+@dataclass(frozen=True)
+class MsrWithoutHyperv:
+    """A feature whose MSR QEMU writes even when KVM has no Hyper-V emulation."""
+
+    property: str
+    msr: int
+
+
+@dataclass(frozen=True)
+class QemuFacts:
+    """What QEMU does with Hyper-V properties on particular hosts."""
+
+    tcg_vpindex_fixed: str
+    msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
+
+
 Entry = Property | Neighbour
 
 
@@ -301,11 +317,13 @@ class Catalog:
         neighbours: tuple[Neighbour, ...],
         guests: tuple[Guest, ...],
         libvirt: LibvirtFacts,
+        qemu: QemuFacts,
     ):
         self.properties = properties
         self.neighbours = neighbours
         self.guests = guests
         self.libvirt = libvirt
+        self.qemu = qemu
         self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
@@ -428,10 +446,11 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(f"{prop.name}: only features have a bit")
     if set(catalog.libvirt.hyperv_order) != set(catalog.by_libvirt()):
         raise CatalogError("libvirt.hyperv_order must list every <hyperv> child the properties name")
-    for rule in catalog.libvirt.rules:
-        for name in (rule.feature, rule.requires):
-            if not isinstance(catalog.entry(name), Property):
-                raise CatalogError(f"libvirt rule names unknown property {name}")
+    named = [name for rule in catalog.libvirt.rules for name in (rule.feature, rule.requires)]
+    named += [entry.property for entry in catalog.qemu.msr_without_hyperv]
+    for name in named:
+        if not isinstance(catalog.entry(name), Property):
+            raise CatalogError(f"libvirt rule or qemu fact names unknown property {name}")
     for neighbour in catalog.neighbours:
         if neighbour.type not in VALUE_TYPES:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
@@ -498,6 +517,10 @@ def load_catalog() -> Catalog:
         tuple(_neighbour(n) for n in raw["neighbour"]),
         tuple(Guest(**{**g, "libosinfo": tuple(g.get("libosinfo", ()))}) for g in raw["guest"]),
         _libvirt(raw["libvirt"]),
+        QemuFacts(
+            tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
+            msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+        ),
     )
 
 

@@ -116,6 +116,13 @@ LIBVIRT_VERSION = click.option(
     help="Judge as this libvirt release would (default: the one connected to, else the one installed here).",
 )
 CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
+HOST = click.option(
+    "--host",
+    "host_spec",
+    metavar="NAME|FILE",
+    help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
+    "or 'this' to probe this machine.",
+)
 
 
 @cli.command()
@@ -123,6 +130,7 @@ CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon
 @click.option("--cpu", metavar="STRING", help="A -cpu value to check, e.g. 'host,hv-relaxed,hv-stimer'.")
 @CONNECT
 @GUEST_OS
+@HOST
 @click.option(
     "--target",
     type=click.Choice(["qemu", "libvirt"]),
@@ -135,6 +143,7 @@ def check(
     cpu: str | None,
     uri: str | None,
     guest_os: str | None,
+    host_spec: str | None,
     target: str | None,
     libvirt_version: str | None,
     output: str,
@@ -148,19 +157,20 @@ def check(
     error is the one you would meet first. Exit code 1 when any error is
     found, 2 when an input is unusable.
     """
-    from hvtune.api import check_live, check_reading, read_inputs, resolve_libvirt_version
+    from hvtune.api import check_live, check_reading, host_profile, read_inputs, resolve_libvirt_version
     from hvtune.errors import InputError
     from hvtune.report import findings as report
 
     os_name = _guest_os(guest_os)
+    host = host_profile(host_spec)
     unusable: list[str] = []
     if uri is not None:
-        results = check_live(uri, files, guest_os=os_name, libvirt_version=libvirt_version)
+        results = check_live(uri, files, guest_os=os_name, libvirt_version=libvirt_version, host=host)
     else:
-        version = resolve_libvirt_version(libvirt_version)
+        version = resolve_libvirt_version(libvirt_version, host.libvirt_version if host else None)
         readings = read_inputs(_stdin_or_fail(files, cpu, "check"), cpu)
         results = [
-            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version)  # type: ignore[arg-type]
+            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)  # type: ignore[arg-type]
             for reading in readings
             if not isinstance(reading, InputError)
         ]
@@ -239,6 +249,7 @@ def convert(
 @click.option("--yes", is_flag=True, help="With --connect: redefine the domain (without it, only show the diff).")
 @CONNECT
 @GUEST_OS
+@HOST
 @LIBVIRT_VERSION
 @FORMAT
 def fix(
@@ -249,6 +260,7 @@ def fix(
     yes: bool,
     uri: str | None,
     guest_os: str | None,
+    host_spec: str | None,
     libvirt_version: str | None,
     output: str,
 ) -> int:
@@ -261,13 +273,21 @@ def fix(
     changes, and a second run changes nothing. Exit code 1 when errors are
     left that need a decision.
     """
+    from hvtune.api import host_profile
     from hvtune.fixing import fix_file, fix_live
     from hvtune.report import fixes as report
 
     os_name = _guest_os(guest_os)
+    host = host_profile(host_spec)
     if uri is not None:
         live = fix_live(
-            uri, target, apply=yes, warnings_too=warnings_too, guest_os=os_name, libvirt_version=libvirt_version
+            uri,
+            target,
+            apply=yes,
+            warnings_too=warnings_too,
+            guest_os=os_name,
+            libvirt_version=libvirt_version,
+            host=host,
         )
         click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
         return report.exit_code(live.outcome)
@@ -278,6 +298,7 @@ def fix(
         warnings_too=warnings_too,
         guest_os=os_name,
         libvirt_version=libvirt_version,
+        host=host,
     )
     if output == "json":
         click.echo(report.file_json(fixed), nl=False)
@@ -290,26 +311,66 @@ def fix(
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @CONNECT
 @GUEST_OS
+@HOST
 @LIBVIRT_VERSION
 @FORMAT
 def doctor(
-    files: tuple[str, ...], uri: str | None, guest_os: str | None, libvirt_version: str | None, output: str
+    files: tuple[str, ...],
+    uri: str | None,
+    guest_os: str | None,
+    host_spec: str | None,
+    libvirt_version: str | None,
+    output: str,
 ) -> int:
-    """Check every VM this host can show and say what to change, most
-    important first.
+    """Check every VM this host can show, on this host, and say what to
+    change, most important first.
 
     With FILE... it checks those QEMU command lines or domain XML files;
     otherwise every domain of the libvirt daemon it can reach (--connect, else
     $LIBVIRT_DEFAULT_URI or qemu:///system); with nothing to check it shows the
-    bundled examples. Exit code 1 when a VM will not start.
+    bundled examples. Each VM is judged on this machine's KVM, or on the host
+    named by --host. Exit code 1 when a VM will not start.
     """
+    from hvtune.api import host_profile
     from hvtune.doctor import run_doctor
     from hvtune.findings import Severity
     from hvtune.report import findings as report
 
-    result = run_doctor(files, guest_os=_guest_os(guest_os), uri=uri, libvirt_version=libvirt_version)
-    if output == "json":
-        click.echo(report.doctor_json(result.origin, result.note, result.results), nl=False)
-    else:
-        click.echo(report.doctor_text(result.note, result.results), nl=False)
+    host = host_profile(host_spec or "this")
+    result = run_doctor(files, guest_os=_guest_os(guest_os), uri=uri, libvirt_version=libvirt_version, host=host)
+    click.echo(report.doctor_json(result) if output == "json" else report.doctor_text(result), nl=False)
     return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0
+
+
+@cli.command()
+@click.option(
+    "--save", "save_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also save the profile here."
+)
+@click.option("--list", "list_bundled", is_flag=True, help="List the bundled host profiles instead.")
+@click.option(
+    "--host", "host_spec", metavar="NAME|FILE", help="Show a bundled or saved profile instead of probing this machine."
+)
+@CONNECT
+@FORMAT
+def host(save_path: str | None, list_bundled: bool, host_spec: str | None, uri: str | None, output: str) -> int:
+    """Probe this machine's KVM for Hyper-V support, without changing
+    anything: capabilities, the Hyper-V CPUID KVM can emulate, CPU vendor,
+    nested virtualization, APICv/AVIC, clocksource, SMT, QEMU and libvirt.
+
+    --save writes the profile as JSON, so that `--host FILE` on check, fix
+    and doctor can judge guests for this host from another machine.
+    """
+    from hvtune.files import write_atomically
+    from hvtune.host.profile import probe_host
+    from hvtune.host.profile_json import bundled_profile_names, load_profile
+    from hvtune.report import host as report
+
+    if list_bundled:
+        profiles = [load_profile(name) for name in bundled_profile_names()]
+        click.echo(report.profiles_json(profiles) if output == "json" else report.profiles_text(profiles), nl=False)
+        return 0
+    profile = load_profile(host_spec) if host_spec else probe_host(libvirt_uri=uri or "qemu:///system")
+    if save_path is not None:
+        write_atomically(save_path, report.host_json(profile), backup=False)
+    click.echo(report.host_json(profile) if output == "json" else report.host_text(profile), nl=False)
+    return 0

@@ -14,6 +14,7 @@ import difflib
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.errors import InputError
@@ -25,6 +26,9 @@ from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
 from hvtune.live import Connection
 from hvtune.valuetypes import Value
+
+if TYPE_CHECKING:
+    from hvtune.host.profile import HostProfile
 
 _ROUNDS = 5
 
@@ -90,6 +94,7 @@ def fix_text(
     warnings_too: bool = False,
     libvirt_version: str | None = None,
     guest_os: str | None = None,
+    host: HostProfile | None = None,
 ) -> FixOutcome:
     """Fix the error findings (and with `warnings_too` the warnings) that
     have a fix, until none is left."""
@@ -97,7 +102,7 @@ def fix_text(
     wanted = {Severity.ERROR, Severity.WARNING} if warnings_too else {Severity.ERROR}
     for _ in range(_ROUNDS):
         reading = read_text(fixed, source=source)
-        result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version)
+        result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
         fixable = [f for f in result.findings if f.fix is not None and f.fix.values and f.severity in wanted]
         if not fixable:
             return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
@@ -105,7 +110,9 @@ def fix_text(
         if patched == fixed:
             return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
         fixed, applied = patched, applied + fixable
-    final = check_reading(read_text(fixed, source=source), guest_os=guest_os, libvirt_version=libvirt_version)
+    final = check_reading(
+        read_text(fixed, source=source), guest_os=guest_os, libvirt_version=libvirt_version, host=host
+    )
     return FixOutcome(source, final.format, text, fixed, tuple(applied), final.findings)
 
 
@@ -127,6 +134,7 @@ def fix_live(
     warnings_too: bool = False,
     guest_os: str | None = None,
     libvirt_version: str | None = None,
+    host: HostProfile | None = None,
 ) -> LiveFix:
     """Fix a domain's persistent definition; with `apply`, redefine it. The
     running instance is never touched."""
@@ -134,7 +142,7 @@ def fix_live(
         (domain,) = connection.domains((name,))
         version = resolve_libvirt_version(libvirt_version, connection.version)
         outcome = fix_text(
-            domain.xml, source=name, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version
+            domain.xml, source=name, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version, host=host
         )
         if apply and outcome.changed:
             connection.define(outcome.fixed)
@@ -159,12 +167,15 @@ def fix_file(
     warnings_too: bool = False,
     guest_os: str | None = None,
     libvirt_version: str | None = None,
+    host: HostProfile | None = None,
 ) -> FileFix:
     """Fix a file: in place (keeping PATH.bak) when something changes, into
     `output`, or (without `write`) nowhere."""
     original = load_text(path)
-    version = resolve_libvirt_version(libvirt_version)
-    outcome = fix_text(original, source=path, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version)
+    version = resolve_libvirt_version(libvirt_version, host.libvirt_version if host else None)
+    outcome = fix_text(
+        original, source=path, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version, host=host
+    )
     if not write or (output is None and not outcome.changed):
         return FileFix(outcome, None, None)
     if output is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hvtune.checks import dependencies, hazards, libvirt, migration, values
+from hvtune.checks import dependencies, hazards, host, libvirt, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, subjects, target_of
 from hvtune.config import HypervConfig
@@ -21,8 +21,15 @@ CHECKS: tuple[Check, ...] = (
     libvirt.check_libvirt_validation,
     values.check_spinlocks,
     values.check_vendor_id,
-    # QEMU's own checks at start, in its order.
+    # QEMU's own checks at start, in its order: properties it does not know,
+    # the VP_INDEX pre-plug check, the Hyper-V CPUID, support and
+    # dependencies, then what fails at the first reset.
+    host.check_host_kvm,
+    host.check_host_qemu,
+    host.check_host_vp_index,
+    host.check_host_hv_cpuid,
     dependencies.check_dependencies,
+    host.check_host_without_hyperv,
     migration.check_passthrough,
     hazards.check_passthrough_overrides,
     hazards.check_evmcs,
@@ -30,6 +37,9 @@ CHECKS: tuple[Check, ...] = (
     migration.check_invtsc,
     migration.check_coresharing_auto,
     hazards.check_emulator_only,
+    host.check_host_clocksource,
+    host.check_host_apicv,
+    host.check_host_smt,
     hazards.check_synic_without_stimer,
     hazards.check_linux_kvm_signature,
     hazards.check_vendor_id_alone,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from hvtune.formats.libvirt import LibvirtDomain
+    from hvtune.host.profile import HostProfile
 
 Target = Literal["qemu", "libvirt"]
 
@@ -23,6 +24,7 @@ class CheckContext:
     about. ``libvirt_version`` is the libvirt release that will read the
     configuration (None: the newest the catalog describes), and ``domain``
     holds the facts of a libvirt domain when the config came from one.
+    ``host`` is the host the guest will run on (None: judged without one).
     """
 
     target: Target = "qemu"
@@ -30,6 +32,15 @@ class CheckContext:
     ambiguous: tuple[str, ...] = ()
     libvirt_version: str | None = None
     domain: LibvirtDomain | None = None
+    host: HostProfile | None = None
+
+    @property
+    def kvm_host(self) -> HostProfile | None:
+        """The host, when the guest runs there under KVM with a usable /dev/kvm."""
+        host = self.host
+        if host is None or self.emulator_only or host.kvm.device != "present":
+            return None
+        return host
 
     @property
     def emulator_only(self) -> bool:

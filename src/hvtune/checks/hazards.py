@@ -9,6 +9,7 @@ from hvtune.checks.dependencies import enable
 from hvtune.checks.rule import about, only_for
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.releases import parse_release
 
 RESET_DISCOURAGED = Finding(
     code="reset-discouraged",
@@ -68,16 +69,24 @@ DEVELOPMENT = tuple(
 )
 
 
-VPINDEX_UNDER_TCG = Finding(
-    code="vpindex-under-tcg",
-    severity=Severity.WARNING,
-    feature="hv-vpindex",
-    message=(
-        "hv-vpindex under TCG: older QEMU releases (Debian 12's 7.2 among them) refuse to start the guest "
-        "(kernel doesn't allow setting HyperV VP_INDEX); current QEMU ignores it. Use type='kvm', or "
-        "remove <vpindex> (and what needs it) while the guest runs emulated"
-    ),
-)
+def _vpindex_under_tcg(context: CheckContext) -> Finding | None:
+    """QEMU before the fix refuses hv-vpindex under TCG; later ones ignore it."""
+    fixed = load_catalog().qemu.tcg_vpindex_fixed
+    qemu = context.host.qemu_version if context.host else None
+    if qemu is not None and parse_release(qemu) >= parse_release(fixed):
+        return None
+    refused = qemu is not None
+    return Finding(
+        code="vpindex-under-tcg",
+        severity=Severity.ERROR if refused else Severity.WARNING,
+        feature="hv-vpindex",
+        message=(
+            f"hv-vpindex under TCG: QEMU before {fixed} (Debian 12's 7.2 among them) refuses to start the guest "
+            f"(kernel doesn't allow setting HyperV VP_INDEX){f'; this host has QEMU {qemu}' if refused else ''}. "
+            "Use type='kvm', or remove <vpindex> (and what needs it) while the guest runs emulated"
+        ),
+        refused_by="qemu" if refused else None,
+    )
 
 
 @about("hv-passthrough")
@@ -127,9 +136,10 @@ def check_reset(config: HypervConfig, context: CheckContext) -> list[Finding]:
 def check_evmcs(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not config.enabled("hv-evmcs"):
         return []
-    if config.get("vmx") is False:
-        return [EVMCS_INTEL_ONLY, EVMCS_WITHOUT_VMX]
-    return [EVMCS_INTEL_ONLY]
+    host = context.kvm_host
+    # on a host without eVMCS the host checks say so, as QEMU will
+    general = [EVMCS_INTEL_ONLY] if host is None or host.support.get("hv-evmcs") else []
+    return general + ([EVMCS_WITHOUT_VMX] if config.get("vmx") is False else [])
 
 
 @about(*DEVELOPMENT)
@@ -207,9 +217,8 @@ def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Fin
             ),
         )
     ]
-    if config.enabled("hv-vpindex"):
-        findings.append(VPINDEX_UNDER_TCG)
-    return findings
+    vpindex = _vpindex_under_tcg(context) if config.enabled("hv-vpindex") else None
+    return findings + ([vpindex] if vpindex else [])
 
 
 def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.formats.json import to_json
 from hvtune.report.changes import describe_change
 from hvtune.report.text import plural, wrap
+
+if TYPE_CHECKING:
+    from hvtune.doctor import DoctorReport
+    from hvtune.host.profile import HostProfile
 
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
 _VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Severity.INFO: "OK (notes)", None: "OK"}
@@ -78,8 +82,17 @@ def check_json(results: Sequence[CheckResult], unusable: Sequence[str] = ()) -> 
     return json.dumps(document, indent=2) + "\n"
 
 
-def doctor_text(note: str, results: Sequence[CheckResult]) -> str:
-    blocks = ["\n".join(wrap(line + ".", "") for line in f"hvtune doctor {note}".split("\n"))]
+def _host_line(host: HostProfile | None) -> str:
+    if host is None:
+        return "Judged without a host (--host names one)."
+    origin = f"probed {host.probed}" if host.probed else "bundled profile"
+    return wrap(f"Judged on host {host.name} ({origin}): {host.status}.", "")
+
+
+def doctor_text(report: DoctorReport) -> str:
+    results = report.results
+    note = "\n".join(wrap(line + ".", "") for line in f"hvtune doctor {report.note}".split("\n"))
+    blocks = [note + "\n" + _host_line(report.host)]
     blocks += [result_text(result, verdict=True) for result in results]
     stopped = sum(1 for r in results if r.worst is Severity.ERROR)
     at_risk = sum(1 for r in results if r.worst is Severity.WARNING)
@@ -88,18 +101,20 @@ def doctor_text(note: str, results: Sequence[CheckResult]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def doctor_json(origin: str, note: str, results: Sequence[CheckResult]) -> str:
+def doctor_json(report: DoctorReport) -> str:
+    host = report.host
     document = {
-        "origin": origin,
-        "note": note,
+        "origin": report.origin,
+        "note": report.note,
+        "host": None if host is None else {"name": host.name, "probed": host.probed, "status": host.status},
         "vms": [
             {
                 **_source_json(result),
                 "verdict": _VERDICT_KEY[result.worst],
                 "findings": [finding.to_json() for finding in result.findings],
             }
-            for result in results
+            for result in report.results
         ],
-        "summary": summary(results),
+        "summary": summary(report.results),
     }
     return json.dumps(document, indent=2) + "\n"

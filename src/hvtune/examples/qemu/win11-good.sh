@@ -7,7 +7,7 @@ exec qemu-system-x86_64 \
   -global driver=cfi.pflash01,property=secure,value=on \
   -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,readonly=on \
   -drive if=pflash,format=raw,unit=1,file=/var/lib/vms/win11_VARS.fd \
-  -cpu host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-tlbflush,hv-tlbflush-ext,hv-ipi,hv-xmm-input \
+  -cpu host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-tlbflush,hv-tlbflush-ext,hv-ipi,hv-avic,hv-xmm-input \
   -smp 8,sockets=1,cores=4,threads=2 \
   -m 16G \
   -chardev socket,id=chrtpm,path=/run/vms/win11-tpm.sock \

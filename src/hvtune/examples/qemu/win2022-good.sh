@@ -5,7 +5,7 @@
 exec qemu-system-x86_64 \
   -name sql01 \
   -machine q35,accel=kvm \
-  -cpu Icelake-Server-v6,+invtsc,tsc-frequency=2600000000,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-tlbflush,hv-tlbflush-ext,hv-ipi,hv-xmm-input \
+  -cpu Icelake-Server-v6,+invtsc,tsc-frequency=2600000000,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-tlbflush,hv-tlbflush-ext,hv-ipi,hv-avic,hv-xmm-input \
   -smp 16,sockets=2,cores=8,threads=1 \
   -m 64G \
   -object memory-backend-memfd,id=mem0,size=64G,hugetlb=on \
