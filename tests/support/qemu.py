@@ -1,8 +1,9 @@
 """Ask the real qemu-system-x86_64 what it makes of a -cpu value.
 
-QEMU starts under TCG with `-machine pc -S` and QMP on stdio; if it accepts
-the -cpu value, every property asked for is read back with qom-get from the
-CPU object. If it refuses, its error message is returned instead.
+QEMU starts with `-machine pc -S` and QMP on stdio, under TCG unless asked
+for KVM; if it accepts the -cpu value, every property asked for is read back
+with qom-get from the CPU object. If it refuses, its error message is
+returned instead.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Outcome:
     error: str | None
     values: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # every error line, first first
 
     @property
     def accepted(self) -> bool:
@@ -37,14 +39,14 @@ class QemuProbe:
     def __init__(self, binary: str):
         self.binary = binary
 
-    def run(self, cpu: str, properties: list[str]) -> Outcome:
+    def run(self, cpu: str, properties: list[str], *, accel: str = "tcg") -> Outcome:
         process = subprocess.Popen(
             [
                 self.binary,
                 "-machine",
                 "pc",
                 "-accel",
-                "tcg",
+                accel,
                 "-nodefaults",
                 "-display",
                 "none",
@@ -66,8 +68,10 @@ class QemuProbe:
             process.wait(timeout=30)
             assert process.stderr
             messages = _messages(process.stderr.read())
-            errors = [m for m in messages if not m.startswith("warning:")]
-            return Outcome(error=errors[-1] if errors else f"exit {process.returncode}", warnings=messages)
+            errors = [m.removeprefix("error: ") for m in messages if not m.startswith("warning:")]
+            return Outcome(
+                error=errors[-1] if errors else f"exit {process.returncode}", warnings=messages, errors=errors
+            )
         finally:
             if process.poll() is None:
                 process.kill()
