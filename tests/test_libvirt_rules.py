@@ -227,3 +227,14 @@ def test_qemu_under_tcg_checks_no_dependency_and_old_releases_refuse_vpindex(qem
     version = subprocess.run([qemu.binary, "--version"], capture_output=True, text=True, check=True).stdout
     if tuple(int(n) for n in version.split()[3].split(".")[:2]) <= (7, 2):
         assert refused.error == VPINDEX_REFUSED
+
+
+def test_passthrough_mode_before_libvirt_knew_it() -> None:
+    from hvtune.api import translate
+
+    xml = domain(hyperv("relaxed", mode="passthrough"))
+    reading = read_text(xml, source="d.xml")
+    assert translate(reading, "qemu", libvirt_version="7.10.0") == "qemu64,hv-relaxed=on\n"  # the attribute ignored
+    assert translate(reading, "qemu", libvirt_version="8.0.0") == "qemu64,hv-passthrough=on,hv-relaxed=on\n"
+    (ignored,) = [f for f in findings(xml, "7.10.0") if f.code == "libvirt-mode-unknown"]
+    assert ignored.message.endswith("ignores the attribute: the guest gets only the children listed")

@@ -13,9 +13,9 @@ from hvtune.checks.context import CheckContext, Target
 from hvtune.checks.values import check_spinlocks, check_vendor_id
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
-from hvtune.files import write_atomically
+from hvtune.files import load_text, write_atomically
 from hvtune.findings import CheckResult, Finding
-from hvtune.formats import Reading, libvirt, load_text, qemu, read_file, read_text
+from hvtune.formats import Reading, libvirt, qemu, read_file, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
 from hvtune.formats.libvirt_cpu import libvirt_cpu

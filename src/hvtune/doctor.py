@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.bundled import bundled_examples
 from hvtune.errors import InputError
+from hvtune.files import load_text
 from hvtune.findings import CheckResult
-from hvtune.formats import load_text, read_text
+from hvtune.formats import read_text
 from hvtune.live import Connection, default_uri
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Writing files safely: all or nothing, with the original kept."""
+"""Files, safely: reading with a size limit, writing all or nothing with the
+original kept."""
 
 from __future__ import annotations
 
@@ -49,3 +50,24 @@ def _copy_atomically(source: Path, destination: Path) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+# Larger inputs are not configurations; refusing them early keeps hostile
+# files from costing time or memory.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def load_text(path: str | Path) -> str:
+    """The text of a file; unreadable, huge or binary files are InputErrors."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as error:
+        raise InputError(name, None, error.strerror or str(error)) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(name, None, f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a VM configuration")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(name, f"byte {error.start}", "not UTF-8 text") from None

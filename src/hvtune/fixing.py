@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.errors import InputError
-from hvtune.files import write_atomically
+from hvtune.files import load_text, write_atomically
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.formats import Reading, load_text, read_text
+from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu

@@ -58,6 +58,20 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                     ),
                 )
             ]
+    passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
+    if domain.hyperv_mode == "passthrough" and release < parse_release(passthrough_since):
+        gets = "only the children listed" if domain.hyperv else "no Hyper-V enlightenment at all"
+        return [
+            Finding(
+                code="libvirt-mode-unknown",
+                severity=Severity.WARNING,
+                feature="hv-passthrough",
+                message=(
+                    f"libvirt {release} does not know <hyperv mode='passthrough'> (it came in {passthrough_since}) "
+                    f"and ignores the attribute: the guest gets {gets}"
+                ),
+            )
+        ]
     if domain.hyperv_mode == "passthrough" and domain.hyperv:
         ignored = release >= parse_release(facts.passthrough_children_ignored)
         effect = (

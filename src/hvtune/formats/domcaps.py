@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hvtune.errors import InputError
-from hvtune.formats.xmlsafe import parse_xml
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,8 @@ def _flag(text: str | None) -> bool:
 def parse_domcaps(text: str, *, source: str) -> HypervCapabilities | None:
     """The Hyper-V capabilities in a domcapabilities document, or None when
     it reports none (libvirt before 9.0, or no Hyper-V on the host)."""
+    from hvtune.formats.xmlsafe import parse_xml  # lxml only when there is XML to read
+
     root = parse_xml(text, source=source)
     if root.tag != "domainCapabilities":
         raise InputError(

@@ -33,6 +33,11 @@ from hvtune.releases import Release, parse_release
 _STATES = ("on", "off")
 
 
+def _passthrough_since() -> Release:
+    since = load_catalog().property("hv-passthrough").since.libvirt
+    return parse_release(since)
+
+
 def libvirt_version(version: str | None) -> Release:
     """A libvirt release; the newest the catalog describes when None."""
     return parse_release(version or load_catalog().libvirt.newest)
@@ -176,6 +181,8 @@ def libvirt_cpu(
         flags.append(f"kvm-pv-eoi={domain.apic_eoi}")
     if domain.pvspinlock in _STATES:
         flags.append(f"kvm-pv-unhalt={domain.pvspinlock}")
+    if mode == "passthrough" and release < _passthrough_since():
+        mode = "custom"  # before libvirt knew the attribute it read only the children
     if mode is not None:
         if mode == "passthrough":
             flags.append("hv-passthrough=on")

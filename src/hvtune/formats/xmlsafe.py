@@ -4,7 +4,7 @@ Domain XML comes from users, scripts and daemons; hvtune never needs a DTD.
 The parser resolves no entities, loads no DTD, touches no network and keeps
 libxml2's limits on; a document with a DOCTYPE is refused outright, so
 neither "billion laughs" nor external entities can reach the parser. Size is
-limited before parsing (formats.MAX_INPUT_BYTES).
+limited before parsing (files.MAX_INPUT_BYTES).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -156,15 +157,20 @@ def probe_host(
     *, kvm_path: str = "/dev/kvm", root: str = "/", libvirt_uri: str | None = "qemu:///system"
 ) -> HostProfile:
     """Probe this machine without changing anything (libvirt_uri None: skip
-    asking a libvirt daemon)."""
-    libvirt_version = local_libvirt_version()
+    asking a libvirt daemon). The programs asked for versions and
+    capabilities run side by side while /dev/kvm and /sys are read."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        qemu = pool.submit(local_qemu_version)
+        libvirt = pool.submit(local_libvirt_version)
+        domcaps = pool.submit(_libvirt_hyperv, libvirt_uri) if libvirt_uri else None
+        system, kvm = read_system(root), probe_kvm(kvm_path)
     return HostProfile(
         name=socket.gethostname(),
         description="probed by hvtune host",
-        system=read_system(root),
-        kvm=probe_kvm(kvm_path),
-        qemu_version=local_qemu_version(),
-        libvirt_version=libvirt_version,
-        libvirt_hyperv=_libvirt_hyperv(libvirt_uri) if libvirt_version and libvirt_uri else None,
+        system=system,
+        kvm=kvm,
+        qemu_version=qemu.result(),
+        libvirt_version=libvirt.result(),
+        libvirt_hyperv=domcaps.result() if domcaps else None,
         probed=datetime.now(UTC).isoformat(timespec="seconds"),
     )

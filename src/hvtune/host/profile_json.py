@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hvtune.errors import InputError
-from hvtune.formats import load_text
+from hvtune.files import load_text
 from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.host.kvm import KvmFacts, Registers
 from hvtune.host.profile import HostProfile
