@@ -173,13 +173,14 @@ def check_live(
 
 def host_profile(spec: str | None) -> HostProfile | None:
     """The host to judge against: a bundled profile by name, a saved profile
-    file, ``this`` (probe this machine), or None for no host."""
+    file, ``this`` (probe this machine; libvirt's domcapabilities, which no
+    check needs, is not asked), or None for no host."""
     if spec is None:
         return None
     if spec == "this":
         from hvtune.host.profile import probe_host
 
-        return probe_host()
+        return probe_host(libvirt_uri=None)
     from hvtune.host.profile_json import load_profile
 
     return load_profile(spec)
