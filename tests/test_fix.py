@@ -90,7 +90,8 @@ def test_diff_writes_nothing(capsys: pytest.CaptureFixture[str], hand_edited: Pa
     before = hand_edited.read_bytes(), hand_edited.stat().st_mtime_ns
     code, out, _ = run(capsys, "fix", str(hand_edited), "--diff")
     assert code == 0
-    assert out.startswith(f"--- a/{hand_edited}\n+++ b/{hand_edited}\n@@ ")
+    label = str(hand_edited).lstrip("/")
+    assert out.startswith(f"--- a/{label}\n+++ b/{label}\n@@ ")
     assert "+      <synic state='on'/>\n" in out
     assert (hand_edited.read_bytes(), hand_edited.stat().st_mtime_ns) == before
     assert sorted(p.name for p in hand_edited.parent.iterdir()) == ["win10.xml"]

@@ -167,7 +167,7 @@ class ValueRange:
 
     libvirt_min: int | None = None
     advised_min: int | None = None
-    advised: int | None = None
+    advised: Value | None = None  # the value hvtune advises and plans
     max_length: int | None = None
 
 
@@ -206,6 +206,7 @@ class Property:
     kubevirt: str | None
     since: Since
     host: HostNeeds
+    windows: int | None  # the oldest Windows generation that uses it (None: not planned for Windows)
     activates_hyperv: bool
     machine_default: MachineDefault | None
     migration: Migration
@@ -241,6 +242,7 @@ class Guest:
     family: str
     title: str
     libosinfo: tuple[str, ...] = ()
+    windows: int | None = None  # the Windows generation (Proxmox's winversion), for Windows guests
 
     def matches_libosinfo(self, os_id: str) -> bool:
         """Whether a libosinfo OS id means this guest: ids are listed whole,
@@ -485,6 +487,7 @@ def _property(raw: dict[str, Any]) -> Property:
         kubevirt=raw.get("kubevirt"),
         since=Since(**since),
         host=HostNeeds(**raw.get("host", {})),
+        windows=raw.get("windows"),
         activates_hyperv=raw["activates_hyperv"],
         machine_default=MachineDefault(**machine_default) if machine_default else None,
         migration=raw["migration"],

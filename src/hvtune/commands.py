@@ -5,6 +5,8 @@ unusable input or usage."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -24,6 +26,9 @@ GUEST_OS = click.option(
     metavar="OS",
     help="The guest OS (linux, win10, win11, win2022, ...); some checks depend on it.",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UsageFailure(click.UsageError):
@@ -123,6 +128,24 @@ HOST = click.option(
     help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
     "or 'this' to probe this machine.",
 )
+
+
+GOALS = (
+    click.option(
+        "--migratable", is_flag=True, help="Keep the guest live-migratable (no passthrough, no unpinned TSC)."
+    ),
+    click.option("--nested", "--vbs", "nested", is_flag=True, help="The guest runs Hyper-V, WSL2 or VBS."),
+    click.option("--gpu-passthrough", is_flag=True, help="A GPU whose driver refuses a visible hypervisor."),
+    click.option("--overcommit", is_flag=True, help="More vCPUs than host CPUs: favour TLB flush, IPI, spinlocks."),
+    click.option("--tsc-frequency", type=click.IntRange(min=1), metavar="HZ", help="Pin the guest's TSC frequency."),
+)
+
+
+def _goals(decorated: F) -> F:
+    """The goal options, in their order."""
+    for option in reversed(GOALS):
+        decorated = option(decorated)
+    return decorated
 
 
 @cli.command()
@@ -244,12 +267,14 @@ def convert(
 @cli.command()
 @click.argument("target")
 @click.option("--output", "output_path", metavar="OUT", type=click.Path(dir_okay=False), help="Write here instead.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and write nothing.")
+@click.option("--diff", "--dry-run", "show_diff", is_flag=True, help="Print a unified diff and write nothing.")
 @click.option("--all", "warnings_too", is_flag=True, help="Fix warnings too, not only errors.")
+@click.option("--plan", "use_plan", is_flag=True, help="Apply hvtune's plan for the guest (--os, goals) instead.")
 @click.option("--yes", is_flag=True, help="With --connect: redefine the domain (without it, only show the diff).")
 @CONNECT
 @GUEST_OS
 @HOST
+@_goals
 @LIBVIRT_VERSION
 @FORMAT
 def fix(
@@ -257,15 +282,23 @@ def fix(
     output_path: str | None,
     show_diff: bool,
     warnings_too: bool,
+    use_plan: bool,
     yes: bool,
     uri: str | None,
     guest_os: str | None,
     host_spec: str | None,
+    migratable: bool,
+    nested: bool,
+    gpu_passthrough: bool,
+    overcommit: bool,
+    tsc_frequency: int | None,
     libvirt_version: str | None,
     output: str,
 ) -> int:
     """Apply the fixes of error findings (with --all, warnings too) to a
-    file, or with --connect to a domain's persistent definition.
+    file, or with --connect to a domain's persistent definition; with --plan,
+    make its Hyper-V setup hvtune's plan for the guest (--os, else the OS the
+    domain's metadata names) on the host (--host, else this machine).
 
     A fix completes what was asked for (adds the missing dependency, timer
     or element) rather than removing it. Files are written atomically and the
@@ -274,32 +307,18 @@ def fix(
     left that need a decision.
     """
     from hvtune.api import host_profile
-    from hvtune.fixing import fix_file, fix_live
+    from hvtune.fixing import Fixing, fix_file, fix_live
+    from hvtune.plan import Goals
     from hvtune.report import fixes as report
 
-    os_name = _guest_os(guest_os)
-    host = host_profile(host_spec)
+    host = host_profile(host_spec or ("this" if use_plan else None))
+    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency) if use_plan else None
+    fixing = Fixing(warnings_too, _guest_os(guest_os), libvirt_version, host, goals)
     if uri is not None:
-        live = fix_live(
-            uri,
-            target,
-            apply=yes,
-            warnings_too=warnings_too,
-            guest_os=os_name,
-            libvirt_version=libvirt_version,
-            host=host,
-        )
+        live = fix_live(uri, target, fixing, apply=yes)
         click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
         return report.exit_code(live.outcome)
-    fixed = fix_file(
-        target,
-        output=output_path,
-        write=not show_diff,
-        warnings_too=warnings_too,
-        guest_os=os_name,
-        libvirt_version=libvirt_version,
-        host=host,
-    )
+    fixed = fix_file(target, fixing, output=output_path, write=not show_diff)
     if output == "json":
         click.echo(report.file_json(fixed), nl=False)
     else:
@@ -340,6 +359,76 @@ def doctor(
     result = run_doctor(files, guest_os=_guest_os(guest_os), uri=uri, libvirt_version=libvirt_version, host=host)
     click.echo(report.doctor_json(result) if output == "json" else report.doctor_text(result), nl=False)
     return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0
+
+
+@cli.command()
+@click.option("--os", "guest_os", metavar="OS", required=True, help="The guest OS: win7 ... win2025, or linux.")
+@HOST
+@_goals
+@click.option("--to", "to", type=click.Choice(["qemu", "libvirt", "json"]), default="qemu", show_default=True)
+@click.option("--explain", is_flag=True, help="Also give the reason for every property chosen or left out.")
+@FORMAT
+def plan(
+    guest_os: str,
+    host_spec: str | None,
+    migratable: bool,
+    nested: bool,
+    gpu_passthrough: bool,
+    overcommit: bool,
+    tsc_frequency: int | None,
+    to: str,
+    explain: bool,
+    output: str,
+) -> int:
+    """The best Hyper-V enlightenments for a guest OS on a host (this
+    machine unless --host), given the goals, written as a -cpu value, libvirt
+    XML or JSON. Every choice has a reason (--explain); a plan always passes
+    `hvtune check` on its host."""
+    from hvtune.api import host_profile, render
+    from hvtune.plan import Goals, make_plan
+    from hvtune.report import plan as report
+
+    host = host_profile(host_spec or "this")
+    assert host is not None
+    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency)
+    made = make_plan(_guest_os(guest_os) or guest_os, host, goals)
+    rendered = render(made.config, to, source="plan")
+    if output == "json":
+        click.echo(report.plan_json(made, rendered, to), nl=False)
+    else:
+        click.echo(rendered + ("\n" + report.explain_text(made) if explain else ""), nl=False)
+    return 0
+
+
+@cli.command()
+@click.option("--os", "guest_os", metavar="OS", required=True, help="The guest OS: winxp ... win2025, or linux.")
+@HOST
+@_goals
+@FORMAT
+def compare(
+    guest_os: str,
+    host_spec: str | None,
+    migratable: bool,
+    nested: bool,
+    gpu_passthrough: bool,
+    overcommit: bool,
+    tsc_frequency: int | None,
+    output: str,
+) -> int:
+    """Side by side: what virt-install, Proxmox VE, OpenStack Nova, KubeVirt
+    and cloud-hypervisor would configure for this guest on this host (or
+    --host), each judged by hvtune's checks, beside hvtune's plan."""
+    from hvtune.api import host_profile
+    from hvtune.compare import compare as compare_stacks
+    from hvtune.plan import Goals
+    from hvtune.report import compare as report
+
+    host = host_profile(host_spec or "this")
+    assert host is not None
+    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency)
+    comparison = compare_stacks(_guest_os(guest_os) or guest_os, host, goals)
+    click.echo(report.compare_json(comparison) if output == "json" else report.compare_text(comparison), nl=False)
+    return 0
 
 
 @cli.command()

@@ -1,11 +1,13 @@
-"""hvtune fix: apply the fixes of a configuration's findings to its text.
+"""hvtune fix: apply the fixes of a configuration's findings, or a plan,
+to its text.
 
 Fixes are config changes; each format turns them into the smallest edit of
 its own text: libvirt XML through the patcher (everything outside the
 touched elements stays byte-identical), a QEMU command line by editing only
 the -cpu argument (and in it only the pieces that set a changed property),
 hvtune's JSON by writing it anew. Fixing repeats until nothing fixable is
-left, so a second run changes nothing.
+left, so a second run changes nothing; applying a plan makes the Hyper-V
+properties the plan's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hvtune.api import check_reading, resolve_libvirt_version
+from hvtune.catalog import Property, load_catalog
+from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.files import load_text, write_atomically
 from hvtune.findings import ConfigChange, Finding, Severity
@@ -25,6 +29,7 @@ from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
 from hvtune.live import Connection
+from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
 
 if TYPE_CHECKING:
@@ -35,7 +40,8 @@ _ROUNDS = 5
 
 @dataclass(frozen=True)
 class FixOutcome:
-    """The fixed text, which findings were fixed, and which remain."""
+    """The fixed text, which findings were fixed (or which plan change was
+    made), and which findings remain."""
 
     source: str
     format: str
@@ -43,6 +49,7 @@ class FixOutcome:
     fixed: str
     applied: tuple[Finding, ...]
     remaining: tuple[Finding, ...]
+    plan_change: ConfigChange | None = None
 
     @property
     def changed(self) -> bool:
@@ -53,8 +60,8 @@ class FixOutcome:
         lines = difflib.unified_diff(
             self.original.splitlines(keepends=True),
             self.fixed.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
+            fromfile=f"a/{name.lstrip('/')}",
+            tofile=f"b/{name.lstrip('/')}",
         )
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
@@ -116,6 +123,75 @@ def fix_text(
     return FixOutcome(source, final.format, text, fixed, tuple(applied), final.findings)
 
 
+def plan_change(current: HypervConfig, planned: HypervConfig) -> ConfigChange:
+    """The change that makes `current`'s Hyper-V properties `planned`'s: the
+    plan's values, and no Hyper-V property the plan leaves out. Neighbours
+    the plan does not set (kvm, the CPU model) stay as they are."""
+    catalog = load_catalog()
+    values: dict[str, Value | None] = {
+        name: None
+        for name in current.values
+        if isinstance(catalog.entry(name), Property) and name not in planned.values
+    }
+    values.update({name: value for name, value in planned.values.items() if current.values.get(name) != value})
+    return ConfigChange(values)
+
+
+def plan_text(
+    text: str,
+    *,
+    source: str,
+    goals: Goals,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+    host: HostProfile,
+) -> FixOutcome:
+    """Apply to `text` the plan for its guest (`guest_os`, else the OS its
+    libosinfo metadata names) on `host`."""
+    reading = read_text(text, source=source)
+    os_name = guest_os or reading.guest_os
+    if os_name is None:
+        raise InputError(source, None, "names no guest OS: give --os to plan for it")
+    change = plan_change(reading.config, make_plan(os_name, host, goals).config)
+    fixed = apply_change(reading, text, change) if change.values else text
+    result = check_reading(
+        read_text(fixed, source=source), guest_os=os_name, libvirt_version=libvirt_version, host=host
+    )
+    return FixOutcome(source, reading.format, text, fixed, (), result.findings, change)
+
+
+@dataclass(frozen=True)
+class Fixing:
+    """What to do to a configuration: fix its findings' fixes (errors, and
+    with `warnings_too` warnings), or with `plan_goals` apply the plan for
+    those goals; judged for the guest OS, libvirt release and host given."""
+
+    warnings_too: bool = False
+    guest_os: str | None = None
+    libvirt_version: str | None = None
+    host: HostProfile | None = None
+    plan_goals: Goals | None = None
+
+    def outcome(self, text: str, source: str, connected: str | None = None) -> FixOutcome:
+        """The fixed `text`; `connected` is the libvirt release of the daemon it came from."""
+        fallback = connected or (self.host.libvirt_version if self.host else None)
+        version = resolve_libvirt_version(self.libvirt_version, fallback)
+        if self.plan_goals is None:
+            return fix_text(
+                text,
+                source=source,
+                warnings_too=self.warnings_too,
+                guest_os=self.guest_os,
+                libvirt_version=version,
+                host=self.host,
+            )
+        if self.host is None:
+            raise InputError(source, None, "a plan needs a host (--host, or this machine)")
+        return plan_text(
+            text, source=source, goals=self.plan_goals, guest_os=self.guest_os, libvirt_version=version, host=self.host
+        )
+
+
 @dataclass(frozen=True)
 class LiveFix:
     """A fix of a domain's persistent definition, and whether it was applied
@@ -126,24 +202,12 @@ class LiveFix:
     running: bool
 
 
-def fix_live(
-    uri: str,
-    name: str,
-    *,
-    apply: bool,
-    warnings_too: bool = False,
-    guest_os: str | None = None,
-    libvirt_version: str | None = None,
-    host: HostProfile | None = None,
-) -> LiveFix:
+def fix_live(uri: str, name: str, fixing: Fixing, *, apply: bool) -> LiveFix:
     """Fix a domain's persistent definition; with `apply`, redefine it. The
     running instance is never touched."""
     with Connection(uri) as connection:
         (domain,) = connection.domains((name,))
-        version = resolve_libvirt_version(libvirt_version, connection.version)
-        outcome = fix_text(
-            domain.xml, source=name, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version, host=host
-        )
+        outcome = fixing.outcome(domain.xml, name, connected=connection.version)
         if apply and outcome.changed:
             connection.define(outcome.fixed)
     return LiveFix(outcome, apply and outcome.changed, domain.active)
@@ -159,23 +223,10 @@ class FileFix:
     backup: str | None
 
 
-def fix_file(
-    path: str,
-    *,
-    output: str | None = None,
-    write: bool = True,
-    warnings_too: bool = False,
-    guest_os: str | None = None,
-    libvirt_version: str | None = None,
-    host: HostProfile | None = None,
-) -> FileFix:
+def fix_file(path: str, fixing: Fixing, *, output: str | None = None, write: bool = True) -> FileFix:
     """Fix a file: in place (keeping PATH.bak) when something changes, into
     `output`, or (without `write`) nowhere."""
-    original = load_text(path)
-    version = resolve_libvirt_version(libvirt_version, host.libvirt_version if host else None)
-    outcome = fix_text(
-        original, source=path, warnings_too=warnings_too, guest_os=guest_os, libvirt_version=version, host=host
-    )
+    outcome = fixing.outcome(load_text(path), path)
     if not write or (output is None and not outcome.changed):
         return FileFix(outcome, None, None)
     if output is not None:

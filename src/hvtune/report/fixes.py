@@ -18,6 +18,9 @@ def _finding_line(finding: Finding, prefix: str) -> str:
 
 def _fixed_lines(outcome: FixOutcome) -> list[str]:
     lines = []
+    if outcome.plan_change is not None:
+        change = describe_change(outcome.plan_change, outcome.format) or "nothing: it already is the plan"
+        lines.append(wrap(change, " " * 11, first="  plan     "))
     for finding in outcome.applied:
         assert finding.fix is not None
         lines.append(_finding_line(finding, "  fixed    "))
@@ -32,6 +35,8 @@ def _fixed_lines(outcome: FixOutcome) -> list[str]:
 def _summary(outcome: FixOutcome) -> str:
     errors = sum(f.severity is Severity.ERROR for f in outcome.remaining)
     left = f"; {plural(errors, 'error')} left that need a decision" if errors else ""
+    if outcome.plan_change is not None:
+        return f"{outcome.source}: applied hvtune's plan{left}"
     return f"{outcome.source}: fixed {plural(len(outcome.applied), 'finding')}{left}"
 
 
@@ -72,6 +77,7 @@ def _outcome_json(outcome: FixOutcome) -> dict[str, Any]:
     return {
         "source": outcome.source,
         "changed": outcome.changed,
+        "plan_change": outcome.plan_change.to_json() if outcome.plan_change else None,
         "applied": [finding.to_json() for finding in outcome.applied],
         "remaining": [finding.to_json() for finding in outcome.remaining],
         "diff": outcome.diff(),

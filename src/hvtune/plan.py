@@ -1,0 +1,225 @@
+"""hvtune plan: the best Hyper-V setup for a guest OS on a host, given the
+user's goals, with a reason for every property chosen or left out.
+
+A plan starts from the catalog's advice (recommended for every Windows
+guest; nested for guests that run a hypervisor; situational when its
+condition holds), then keeps only what the guest's Windows generation uses
+and what the host's kernel, CPU, QEMU and libvirt support, then completes
+the dependencies QEMU and libvirt enforce (dropping a feature whose
+dependency cannot be had). The result always passes `hvtune check` on its
+host without an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hvtune.catalog import Guest, Property, load_catalog
+from hvtune.config import HypervConfig
+from hvtune.host.profile import HostProfile
+from hvtune.releases import parse_release
+from hvtune.valuetypes import Value
+
+PLAN_MODEL = "host"  # the CPU model plans write: the host's, as a guest that runs Windows wants
+
+
+@dataclass(frozen=True)
+class Goals:
+    """What the user wants besides speed. ``tsc_frequency`` (Hz) pins the
+    guest's TSC frequency, which makes reenlightenment and invtsc migratable."""
+
+    migratable: bool = False
+    nested: bool = False  # Hyper-V, WSL2 or VBS inside the guest
+    gpu_passthrough: bool = False
+    overcommit: bool = False
+    tsc_frequency: int | None = None
+
+    def names(self) -> list[str]:
+        chosen = [("migratable", self.migratable), ("nested", self.nested)]
+        chosen += [("gpu-passthrough", self.gpu_passthrough), ("overcommit", self.overcommit)]
+        return [name for name, on in chosen if on]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why a property is in the plan (``value`` set) or not (None).
+    ``basis`` says which kind of fact decided: advice, os, host, version,
+    goal or dependency."""
+
+    name: str
+    value: Value | None
+    basis: str
+    reason: str
+
+    @property
+    def chosen(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class Plan:
+    guest: Guest
+    host: HostProfile
+    goals: Goals
+    config: HypervConfig
+    decisions: tuple[Decision, ...]
+    notes: tuple[str, ...] = ()
+
+    def decision(self, name: str) -> Decision | None:
+        return next((d for d in self.decisions if d.name == name), None)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = text.split(". ")[0].rstrip(".")
+    return sentence[0].lower() + sentence[1:] if sentence else sentence
+
+
+def _advice(prop: Property, host: HostProfile, goals: Goals) -> Decision:
+    """What the catalog's advice and the goals say, before any constraint."""
+    benefit = _first_sentence(prop.benefit)
+    wanted = Decision(prop.name, prop.range.advised if prop.type != "bool" else True, "advice", benefit)
+    if prop.advice == "recommended":
+        if goals.overcommit and prop.name in ("hv-tlbflush", "hv-ipi", "hv-spinlocks"):
+            return Decision(prop.name, wanted.value, "goal", f"overcommit: {benefit}")
+        return wanted
+    if prop.advice == "nested":
+        if goals.nested:
+            return Decision(prop.name, True, "goal", f"nested: {benefit}")
+        return Decision(prop.name, None, "advice", "only for guests that run Hyper-V, WSL2 or VBS (--nested)")
+    if prop.name == "hv-avic":
+        if host.apicv:
+            return Decision(prop.name, True, "host", f"APICv/AVIC is on in {host.kvm_module}: {benefit}")
+        return Decision(
+            prop.name, None, "host", "pays off only with APICv/AVIC on in KVM, which this host does not show"
+        )
+    if prop.name == "hv-vendor-id":
+        if goals.gpu_passthrough:
+            return Decision(
+                prop.name,
+                prop.range.advised,
+                "goal",
+                "gpu-passthrough: hides the hypervisor from GPU drivers that refuse one (with kvm=off)",
+            )
+        return Decision(prop.name, None, "advice", "enables nothing; only GPU passthrough needs it (--gpu-passthrough)")
+    if prop.advice == "discouraged":
+        return Decision(prop.name, None, "advice", f"discouraged: {prop.caveats[0] if prop.caveats else benefit}")
+    if prop.advice == "development":
+        return Decision(prop.name, None, "advice", "a development feature; it does not belong in production")
+    reason = prop.caveats[0] if prop.caveats else benefit
+    return Decision(prop.name, None, "advice", f"situational, not planned: {reason}")
+
+
+def _constraint(prop: Property, guest: Guest, host: HostProfile, goals: Goals) -> Decision | None:
+    """The first fact that rules a wanted property out, if any."""
+    if guest.windows is not None and (prop.windows is None or guest.windows < prop.windows):
+        return Decision(prop.name, None, "os", f"{guest.title} does not use it")
+    if host.qemu_version and prop.since.qemu and parse_release(host.qemu_version) < parse_release(prop.since.qemu):
+        return Decision(prop.name, None, "version", f"QEMU {host.qemu_version} lacks it (QEMU {prop.since.qemu})")
+    libvirt = host.libvirt_version
+    if libvirt and prop.libvirt and prop.since.libvirt and parse_release(libvirt) < parse_release(prop.since.libvirt):
+        return Decision(prop.name, None, "version", f"libvirt {libvirt} lacks it (libvirt {prop.since.libvirt})")
+    if host.kvm.device == "present" and not host.hyperv_emulation and prop.activates_hyperv:
+        return Decision(prop.name, None, "host", host.status)
+    if prop.is_feature and not host.support.get(prop.name):
+        return Decision(prop.name, None, "host", host.why_unsupported(prop))
+    if prop.name == "hv-reenlightenment" and goals.migratable and goals.tsc_frequency is None:
+        return Decision(prop.name, None, "goal", "migratable: needs a pinned tsc-frequency (--tsc-frequency HZ)")
+    return None
+
+
+def _complete(decisions: dict[str, Decision], guest: Guest, host: HostProfile, goals: Goals) -> None:
+    """Drop what needs a property the plan cannot have, and add the
+    dependencies QEMU enforces, until nothing changes."""
+    catalog = load_catalog()
+    changed = True
+    while changed:
+        changed = False
+        for name, decision in list(decisions.items()):
+            if not decision.chosen or not catalog.property(name).is_feature:
+                continue
+            for need in catalog.requirements((name,)):
+                if need.name == name or decisions[need.name].chosen:
+                    continue
+                ruled_out = _constraint(need, guest, host, goals)
+                if decisions[need.name].basis in ("os", "host", "version") or ruled_out:
+                    reason = ruled_out.reason if ruled_out else decisions[need.name].reason
+                    why = f"needs {need.name}, which this plan cannot have ({reason})"
+                    decisions[name] = Decision(name, None, "dependency", why)
+                else:
+                    decisions[need.name] = Decision(need.name, True, "dependency", f"{name} needs it")
+                changed = True
+                break
+
+
+def _neighbours(guest: Guest, host: HostProfile, goals: Goals, chosen: Iterable[str]) -> list[Decision]:
+    decisions = []
+    if goals.gpu_passthrough:
+        decisions.append(Decision("kvm", False, "goal", "gpu-passthrough: hides KVM's signature from GPU drivers"))
+    if goals.tsc_frequency is not None:
+        decisions.append(Decision("tsc-frequency", goals.tsc_frequency, "goal", "pinned, so the guest can migrate"))
+    if host.invariant_tsc and (not goals.migratable or goals.tsc_frequency is not None):
+        decisions.append(Decision("invtsc", True, "host", "the host's TSC is invariant: Windows may read it directly"))
+    elif host.invariant_tsc:
+        decisions.append(
+            Decision("invtsc", None, "goal", "migratable: invtsc blocks migration without a pinned tsc-frequency")
+        )
+    if goals.nested and "hv-evmcs" in chosen:
+        decisions.append(Decision("vmx", True, "goal", "nested: the guest's hypervisor needs VMX"))
+    return decisions
+
+
+def make_plan(guest_os: str, host: HostProfile, goals: Goals | None = None) -> Plan:
+    """The plan for a guest OS (a catalog guest name) on `host`."""
+    catalog = load_catalog()
+    goals = goals or Goals()
+    guest = catalog.guest(guest_os)
+    if guest is None:
+        raise KeyError(guest_os)
+    if guest.family == "linux":
+        return _linux_plan(guest, host, goals)
+    decisions: dict[str, Decision] = {}
+    for prop in catalog.properties:
+        if prop.kind == "compat" or prop.name.startswith("hv-version-id"):
+            continue
+        decision = _advice(prop, host, goals)
+        if decision.chosen:
+            decision = _constraint(prop, guest, host, goals) or decision
+        decisions[prop.name] = decision
+    _complete(decisions, guest, host, goals)
+    chosen = [name for name, d in decisions.items() if d.chosen]
+    neighbours = _neighbours(guest, host, goals, chosen)
+    values = {d.name: d.value for d in [*decisions.values(), *neighbours] if d.value is not None}
+    notes = _windows_notes(guest, host)
+    config = HypervConfig(model=PLAN_MODEL, values=values)
+    return Plan(guest, host, goals, config, tuple([*neighbours, *decisions.values()]), notes)
+
+
+def _windows_notes(guest: Guest, host: HostProfile) -> tuple[str, ...]:
+    notes = []
+    if guest.windows is not None and guest.windows < 6:
+        notes.append(f"{guest.title} predates the Hyper-V interface: it uses no enlightenment, so none is planned.")
+    elif guest.windows is not None and guest.windows < 8:
+        notes.append(
+            f"{guest.title} with UEFI firmware: Proxmox gives such guests no enlightenment at all, as they "
+            "may not boot with them; the plan assumes BIOS."
+        )
+    if host.kvm.device == "present" and not host.hyperv_emulation:
+        notes.append(f"{host.name}: {host.status}; the guest runs unenlightened here whatever is planned.")
+    return tuple(notes)
+
+
+def _linux_plan(guest: Guest, host: HostProfile, goals: Goals) -> Plan:
+    why = (
+        "Linux uses KVM's own paravirtual interfaces while it sees KVM (kvm-clock, PV TLB flush, PV IPI, "
+        "PV EOI), which serve it as well"
+    )
+    decisions = tuple(Decision(p.name, None, "os", why) for p in load_catalog().properties if p.is_feature)
+    notes = (
+        "A Linux guest ignores Hyper-V enlightenments while it can see KVM: QEMU moves KVM's signature to "
+        "0x40000100 and Linux still picks KVM. With kvm=off and hv-vpindex it selects Hyper-V instead and "
+        "then uses the reference TSC page clocksource (hyperv_clocksource_tsc_page, clock_gettime without "
+        "exits), hypercall-based remote TLB flush and IPIs, and synthetic timers: what kvm-clock and KVM's "
+        "PV TLB flush already give it. Plan Hyper-V for Linux only to test or to run it as Windows would.",
+    )
+    return Plan(guest, host, goals, HypervConfig(model=PLAN_MODEL), decisions, notes)
