@@ -9,17 +9,19 @@ qemu:///system); else the bundled examples, saying why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.bundled import bundled_examples
+from hvtune.catalog import load_catalog
 from hvtune.errors import InputError
 from hvtune.files import load_text
 from hvtune.findings import CheckResult
 from hvtune.formats import read_text
 from hvtune.live import Connection, default_uri
+from hvtune.plan import make_plan, missed_benefits
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -46,14 +48,21 @@ def check_vm(
     libvirt_version: str | None = None,
     host: HostProfile | None = None,
 ) -> CheckResult:
-    """Check one VM definition. A definition that cannot even be read (QEMU
-    or libvirt would refuse it outright) is a result with a problem, not a
-    reason to stop."""
+    """Check one VM definition, and on a known host, for a known Windows
+    guest, add the benefits it misses compared with its plan. A definition
+    that cannot even be read (QEMU or libvirt would refuse it outright) is a
+    result with a problem, not a reason to stop."""
     try:
         reading = read_text(text, source=source)
     except InputError as error:
         return CheckResult(source, None, problem=error.located)
-    return check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
+    result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
+    guest = load_catalog().guest(guest_os or reading.guest_os or "")
+    if host is None or guest is None or guest.family != "windows" or result.errors:
+        return result
+    covered = {name for finding in result.findings if finding.fix for name in finding.fix.values}
+    missed = missed_benefits(reading.config, make_plan(guest.name, host), covered=covered)
+    return replace(result, findings=(*result.findings, missed)) if missed else result
 
 
 def run_doctor(

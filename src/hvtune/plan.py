@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from hvtune.catalog import Guest, Property, load_catalog
 from hvtune.config import HypervConfig
+from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.host.profile import HostProfile
 from hvtune.releases import parse_release
 from hvtune.valuetypes import Value
@@ -223,3 +224,29 @@ def _linux_plan(guest: Guest, host: HostProfile, goals: Goals) -> Plan:
         "PV TLB flush already give it. Plan Hyper-V for Linux only to test or to run it as Windows would.",
     )
     return Plan(guest, host, goals, HypervConfig(model=PLAN_MODEL), decisions, notes)
+
+
+def missed_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str] = ()) -> Finding | None:
+    """What `config` lacks that its plan has (apart from `covered`, which
+    other findings already ask for), as one finding whose fix adds it all."""
+    if config.passthrough:
+        return None  # it gets whatever the host has
+    skip = set(covered)
+    missing = [
+        d
+        for d in plan.decisions
+        if d.chosen and d.name.startswith("hv-") and config.get(d.name) is None and d.name not in skip
+    ]
+    if not missing:
+        return None
+    names = ", ".join(d.name for d in missing)
+    return Finding(
+        code="misses-benefit",
+        severity=Severity.INFO,
+        feature=None,
+        message=(
+            f"misses what its plan for {plan.guest.title} on {plan.host.name} has: {names} "
+            f"(`hvtune plan --os {plan.guest.name} --explain` says why each helps)"
+        ),
+        fix=ConfigChange({d.name: d.value for d in missing}),
+    )
