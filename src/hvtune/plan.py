@@ -120,7 +120,7 @@ def _constraint(prop: Property, guest: Guest, host: HostProfile, goals: Goals) -
     libvirt = host.libvirt_version
     if libvirt and prop.libvirt and prop.since.libvirt and parse_release(libvirt) < parse_release(prop.since.libvirt):
         return Decision(prop.name, None, "version", f"libvirt {libvirt} lacks it (libvirt {prop.since.libvirt})")
-    if host.kvm.device == "present" and not host.hyperv_emulation and prop.activates_hyperv:
+    if host.kvm.device == "present" and not host.hyperv_emulation:  # nothing Hyper-V reaches the guest
         return Decision(prop.name, None, "host", host.status)
     if prop.is_feature and not host.support.get(prop.name):
         return Decision(prop.name, None, "host", host.why_unsupported(prop))
@@ -159,12 +159,15 @@ def _neighbours(guest: Guest, host: HostProfile, goals: Goals, chosen: Iterable[
         decisions.append(Decision("kvm", False, "goal", "gpu-passthrough: hides KVM's signature from GPU drivers"))
     if goals.tsc_frequency is not None:
         decisions.append(Decision("tsc-frequency", goals.tsc_frequency, "goal", "pinned, so the guest can migrate"))
-    if host.invariant_tsc and (not goals.migratable or goals.tsc_frequency is not None):
-        decisions.append(Decision("invtsc", True, "host", "the host's TSC is invariant: Windows may read it directly"))
+    if host.invariant_tsc and goals.tsc_frequency is not None:
+        why = "the host's TSC is invariant and its frequency pinned: Windows may read it directly"
+        decisions.append(Decision("invtsc", True, "host", why))
     elif host.invariant_tsc:
-        decisions.append(
-            Decision("invtsc", None, "goal", "migratable: invtsc blocks migration without a pinned tsc-frequency")
+        why = (
+            "blocks migration and save/restore without a pinned tsc-frequency, and Windows already reads "
+            "the time through the reference TSC page"
         )
+        decisions.append(Decision("invtsc", None, "goal", why))
     if goals.nested and "hv-evmcs" in chosen:
         decisions.append(Decision("vmx", True, "goal", "nested: the guest's hypervisor needs VMX"))
     return decisions

@@ -1,0 +1,315 @@
+"""hvtune plan over the whole scenario space: every guest OS, every bundled
+host, every combination of goals; what must and must not be in each plan,
+that each passes `hvtune check` on its host, and that the real QEMU and
+libvirt accept each rendered plan."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from hvtune.api import check, render
+from hvtune.catalog import load_catalog
+from hvtune.findings import Severity
+from hvtune.host.profile import HostProfile
+from hvtune.host.profile_json import bundled_profile_names, load_profile
+from hvtune.plan import Goals, Plan, make_plan
+from hvtune.releases import parse_release
+
+from support.agreement import assert_agrees
+from support.cli import assert_one_line_error, run
+from support.libvirt import Virsh
+from support.qemu import QemuProbe
+
+CATALOG = load_catalog()
+GUESTS = [guest.name for guest in CATALOG.guests]
+HOSTS = bundled_profile_names()
+GOALS = [
+    Goals(migratable, nested, gpu, overcommit, tsc)
+    for migratable, nested, gpu, overcommit in itertools.product([False, True], repeat=4)
+    for tsc in ([None, 2_600_000_000] if migratable else [None])
+]
+NEVER = {"hv-reset", "hv-syndbg", "hv-passthrough", "hv-enforce-cpuid", "hv-crash", "hv-no-nonarch-coresharing"}
+NESTED_ONLY = {p.name for p in CATALOG.features if p.advice == "nested"}
+
+
+@cache
+def host(name: str) -> HostProfile:
+    return load_profile(name)
+
+
+@cache
+def plan(guest: str, host_name: str, goals: Goals) -> Plan:
+    return make_plan(guest, host(host_name), goals)
+
+
+def chosen(made: Plan) -> set[str]:
+    return {name for name in made.config.values if name.startswith("hv-")}
+
+
+SCENARIOS = [(g, h, goals) for g in GUESTS for h in HOSTS for goals in GOALS]
+
+
+def _id(scenario: tuple[str, str, Goals]) -> str:
+    guest, host_name, goals = scenario
+    return "-".join([guest, host_name, *goals.names(), *(["tsc"] if goals.tsc_frequency else [])])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[_id(s) for s in SCENARIOS])
+def test_every_plan_is_sound(scenario: tuple[str, str, Goals]) -> None:
+    guest_name, host_name, goals = scenario
+    made = plan(guest_name, host_name, goals)
+    on = host(host_name)
+    names = chosen(made)
+    guest = made.guest
+
+    # it passes the checks on its host, for QEMU and for the host's libvirt
+    for target in ("qemu", "libvirt"):
+        errors = [
+            f for f in check(made.config, host=on, target=target, guest_os=guest_name) if f.severity is Severity.ERROR
+        ]  # type: ignore[arg-type]
+        assert errors == [], [f.message for f in errors]
+    # every feature is explained, chosen or not
+    decided = {d.name for d in made.decisions}
+    assert {p.name for p in CATALOG.features} <= decided and all(d.reason for d in made.decisions)
+    # dependency-complete, and only what the host, its QEMU and its libvirt have
+    for name in names:
+        prop = CATALOG.property(name)
+        assert all(need.name in names for need in CATALOG.requirements((name,))), name
+        if prop.is_feature:
+            assert on.support[name], name
+        assert parse_release(on.qemu_version or "99") >= parse_release(prop.since.qemu or "0"), name
+        if on.libvirt_version and prop.libvirt:
+            assert parse_release(on.libvirt_version) >= parse_release(prop.since.libvirt), name
+        if guest.windows is not None:
+            assert prop.windows is not None and guest.windows >= prop.windows, name
+    assert not names & NEVER
+    # the goals
+    if not goals.nested:
+        assert not names & NESTED_ONLY
+    if goals.migratable and goals.tsc_frequency is None:
+        assert "hv-reenlightenment" not in names and "invtsc" not in made.config.values
+    if goals.gpu_passthrough and names:
+        assert made.config.get("kvm") is False and made.config.get("hv-vendor-id") == "1234567890ab"
+    if not goals.gpu_passthrough:
+        assert "hv-vendor-id" not in names and "kvm" not in made.config.values
+    # the guests and hosts that get nothing
+    if guest.family == "linux" or guest.windows == 5 or not on.hyperv_emulation:
+        assert names == set() and made.notes
+    # what every capable Windows guest gets
+    if guest.windows and guest.windows >= 7 and on.support.get("hv-stimer") and on.support.get("hv-vpindex"):
+        assert {"hv-time", "hv-synic", "hv-stimer", "hv-vpindex", "hv-relaxed", "hv-spinlocks"} <= names
+    if on.vendor == "amd":
+        assert "hv-evmcs" not in names
+
+
+def test_nested_on_an_intel_host_gets_the_nested_set() -> None:
+    made = plan("win11", "intel-nested", Goals(nested=True))
+    assert {"hv-evmcs", "hv-reenlightenment", "hv-stimer-direct", "hv-frequencies"} <= chosen(made)
+    assert made.config.get("vmx") is True
+    migratable = plan("win11", "intel-nested", Goals(nested=True, migratable=True))
+    decision = migratable.decision("hv-reenlightenment")
+    assert decision is not None and not decision.chosen
+    assert decision.reason == "migratable: needs a pinned tsc-frequency (--tsc-frequency HZ)"
+    pinned = plan("win11", "intel-nested", Goals(nested=True, migratable=True, tsc_frequency=2_600_000_000))
+    assert "hv-reenlightenment" in chosen(pinned) and pinned.config.get("tsc-frequency") == 2_600_000_000
+
+
+def test_reasons_cite_the_facts() -> None:
+    amd = plan("win11", "amd-avic", Goals(nested=True))
+    evmcs = amd.decision("hv-evmcs")
+    assert evmcs is not None and (evmcs.basis, evmcs.reason) == (
+        "host",
+        "hv-evmcs needs an Intel CPU; this host's is AMD",
+    )
+    old = plan("win10", "old-kernel-4.19", Goals())
+    ipi = old.decision("hv-ipi")
+    assert ipi is not None and ipi.reason == "Linux 4.19.0-27-amd64 does not offer it; KVM has it from Linux 4.20"
+    direct = old.decision("hv-stimer-direct")
+    assert direct is not None and direct.reason == "QEMU 3.1.0 lacks it (QEMU 4.1)"
+    win7 = plan("win7", "intel-nested", Goals())
+    avic = win7.decision("hv-avic")
+    assert avic is not None and avic.reason == "Windows 7 / Server 2008 R2 does not use it"
+    stimer = plan("win10", "intel-nested", Goals()).decision("hv-stimer")
+    assert stimer is not None and stimer.reason.startswith("four synthetic timers per vCPU")
+
+
+# --- the real programs accept what plans render ---------------------------------------
+
+
+def _rendered(to: str) -> list[str]:
+    return sorted({render(plan(g, h, goals).config, to) for g, h, goals in SCENARIOS})
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("cpu", _rendered("qemu"))
+def test_qemu_reads_every_plan_as_hvtune_does(qemu: QemuProbe, cpu: str) -> None:
+    # `host` needs KVM; `max` has the same properties and runs under TCG
+    assert_agrees(qemu, "max," + cpu.strip().partition(",")[2])
+
+
+@pytest.mark.libvirt
+def test_libvirt_accepts_every_plan(virsh: Virsh, tmp_path: Path) -> None:
+    from support.domains import domain
+
+    # a pinned tsc-frequency is judged by libvirt against the machine it runs on, so it is left out here
+    for fragment in [f for f in _rendered("libvirt") if "frequency=" not in f]:
+        xml = _into_domain(domain(cpu="<cpu mode='host-passthrough'/>"), fragment)
+        native = virsh.to_native(xml)
+        assert native.error is None, f"{native.error}\n{fragment}"
+        path = tmp_path / "plan.xml"
+        path.write_text(xml)
+        code = run_validate(path)
+        assert code == 0, fragment
+
+
+def _into_domain(base: str, fragment: str) -> str:
+    from hvtune.formats.libvirt import parse_text
+    from hvtune.formats.libvirt_patch import into_domain
+
+    return into_domain(
+        base, parse_text(f"<domain type='kvm'><name>x</name>{fragment}</domain>", source="plan").config, source="plan"
+    )
+
+
+def run_validate(path: Path) -> int:
+    import subprocess
+
+    from support.programs import require_program
+
+    return subprocess.run([require_program("virt-xml-validate"), str(path), "domain"], capture_output=True).returncode
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", "--os", "win11", "--host", "intel-nested", "--to", "json")
+    assert code == 0
+    assert json.loads(out) == json.loads(render(plan("win11", "intel-nested", Goals()).config, "json"))
+    code, cpu, _ = run(capsys, "plan", "--os", "win11", "--host", "intel-nested")
+    code, converted, _ = run(capsys, "convert", "--cpu", cpu.strip(), "--to", "qemu")
+    assert converted == cpu  # the plan is canonical
+    code, out, _ = run(capsys, "plan", "--os", "win2022", "--host", "amd-avic", "--nested", "--explain")
+    assert code == 0 and "\nChosen:\n" in out and "\nLeft out:\n" in out
+    assert "  hv-evmcs" in out and "hv-evmcs needs an Intel CPU; this host's is AMD" in " ".join(out.split())
+    code, out, _ = run(capsys, "plan", "--os", "linux", "--host", "intel-nested", "--format", "json")
+    document = json.loads(out)
+    assert set(document) == {"os", "host", "goals", "tsc_frequency", "config", "rendered", "decisions", "notes"}
+    assert document["config"] == {"model": "host"} and "kvm=off" in document["notes"][0]
+    code, _, err = run(capsys, "plan", "--os", "beos", "--host", "intel-nested")
+    assert code == 2
+    assert_one_line_error(err, "--os 'beos': unknown guest OS")
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+
+def test_compare_shows_the_known_pains(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", "--os", "win11", "--host", "amd-avic", "--migratable", "--format", "json")
+    assert code == 0
+    stacks = {row["stack"]: row for row in json.loads(out)["stacks"]}
+    assert list(stacks) == [
+        "virt-install",
+        "proxmox",
+        "nova",
+        "kubevirt",
+        "kubevirt-windows",
+        "cloud-hypervisor",
+        "hvtune",
+    ]
+    assert "hv-stimer" in stacks["nova"]["missing"]  # Nova never enables synthetic timers
+    assert stacks["kubevirt-windows"]["verdict"] == "blocks migration"  # reenlightenment without a pinned TSC
+    assert {"hv-frequencies", "hv-tlbflush"} <= set(stacks["proxmox"]["missing"])
+    assert stacks["kubevirt"]["config"] == {"model": "host"}
+    assert "hv-evmcs" not in stacks["virt-install"]["config"]  # virt-install gates evmcs on Intel
+    assert stacks["hvtune"]["verdict"] == "ok" and stacks["hvtune"]["missing"] == []
+    intel = json.loads(run(capsys, "compare", "--os", "win11", "--host", "intel-nested", "--format", "json")[1])
+    rows = {row["stack"]: row for row in intel["stacks"]}
+    assert rows["proxmox"]["config"].get("hv-evmcs") is True  # Windows 11 on Intel, machine 11.0+pve2
+    old = json.loads(run(capsys, "compare", "--os", "win10", "--host", "old-kernel-4.19", "--format", "json")[1])
+    verdicts = {row["stack"]: row["verdict"] for row in old["stacks"]}
+    assert verdicts["kubevirt-windows"] == "will not start" and verdicts["hvtune"] == "ok"
+
+
+@pytest.mark.parametrize("guest", GUESTS)
+@pytest.mark.parametrize("host_name", HOSTS)
+def test_hvtunes_row_always_starts(guest: str, host_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from hvtune.compare import compare
+
+    comparison = compare(guest, host(host_name))
+    assert comparison.rows[-1].starts and comparison.rows[-1].missing == ()
+
+
+def test_compare_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", "--os", "win10", "--host", "intel-nested")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Windows 10 on host intel-nested (goals: none)"
+    assert lines[2].split() == [
+        "property",
+        "virt-install",
+        "proxmox",
+        "nova",
+        "kubevirt",
+        "kubevirt-windows",
+        "cloud-hypervisor",
+        "hvtune",
+    ]
+    stimer = next(line for line in lines if line.startswith("hv-stimer "))
+    assert stimer.split() == ["hv-stimer", "on", "on", "-", "-", "on", "on", "on"]
+    assert "  OpenStack Nova: misses benefits" in lines
+
+
+# --- fix --plan -----------------------------------------------------------------------------
+
+
+def test_fix_plan_applies_the_plan_to_a_domain(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = Path(__file__).parent.parent / "examples" / "libvirt" / "win10-nova.xml"
+    path = tmp_path / "nova.xml"
+    path.write_text(source.read_text())
+    code, out, _ = run(capsys, "fix", str(path), "--plan", "--os", "win10", "--host", "amd-avic", "--diff")
+    assert code == 0 and "-      <reset state='on'/>" in out and path.read_text() == source.read_text()
+    code, out, _ = run(capsys, "fix", str(path), "--plan", "--os", "win10", "--host", "amd-avic")
+    assert code == 0 and out.startswith(f"{path}: applied hvtune's plan\n")
+    assert run_validate(path) == 0
+    code, out, _ = run(capsys, "check", str(path), "--host", "amd-avic", "--format", "json")
+    assert code == 0 and json.loads(out)["findings"] == []
+    code, out, _ = run(capsys, "fix", str(path), "--plan", "--os", "win10", "--host", "amd-avic")
+    assert "plan     nothing: it already is the plan" in out and out.endswith("nothing to change; wrote nothing\n")
+
+
+def test_fix_plan_on_a_command_line_and_without_an_os(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "vm.sh"
+    path.write_text("qemu-system-x86_64 -enable-kvm -cpu host,hv_relaxed,hv_reset -m 4096\n")
+    code, _, err = run(capsys, "fix", str(path), "--plan", "--host", "intel-nested")
+    assert code == 2
+    assert_one_line_error(err, f"{path}: names no guest OS: give --os to plan for it")
+    code, _, _ = run(capsys, "fix", str(path), "--plan", "--os", "win10", "--host", "intel-nested")
+    assert code == 0
+    text = path.read_text()
+    assert "hv_reset" not in text and " -m 4096\n" in text
+    cpu = text.split("-cpu ")[1].split()[0]
+    # the new tokens follow the line's own spelling
+    assert {name for name in cpu.split(",") if "stimer" in name} == {"hv_stimer", "hv_stimer_direct"}
+
+
+# --- doctor ---------------------------------------------------------------------------------
+
+
+def test_doctor_names_what_a_vm_misses(capsys: pytest.CaptureFixture[str]) -> None:
+    examples = Path(__file__).parent.parent / "examples" / "libvirt"
+    _, out, _ = run(
+        capsys, "doctor", str(examples / "win11-virt-install.xml"), "--host", "intel-nested", "--format", "json"
+    )
+    (vm,) = json.loads(out)["vms"]
+    (missed,) = [f for f in vm["findings"] if f["code"] == "misses-benefit"]
+    assert missed["severity"] == "info" and missed["fix"] == {"hv-stimer-direct": True}
+    _, out, _ = run(
+        capsys, "doctor", str(examples / "win11-risky-passthrough.xml"), "--host", "intel-nested", "--format", "json"
+    )
+    assert "misses-benefit" not in out  # passthrough gets what the host has
