@@ -156,3 +156,14 @@ def test_doctor_audits_the_daemon(capsys: pytest.CaptureFixture[str], domains: V
     assert verdicts == {BROKEN: "will-not-start", RUNNING: "at-risk", GOOD: "ok"}
     ours = [vm["source"] for vm in document["vms"] if vm["source"].startswith(PREFIX)]
     assert ours == [BROKEN, RUNNING, GOOD]  # most urgent first
+
+
+def test_fix_applies_a_plan_to_a_domain(capsys: pytest.CaptureFixture[str], domains: Virsh) -> None:
+    code, out, _ = run(
+        capsys, "fix", "--connect", URI, BROKEN, "--plan", "--os", "win10", "--host", "intel-nested", "--yes"
+    )
+    assert code == 0 and out.startswith(f"{BROKEN}: applied hvtune's plan\n")
+    code, out, _ = run(capsys, "check", "--connect", URI, BROKEN, "--host", "intel-nested", "--format", "json")
+    assert code == 0 and json.loads(out)["findings"] == []
+    persistent = inactive(domains, BROKEN)
+    assert "<stimer state='on'>" in persistent and "<timer name='hypervclock' present='yes'/>" in persistent

@@ -23,12 +23,16 @@ if TYPE_CHECKING:
     from hvtune.api import check, check_live, check_reading, read_cpu_option, render, translate
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
     from hvtune.checks.context import CheckContext
+    from hvtune.compare import compare
     from hvtune.config import HypervConfig
     from hvtune.doctor import DoctorReport, run_doctor
     from hvtune.errors import InputError
     from hvtune.findings import CheckResult, ConfigChange, Finding, Severity
     from hvtune.fixing import FixOutcome, fix_file, fix_live, fix_text
     from hvtune.formats import Reading, read_file, read_text
+    from hvtune.host.profile import HostProfile, probe_host
+    from hvtune.host.profile_json import load_profile
+    from hvtune.plan import Goals, Plan, make_plan
 
 _WHERE = {
     "check": "hvtune.api",
@@ -57,6 +61,13 @@ _WHERE = {
     "Reading": "hvtune.formats",
     "read_file": "hvtune.formats",
     "read_text": "hvtune.formats",
+    "HostProfile": "hvtune.host.profile",
+    "probe_host": "hvtune.host.profile",
+    "load_profile": "hvtune.host.profile_json",
+    "Goals": "hvtune.plan",
+    "Plan": "hvtune.plan",
+    "make_plan": "hvtune.plan",
+    "compare": "hvtune.compare",
 }
 
 __all__ = [
@@ -67,9 +78,12 @@ __all__ = [
     "DoctorReport",
     "Finding",
     "FixOutcome",
+    "Goals",
+    "HostProfile",
     "HypervConfig",
     "InputError",
     "Neighbour",
+    "Plan",
     "Property",
     "Reading",
     "Severity",
@@ -77,10 +91,14 @@ __all__ = [
     "check",
     "check_live",
     "check_reading",
+    "compare",
     "fix_file",
     "fix_live",
     "fix_text",
     "load_catalog",
+    "load_profile",
+    "make_plan",
+    "probe_host",
     "read_cpu_option",
     "read_file",
     "read_text",
