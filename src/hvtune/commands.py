@@ -431,6 +431,40 @@ def compare(
     return 0
 
 
+def _measurements(value: str) -> tuple[str, ...]:
+    from hvtune.bench.run import MEASUREMENTS
+
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in MEASUREMENTS]
+    if unknown or not chosen:
+        raise UsageFailure(f"--which {value!r}: choose from {', '.join(MEASUREMENTS)}")
+    return chosen
+
+
+@cli.command()
+@click.option("--which", default="clock,cpuid,tlb", show_default=True, help="The measurements, comma-separated.")
+@click.option("--count", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Calls per run.")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs of each measurement.")
+@click.option("--threads", type=click.IntRange(min=1), default=64, show_default=True, help="TLB test threads.")
+@click.option(
+    "--rounds", type=click.IntRange(min=1), default=200, show_default=True, help="TLB test rounds per thread."
+)
+@FORMAT
+def bench(which: str, count: int, repeat: int, threads: int, rounds: int, output: str) -> int:
+    """Measure, on this machine or inside this guest, what enlightenments
+    change: TSC ticks per clock_gettime(CLOCK_REALTIME) call, TSC ticks per
+    cpuid(0x1), and a TLB-shootdown test (threads mapping, touching and
+    unmapping a shared file). Prints min and median of several runs, with the
+    clocksource and hypervisor signatures that decide them."""
+    from hvtune.bench.run import BenchOptions, run_bench
+    from hvtune.report import bench as report
+
+    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
+    document = run_bench(options)
+    click.echo(report.bench_json(document) if output == "json" else report.bench_text(document), nl=False)
+    return 0
+
+
 @cli.command()
 @click.option(
     "--save", "save_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also save the profile here."

@@ -1,0 +1,55 @@
+"""Reports of hvtune bench: the numbers and the context that decides them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_ROWS = (
+    ("clock_gettime", "clock_gettime(CLOCK_REALTIME)", "TSC ticks per call"),
+    ("cpuid", "cpuid(0x1)", "TSC ticks per call"),
+    ("tlb_shootdown", "TLB shootdown", "seconds"),
+)
+
+
+def hypervisor_line(context: dict[str, Any]) -> str:
+    """What the machine says it runs on: the signatures at 0x40000000 and 0x40000100."""
+    if not context.get("hypervisor_bit"):
+        return "no hypervisor bit"
+    seen = [
+        f"{entry.get('signature') or 'nothing'} at {leaf}" for leaf, entry in sorted(context.get("cpuid", {}).items())
+    ]
+    return ", ".join(seen)
+
+
+def _detail(key: str, result: dict[str, Any]) -> str:
+    runs = len(result["runs"])
+    if key == "tlb_shootdown":
+        speed = f"{result['rounds_per_second']:,.0f} rounds/s"
+        return f"{runs} runs of {result['threads']} threads x {result['rounds']} rounds; {speed}"
+    return f"{runs} runs of {result['calls']:,} calls"
+
+
+def bench_text(document: dict[str, Any]) -> str:
+    context = document["context"]
+    lines = [
+        f"hvtune bench on {context.get('cpu_model') or 'an unknown CPU'}, {context.get('vcpus')} vCPUs, "
+        f"kernel {context.get('kernel') or 'unknown'}",
+        f"  clocksource {context.get('clocksource') or 'unknown'}; hypervisor: {hypervisor_line(context)}",
+        "",
+    ]
+    for key, title, unit in _ROWS:
+        result = document.get(key)
+        if not result:
+            continue
+        if "error" in result:
+            lines.append(f"  {title:<31} failed: {result['error']}")
+            continue
+        figures = f"min {result['min']:>12,.4g}   median {result['median']:>12,.4g}"
+        lines.append(f"  {title:<31} {unit:<19} {figures}")
+        lines.append(f"  {'':<31} ({_detail(key, result)})")
+    return "\n".join(lines) + "\n"
+
+
+def bench_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
