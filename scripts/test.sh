@@ -1,10 +1,13 @@
 #!/bin/sh
 # Install everything the tests need and run the whole suite: from Debian,
 # when missing, QEMU (qemu-system-x86), libvirt's daemon and client
-# (libvirt-daemon-system, libvirt-clients: libvirtd, virsh, virt-xml-validate)
-# and xmllint (libxml2-utils); then hvtune with its [test] extra (and, libvirt
-# now being here, [libvirt]) into ./.venv; then pytest. The tests start their
-# own libvirtd when none is running. Arguments go to pytest.
+# (libvirt-daemon-system, libvirt-clients: libvirtd, virsh, virt-xml-validate),
+# xmllint (libxml2-utils), a C compiler with a static C library (gcc,
+# libc6-dev) and a static busybox (busybox-static) for the lab's guests; then
+# hvtune with its [test] and [plot] extras (and, libvirt now being here,
+# [libvirt]) into ./.venv; then pytest. The tests start their own libvirtd
+# when none is running, and fetch Debian's cloud kernel for the guests they
+# boot. Arguments go to pytest.
 # Under CI=true a test whose program is missing fails instead of skipping.
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,7 +18,10 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x
 command -v libvirtd >/dev/null 2>&1 || missing="$missing libvirt-daemon-system"
 command -v virt-xml-validate >/dev/null 2>&1 || missing="$missing libvirt-clients"
 command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
+command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing="$missing busybox-static"
 # shellcheck disable=SC2086 # one word per package
 [ -z "$missing" ] || apt_install $missing
-scripts/install.sh test
+scripts/install.sh test,plot
 exec .venv/bin/python -m pytest "$@"

@@ -466,6 +466,68 @@ def bench(which: str, count: int, repeat: int, threads: int, rounds: int, output
 
 
 @cli.command()
+@click.option("--a", "cpu_a", metavar="CPU", help="The -cpu value of guest A (without), e.g. host,kvm=off,hv-vpindex.")
+@click.option(
+    "--b", "cpu_b", metavar="CPU", help="The -cpu value of guest B (with), e.g. host,kvm=off,hv-vpindex,hv-time."
+)
+@click.option("--kernel", metavar="PATH", help="The guest kernel (default: this host's, else a fetched one).")
+@click.option("--fetch-kernel", is_flag=True, help="Fetch Debian's cloud kernel with apt into the cache.")
+@click.option("--vcpus", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--memory", type=click.IntRange(min=128), default=512, show_default=True, metavar="MIB")
+@click.option("--accel", type=click.Choice(["kvm", "tcg"]), help="Default: KVM when /dev/kvm is usable, else TCG.")
+@click.option("--which", default="clock,cpuid,tlb", show_default=True, help="The measurements, comma-separated.")
+@click.option("--count", type=click.IntRange(min=1), default=200_000, show_default=True, help="Calls per run.")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs of each measurement.")
+@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True, help="TLB test threads.")
+@click.option("--rounds", type=click.IntRange(min=1), default=100, show_default=True, help="TLB rounds per thread.")
+@click.option("--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also draw a PNG chart.")
+@FORMAT
+def lab(
+    cpu_a: str | None,
+    cpu_b: str | None,
+    kernel: str | None,
+    fetch_kernel: bool,
+    vcpus: int,
+    memory: int,
+    accel: str | None,
+    which: str,
+    count: int,
+    repeat: int,
+    threads: int,
+    rounds: int,
+    plot_path: str | None,
+    output: str,
+) -> int:
+    """A/B in real guests: boot a Linux guest with -cpu A and one with -cpu
+    B (a busybox initramfs with hvtune's measuring core), run the benchmarks
+    inside over the serial console, and print a Without/With table with what
+    each guest saw (its Hypervisor detected line, Hyper-V lines, clocksource).
+    A Linux guest uses Hyper-V interfaces only with kvm=off."""
+    from hvtune.bench.run import BenchOptions
+    from hvtune.lab.kernel import fetch_kernel as fetch
+    from hvtune.lab.run import run_lab
+    from hvtune.report import lab as report
+
+    if fetch_kernel:
+        fetched = fetch()
+        if cpu_a is None and cpu_b is None:
+            click.echo(f"kernel: {fetched}")
+            return 0
+        kernel = kernel or str(fetched)
+    if cpu_a is None or cpu_b is None:
+        raise UsageFailure("lab: give both --a CPU and --b CPU")
+    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
+    result = run_lab(cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options)
+    if plot_path is not None:
+        report.lab_plot(result, plot_path)
+    if output == "json":
+        click.echo(report.lab_json(result, vcpus=vcpus, memory=memory), nl=False)
+    else:
+        click.echo(report.lab_text(result, vcpus=vcpus, memory=memory), nl=False)
+    return 1 if result.a.problem or result.b.problem else 0
+
+
+@cli.command()
 @click.option(
     "--save", "save_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also save the profile here."
 )

@@ -22,6 +22,13 @@ def hypervisor_line(context: dict[str, Any]) -> str:
     return ", ".join(seen)
 
 
+def figure(value: float) -> str:
+    """A measurement as people read it: whole ticks, seconds to four places."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if value >= 1 else f"{value:.4f}"
+
+
 def _detail(key: str, result: dict[str, Any]) -> str:
     runs = len(result["runs"])
     if key == "tlb_shootdown":
@@ -45,7 +52,7 @@ def bench_text(document: dict[str, Any]) -> str:
         if "error" in result:
             lines.append(f"  {title:<31} failed: {result['error']}")
             continue
-        figures = f"min {result['min']:>12,.4g}   median {result['median']:>12,.4g}"
+        figures = f"min {figure(result['min']):>10}   median {figure(result['median']):>10}"
         lines.append(f"  {title:<31} {unit:<19} {figures}")
         lines.append(f"  {'':<31} ({_detail(key, result)})")
     return "\n".join(lines) + "\n"

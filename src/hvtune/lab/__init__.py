@@ -1,0 +1,1 @@
+"""hvtune lab: boot real guests with two configurations and measure both."""

@@ -1,0 +1,76 @@
+"""hvtune lab: boot a guest with configuration A and one with B, measure
+both, and say what each guest saw."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hvtune.bench.build import build_core
+from hvtune.bench.run import BenchOptions
+from hvtune.lab.guest import GuestRun, Machine, boot
+from hvtune.lab.initramfs import build_initramfs, find_busybox
+from hvtune.lab.kernel import find_kernel
+
+
+@dataclass(frozen=True)
+class LabResult:
+    a: GuestRun
+    b: GuestRun
+    accel: str
+    kernel: Path
+    notes: tuple[str, ...]
+
+
+def kvm_usable() -> bool:
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
+
+
+def _for_accel(cpu: str, accel: str) -> tuple[str, str | None]:
+    """`host` exists only under KVM; under TCG the nearest is `max`."""
+    model, _, rest = cpu.partition(",")
+    if accel == "tcg" and model == "host":
+        return ",".join(["max", rest]) if rest else "max", "under TCG the CPU model host is replaced by max"
+    return cpu, None
+
+
+def run_lab(
+    a: str,
+    b: str,
+    *,
+    kernel: str | None = None,
+    accel: str | None = None,
+    vcpus: int = 2,
+    memory: int = 512,
+    options: BenchOptions | None = None,
+) -> LabResult:
+    """Boot A, then B, under the same machine, and measure each."""
+    chosen = accel or ("kvm" if kvm_usable() else "tcg")
+    notes = []
+    if chosen == "tcg":
+        notes.append(
+            "TCG emulates no Hyper-V enlightenment: these figures show the machinery, not the effect; "
+            "run the lab under KVM to see what an enlightenment changes"
+        )
+    image = find_kernel(kernel)
+    busybox = find_busybox()
+    core = build_core(static_only=True)
+    options = options or BenchOptions(count=200_000, repeat=5, threads=16, rounds=100)
+    with tempfile.TemporaryDirectory(prefix="hvtune-lab-") as folder:
+        initramfs = build_initramfs(
+            Path(folder) / "initramfs.gz", busybox=busybox, bench=core.path, arguments=options.arguments()
+        )
+        machine = Machine(image, initramfs, chosen, vcpus, memory)
+        runs = []
+        for cpu in (a, b):
+            actual, note = _for_accel(cpu, chosen)
+            if note and note not in notes:
+                notes.append(note)
+            runs.append(boot(actual, machine))
+    return LabResult(runs[0], runs[1], chosen, image, tuple(notes))

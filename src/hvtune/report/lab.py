@@ -1,0 +1,112 @@
+"""Reports of hvtune lab: a Without/With table in the published style, what
+each guest saw, JSON, and a bar chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hvtune.errors import InputError
+from hvtune.lab.guest import GuestRun
+from hvtune.lab.run import LabResult
+from hvtune.report.bench import figure
+from hvtune.report.text import wrap
+
+ROWS = (
+    ("clock_gettime", "ticks_per_call", "clock_gettime, TSC ticks per call"),
+    ("cpuid", "ticks_per_call", "cpuid(0x1), TSC ticks per call"),
+    ("tlb_shootdown", "seconds", "TLB shootdown, seconds"),
+)
+
+
+def _value(run: GuestRun, key: str, headline: str) -> float | None:
+    result = run.results.get(key)
+    return result.get(headline) if isinstance(result, dict) else None
+
+
+def measured_rows(result: LabResult) -> list[tuple[str, float, float]]:
+    """(title, A, B) for every measurement both guests made."""
+    rows = []
+    for key, headline, title in ROWS:
+        a, b = _value(result.a, key, headline), _value(result.b, key, headline)
+        if a is not None and b is not None:
+            rows.append((title, a, b))
+    return rows
+
+
+def _guest_lines(label: str, run: GuestRun) -> list[str]:
+    lines = [wrap(f"{label}: -cpu {run.cpu}", "     ", first="")]
+    if run.problem:
+        return [*lines, wrap(run.problem, "   ", first="   ")]
+    lines.append(f"   {run.hypervisor}; clocksource {run.clocksource or 'unknown'}")
+    lines += [f"   {line.split('] ', 1)[-1]}" for line in run.saw if "Hyper-V" in line]
+    return lines
+
+
+def lab_text(result: LabResult, *, vcpus: int, memory: int) -> str:
+    accel = "KVM" if result.accel == "kvm" else "TCG"
+    lines = [f"hvtune lab: {accel}, {vcpus} vCPUs, {memory} MiB, kernel {result.kernel.name}", ""]
+    rows = measured_rows(result)
+    if rows:
+        width = max(len(title) for title, _, _ in rows)
+        lines.append(f"{'':<{width}}  {'Without (A)':>12}  {'With (B)':>12}  {'B/A':>6}")
+        for title, a, b in rows:
+            lines.append(f"{title:<{width}}  {figure(a):>12}  {figure(b):>12}  {b / a if a else 0:>6.2f}")
+        lines.append("")
+    lines += [*_guest_lines("A", result.a), *_guest_lines("B", result.b)]
+    lines += ["", *(wrap(f"Note: {note}.", "      ", first="") for note in result.notes)] if result.notes else []
+    return "\n".join(lines) + "\n"
+
+
+def _guest_json(run: GuestRun) -> dict[str, Any]:
+    return {
+        "cpu": run.cpu,
+        "hypervisor": None if run.problem else run.hypervisor,
+        "clocksource": run.clocksource,
+        "saw": list(run.saw),
+        "results": run.results,
+        "problem": run.problem,
+        "seconds": round(run.seconds, 2),
+    }
+
+
+def lab_json(result: LabResult, *, vcpus: int, memory: int) -> str:
+    document = {
+        "accel": result.accel,
+        "kernel": str(result.kernel),
+        "vcpus": vcpus,
+        "memory_mib": memory,
+        "notes": list(result.notes),
+        "a": _guest_json(result.a),
+        "b": _guest_json(result.b),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def lab_plot(result: LabResult, path: str) -> None:
+    """A PNG bar chart: one panel per measurement, Without (A) beside With (B)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InputError("--plot", None, "needs matplotlib: pip install 'hvtune[plot]'") from None
+    rows = measured_rows(result)
+    if not rows:
+        raise InputError("--plot", None, "nothing to plot: neither guest measured anything")
+    figure_, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.6), squeeze=False)
+    for axis, (title, a, b) in zip(axes[0], rows, strict=True):
+        bars = axis.bar(["Without (A)", "With (B)"], [a, b], color=["#9e9e9e", "#2e7d32"])
+        axis.bar_label(bars, labels=[figure(a), figure(b)])
+        axis.set_title(title, fontsize=9)
+        axis.margins(y=0.2)
+    figure_.suptitle(f"hvtune lab ({result.accel.upper()})", fontsize=10)
+    figure_.tight_layout()
+    try:
+        figure_.savefig(Path(path), format="png", dpi=100)
+    except OSError as error:
+        raise InputError(path, None, f"cannot write: {error.strerror}") from None
+    finally:
+        plt.close(figure_)
