@@ -80,14 +80,12 @@ struct tlb_job {
     long rounds;
     size_t length;
     long page;
-    pthread_barrier_t *barrier;
     int failed;
 };
 
 static void *tlb_worker(void *opaque)
 {
     struct tlb_job *job = opaque;
-    pthread_barrier_wait(job->barrier);
     for (long round = 0; round < job->rounds; round++) {
         char *map = mmap(NULL, job->length, PROT_READ | PROT_WRITE, MAP_SHARED, job->fd, 0);
         if (map == MAP_FAILED) {
@@ -108,7 +106,8 @@ static double seconds_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One run of the TLB test: seconds for all threads to finish, or -errno. */
+/* One run of the TLB test: seconds from starting the threads to the last
+ * one finishing (as the plain published test times it), or -errno. */
 static double tlb_seconds(int threads, long rounds, long pages, const char *folder)
 {
     char path[4096];
@@ -124,23 +123,19 @@ static double tlb_seconds(int threads, long rounds, long pages, const char *fold
         close(fd);
         return -error;
     }
-    pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, (unsigned)threads + 1);
     pthread_t *ids = calloc((size_t)threads, sizeof *ids);
     struct tlb_job *jobs = calloc((size_t)threads, sizeof *jobs);
+    double start = seconds_now();
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (struct tlb_job){fd, rounds, length, page, &barrier, 0};
+        jobs[i] = (struct tlb_job){fd, rounds, length, page, 0};
         pthread_create(&ids[i], NULL, tlb_worker, &jobs[i]);
     }
-    pthread_barrier_wait(&barrier);
-    double start = seconds_now();
     int failed = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(ids[i], NULL);
         failed = failed ? failed : jobs[i].failed;
     }
     double elapsed = seconds_now() - start;
-    pthread_barrier_destroy(&barrier);
     free(ids);
     free(jobs);
     close(fd);
