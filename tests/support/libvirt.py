@@ -7,8 +7,10 @@ qemu:///system answers; virtlogd likewise, for tests that start domains.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -69,16 +71,33 @@ def ensure_libvirtd() -> str:
     pytest.fail("libvirtd started but qemu:///system does not answer")
 
 
+VIRTLOGD_SOCKET = "/run/libvirt/virtlogd-sock"
+
+
+def _listening(path: str) -> bool:
+    """Whether a daemon accepts connections on this Unix socket; a socket
+    file left by a daemon that has gone (a machine restored from a snapshot
+    keeps /run) does not."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def ensure_virtlogd() -> None:
     """libvirt starts domains with their console logged by virtlogd, which
     systemd would start on demand; without systemd the tests start it."""
-    if os.path.exists("/run/libvirt/virtlogd-sock"):
+    if _listening(VIRTLOGD_SOCKET):
         return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(VIRTLOGD_SOCKET)
     subprocess.run([require_program("virtlogd"), "-d"], check=True, timeout=60)
     deadline = time.monotonic() + 30
-    while not os.path.exists("/run/libvirt/virtlogd-sock"):
+    while not _listening(VIRTLOGD_SOCKET):
         if time.monotonic() > deadline:
-            pytest.fail("virtlogd started but made no socket")
+            pytest.fail("virtlogd started but does not answer on " + VIRTLOGD_SOCKET)
         time.sleep(0.1)
 
 
@@ -96,7 +115,10 @@ class Virsh:
 
     def run(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [self.path, "-c", URI, *arguments]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=check)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if check and done.returncode != 0:
+            raise AssertionError(f"virsh {' '.join(arguments)} failed: {done.stderr.strip()}")
+        return done
 
     @property
     def version(self) -> str:
