@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 from hvtune.errors import InputError
+from hvtune.lab.guest import read_console
+from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
 from hvtune.lab.kernel import fetch_kernel, find_kernel
 
 from support.cli import run
 from support.programs import require_program, under_ci
 
 SMALL = ["--accel", "tcg", "--count", "20000", "--repeat", "2", "--threads", "4", "--rounds", "10"]
-PLAIN = "max,kvm=off"
+PLAIN = "qemu64"  # QEMU's default model: no RDTSCP, so the core ends its stamps with rdtsc
 ENLIGHTENED = "max,kvm=off,hv-relaxed,hv-time,hv-frequencies"
 
 
@@ -58,6 +60,8 @@ def test_a_b_run_from_boot_to_table_and_chart(capsys: pytest.CaptureFixture[str]
         assert results["clock_gettime"]["ticks_per_call"] > 0 and results["cpuid"]["ticks_per_call"] > 0
         assert results["tlb_shootdown"]["seconds"] > 0
         assert results["context"]["vcpus"] == 2 and results["context"]["kernel"] == kernel.name.removeprefix("vmlinuz-")
+    assert document["a"]["results"]["tsc_ordering"] == "lfence;rdtsc;lfence ... lfence;rdtsc;lfence"
+    assert document["b"]["results"]["tsc_ordering"] == "lfence;rdtsc;lfence ... rdtscp;lfence"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
 
 
@@ -111,3 +115,37 @@ def test_without_a_kernel_the_way_to_one(monkeypatch: pytest.MonkeyPatch, tmp_pa
         find_kernel(None)
     with pytest.raises(InputError, match="no such kernel image"):
         find_kernel(str(tmp_path / "vmlinuz"))
+
+
+def _console(*document: str) -> str:
+    context = ["[    0.000000] Hypervisor detected: KVM", "clocksource=tsc", "kernel=6.1.0-56-cloud-amd64"]
+    end = "[    1.357921] reboot: Power down"
+    return "\n".join([CONTEXT_BEGIN, *context, CONTEXT_END, JSON_BEGIN, *document, JSON_END, end])
+
+
+def test_a_core_that_dies_in_the_guest_says_how() -> None:
+    # what a guest printed when the core used rdtscp on a CPU model without it
+    run = read_console("qemu64", _console("Illegal instruction"), "", 0, 1.0)
+    assert run.problem == "the measuring core failed in the guest: Illegal instruction"
+    run = read_console("qemu64", _console('{"clock_gettime": {"min'), "", 0, 1.0)
+    assert run.problem == "the guest's measurements were garbled on the serial console"
+
+
+def test_what_a_guest_that_never_measured_says() -> None:
+    refused = read_console(
+        "max,hv-vpindex", "", "qemu-system-x86_64: kernel doesn't allow setting HyperV VP_INDEX\n", 1, 0.1
+    )
+    assert refused.problem == "QEMU refused it: kernel doesn't allow setting HyperV VP_INDEX"
+    panic = "[    0.9] Kernel panic - not syncing: VFS: Unable to mount root fs\n"
+    assert read_console("max", panic, "", 0, 1.0).problem == (
+        "the guest kernel panicked: Kernel panic - not syncing: VFS: Unable to mount root fs"
+    )
+    assert read_console("max", "", "", 0, 1.0).problem == "the guest printed no results (QEMU exit 0)"
+
+
+def test_a_measuring_guest_is_read_whole() -> None:
+    document = '{"tsc_ordering": "x", "context": {"vcpus": 2}, "clock_gettime": {"runs": [5.0], "min": 5.0, "median": 5.0, "max": 5.0, "calls": 10}}'
+    run = read_console("max", _console(document), "", 0, 1.0)
+    assert run.problem is None and run.clocksource == "tsc" and run.hypervisor == "Hypervisor detected: KVM"
+    assert run.results["clock_gettime"]["ticks_per_call"] == 5.0
+    assert run.results["context"] == {"vcpus": 2, "clocksource": "tsc", "kernel": "6.1.0-56-cloud-amd64"}

@@ -10,7 +10,8 @@
  *            shootdown on the CPUs that run the other threads
  *
  * Timing: the start is lfence; rdtsc; lfence and the end rdtscp; lfence, so
- * no work leaks across either stamp. The timing thread is pinned to the CPU
+ * no work leaks across either stamp. CPUs without RDTSCP (QEMU's qemu64
+ * model among them) end with lfence; rdtsc; lfence instead. The timing thread is pinned to the CPU
  * it starts on. Each measurement runs once to warm up, then `repeat` times.
  */
 #define _GNU_SOURCE
@@ -28,6 +29,24 @@
 #include <x86intrin.h>
 
 static volatile uint32_t sink;
+static int have_rdtscp;
+
+static inline void cpuid(uint32_t leaf, uint32_t regs[4])
+{
+    __asm__ __volatile__("cpuid"
+                         : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]), "=d"(regs[3])
+                         : "a"(leaf), "c"(0));
+}
+
+static int cpu_has_rdtscp(void)
+{
+    uint32_t regs[4];
+    cpuid(0x80000000, regs);
+    if (regs[0] < 0x80000001)
+        return 0;
+    cpuid(0x80000001, regs);
+    return (regs[3] >> 27) & 1;
+}
 
 static inline uint64_t stamp_start(void)
 {
@@ -39,17 +58,12 @@ static inline uint64_t stamp_start(void)
 
 static inline uint64_t stamp_end(void)
 {
+    if (!have_rdtscp)
+        return stamp_start();
     unsigned int aux;
     uint64_t t = __rdtscp(&aux);
     _mm_lfence();
     return t;
-}
-
-static inline void cpuid(uint32_t leaf, uint32_t regs[4])
-{
-    __asm__ __volatile__("cpuid"
-                         : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]), "=d"(regs[3])
-                         : "a"(leaf), "c"(0));
 }
 
 static double clock_ticks(long calls)
@@ -243,7 +257,8 @@ int main(int argc, char **argv)
     if (count < 1 || repeat < 1 || threads < 1 || rounds < 1 || pages < 1)
         usage();
     double runs[repeat];
-    printf("{\"tsc_ordering\": \"lfence;rdtsc;lfence ... rdtscp;lfence\", ");
+    have_rdtscp = cpu_has_rdtscp();
+    printf("{\"tsc_ordering\": \"lfence;rdtsc;lfence ... %s\", ", have_rdtscp ? "rdtscp;lfence" : "lfence;rdtsc;lfence");
     print_context();
     pin_here();
     if (strstr(which, "clock")) {

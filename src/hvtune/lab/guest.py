@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,6 @@ def _problem(stderr: str, console: list[str], returncode: int | None) -> str:
 
 def boot(cpu: str, machine: Machine) -> GuestRun:
     """Boot, measure, power off."""
-    import time
-
     command = [
         QEMU_BINARY, "-accel", machine.accel, "-machine", "q35", "-cpu", cpu,
         "-smp", str(machine.vcpus), "-m", str(machine.memory),
@@ -81,17 +80,27 @@ def boot(cpu: str, machine: Machine) -> GuestRun:
         done = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=machine.timeout)
     except subprocess.TimeoutExpired:
         return GuestRun(cpu, problem=f"the guest did not finish within {machine.timeout} s")
-    seconds = time.monotonic() - start
-    console = [line.rstrip("\r") for line in done.stdout.splitlines()]
+    return read_console(cpu, done.stdout, done.stderr, done.returncode, time.monotonic() - start)
+
+
+def read_console(cpu: str, stdout: str, stderr: str, returncode: int | None, seconds: float) -> GuestRun:
+    """What one guest's serial console (QEMU's stdout) and QEMU's stderr say."""
+    console = [line.rstrip("\r") for line in stdout.splitlines()]
     context = _between(console, CONTEXT_BEGIN, CONTEXT_END)
     document = _between(console, JSON_BEGIN, JSON_END)
     if context is None or not document:
-        return GuestRun(cpu, problem=_problem(done.stderr, console, done.returncode), seconds=seconds)
+        return GuestRun(cpu, problem=_problem(stderr, console, returncode), seconds=seconds)
     facts = dict(line.split("=", 1) for line in context if "=" in line and not line.startswith("["))
     try:
         raw = json.loads("".join(document))
     except json.JSONDecodeError:
-        return GuestRun(cpu, problem="the guest's measurements were garbled on the serial console", seconds=seconds)
+        said = " ".join(line.strip() for line in document if not line.startswith("{")).strip()
+        problem = (
+            f"the measuring core failed in the guest: {said}"
+            if said
+            else "the guest's measurements were garbled on the serial console"
+        )
+        return GuestRun(cpu, problem=problem, seconds=seconds)
     results = summarize(raw, clocksource=facts.get("clocksource"), kernel=facts.get("kernel"))
     saw = tuple(line for line in context if line.startswith("["))
     return GuestRun(cpu, saw, facts.get("clocksource"), results, seconds=seconds)
