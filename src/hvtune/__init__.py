@@ -21,6 +21,7 @@ from hvtune._version import __version__
 
 if TYPE_CHECKING:
     from hvtune.api import check, check_live, check_reading, read_cpu_option, render, translate
+    from hvtune.bench.run import BenchOptions, run_bench
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
     from hvtune.checks.context import CheckContext
     from hvtune.compare import compare
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from hvtune.formats import Reading, read_file, read_text
     from hvtune.host.profile import HostProfile, probe_host
     from hvtune.host.profile_json import load_profile
+    from hvtune.lab.run import LabResult, run_lab
     from hvtune.plan import Goals, Plan, make_plan
 
 _WHERE = {
@@ -41,6 +43,8 @@ _WHERE = {
     "read_cpu_option": "hvtune.api",
     "render": "hvtune.api",
     "translate": "hvtune.api",
+    "BenchOptions": "hvtune.bench.run",
+    "run_bench": "hvtune.bench.run",
     "Catalog": "hvtune.catalog",
     "Neighbour": "hvtune.catalog",
     "Property": "hvtune.catalog",
@@ -64,6 +68,8 @@ _WHERE = {
     "HostProfile": "hvtune.host.profile",
     "probe_host": "hvtune.host.profile",
     "load_profile": "hvtune.host.profile_json",
+    "LabResult": "hvtune.lab.run",
+    "run_lab": "hvtune.lab.run",
     "Goals": "hvtune.plan",
     "Plan": "hvtune.plan",
     "make_plan": "hvtune.plan",
@@ -71,6 +77,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "BenchOptions",
     "Catalog",
     "CheckContext",
     "CheckResult",
@@ -82,6 +89,7 @@ __all__ = [
     "HostProfile",
     "HypervConfig",
     "InputError",
+    "LabResult",
     "Neighbour",
     "Plan",
     "Property",
@@ -103,7 +111,9 @@ __all__ = [
     "read_file",
     "read_text",
     "render",
+    "run_bench",
     "run_doctor",
+    "run_lab",
     "translate",
 ]
 
