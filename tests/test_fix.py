@@ -17,6 +17,9 @@ from hvtune.bundled import bundled_examples
 from support.cli import assert_one_line_error, run
 from support.programs import require_program
 
+UMASK = os.umask(0o022)
+os.umask(UMASK)
+
 DATA = Path(__file__).parent / "data"
 HAND_EDITED = DATA / "win10-hand-edited.xml"
 QEMU_BROKEN = next(e for e in bundled_examples() if e.name == "win10-broken-missing-dependency.sh")
@@ -113,6 +116,7 @@ def test_output_leaves_the_original_alone(capsys: pytest.CaptureFixture[str], ha
     assert document["remaining"] == [] and document["changed"] is True
     assert hand_edited.read_bytes() == before
     assert not (hand_edited.parent / "win10.xml.bak").exists()
+    assert target.stat().st_mode & 0o777 == 0o666 & ~UMASK  # a new file, as any program would make it
     validate(target)
 
 

@@ -4,6 +4,7 @@ from initramfs to table and chart) with Debian's cloud kernel."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def kernel() -> Path:
 
 def test_a_b_run_from_boot_to_table_and_chart(capsys: pytest.CaptureFixture[str], kernel: Path, tmp_path: Path) -> None:
     chart = tmp_path / "lab.png"
-    code, out, _ = run(
+    code, out, err = run(
         capsys,
         "lab",
         "--a",
@@ -50,6 +51,13 @@ def test_a_b_run_from_boot_to_table_and_chart(capsys: pytest.CaptureFixture[str]
         "json",
     )
     assert code == 0
+    assert err.splitlines() == [
+        f"hvtune lab: booting A under TCG: -cpu {PLAIN}",
+        err.splitlines()[1],
+        f"hvtune lab: booting B under TCG: -cpu {ENLIGHTENED}",
+        err.splitlines()[3],
+    ]
+    assert all(re.fullmatch(r"hvtune lab: [AB] measured in \d+\.\d s", err.splitlines()[i]) for i in (1, 3))
     document = json.loads(out)
     assert document["accel"] == "tcg" and "TCG emulates no Hyper-V enlightenment" in document["notes"][0]
     for side, cpu in (("a", PLAIN), ("b", ENLIGHTENED)):
@@ -90,7 +98,7 @@ def test_the_table_in_the_published_style(capsys: pytest.CaptureFixture[str], ke
     assert any(line.startswith("Note: under TCG the CPU model host is replaced by max") for line in lines)
 
 
-def test_a_configuration_qemu_refuses(capsys: pytest.CaptureFixture[str], kernel: Path) -> None:
+def test_a_configuration_qemu_refuses(capsys: pytest.CaptureFixture[str], kernel: Path, tmp_path: Path) -> None:
     from hvtune.catalog import load_catalog
     from hvtune.host.versions import local_qemu_version
     from hvtune.releases import parse_release
@@ -99,10 +107,14 @@ def test_a_configuration_qemu_refuses(capsys: pytest.CaptureFixture[str], kernel
     if not refuses:
         pytest.skip("this QEMU accepts hv-vpindex under TCG")
     argv = ["lab", "--a", PLAIN, "--b", "max,kvm=off,hv-vpindex", "--kernel", str(kernel), *SMALL, "--which", "clock"]
-    code, out, _ = run(capsys, *argv, "--format", "json")
+    chart = tmp_path / "lab.png"
+    code, out, err = run(capsys, *argv, "--format", "json", "--plot", str(chart))
     document = json.loads(out)
     assert code == 1 and document["a"]["problem"] is None
     assert document["b"]["problem"] == "QEMU refused it: kernel doesn't allow setting HyperV VP_INDEX"
+    assert err.splitlines()[-2].startswith("hvtune lab: B failed in ")
+    assert err.splitlines()[-1] == f"hvtune lab: no chart written to {chart}: the guests have no measurement in common"
+    assert not chart.exists()
 
 
 def test_without_a_kernel_the_way_to_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -516,14 +516,19 @@ def lab(
         kernel = kernel or str(fetched)
     if cpu_a is None or cpu_b is None:
         raise UsageFailure("lab: give both --a CPU and --b CPU")
-    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
-    result = run_lab(cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options)
     if plot_path is not None:
-        report.lab_plot(result, plot_path)
+        report.require_matplotlib()
+    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
+    result = run_lab(
+        cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options,
+        progress=lambda line: click.echo(f"hvtune lab: {line}", err=True),
+    )  # fmt: skip
     if output == "json":
         click.echo(report.lab_json(result, vcpus=vcpus, memory=memory), nl=False)
     else:
         click.echo(report.lab_text(result, vcpus=vcpus, memory=memory), nl=False)
+    if plot_path is not None and not report.lab_plot(result, plot_path):
+        click.echo(f"hvtune lab: no chart written to {plot_path}: the guests have no measurement in common", err=True)
     return 1 if result.a.problem or result.b.problem else 0
 
 

@@ -11,27 +11,35 @@ from pathlib import Path
 from hvtune.errors import InputError
 
 
-def write_atomically(path: str | Path, text: str, *, backup: bool) -> Path | None:
-    """Replace `path` with `text` in one step (a temporary file in the same
-    folder, flushed to disk, then renamed over it), keeping the original's
-    permissions. With `backup`, the original is first copied to PATH.bak.
+def _new_file_mode() -> int:
+    """What open() would give a new file: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomically(path: str | Path, content: str | bytes, *, backup: bool) -> Path | None:
+    """Replace `path` with `content` (text is written as UTF-8) in one step
+    (a temporary file in the same folder, flushed to disk, then renamed over
+    it), keeping the original's permissions, or giving a new file the
+    umask's. With `backup`, the original is first copied to PATH.bak.
     Returns the backup's path. Nothing is written when anything fails."""
     target = Path(path)
     folder = target.parent
+    data = content.encode("utf-8") if isinstance(content, str) else content
     saved: Path | None = None
     try:
-        mode = target.stat().st_mode & 0o7777 if target.exists() else None
+        mode = target.stat().st_mode & 0o7777 if target.exists() else _new_file_mode()
         if backup and target.exists():
             saved = target.with_name(target.name + ".bak")
             _copy_atomically(target, saved)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hvtune", dir=folder)
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if mode is not None:
-                os.chmod(temporary, mode)
+            os.chmod(temporary, mode)
             os.replace(temporary, target)
         except BaseException:
             os.unlink(temporary)

@@ -79,7 +79,7 @@ def boot(cpu: str, machine: Machine) -> GuestRun:
     try:
         done = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=machine.timeout)
     except subprocess.TimeoutExpired:
-        return GuestRun(cpu, problem=f"the guest did not finish within {machine.timeout} s")
+        return GuestRun(cpu, problem=f"the guest did not finish within {machine.timeout} s", seconds=machine.timeout)
     return read_console(cpu, done.stdout, done.stderr, done.returncode, time.monotonic() - start)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,11 @@ def run_lab(
     vcpus: int = 2,
     memory: int = 512,
     options: BenchOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LabResult:
-    """Boot A, then B, under the same machine, and measure each."""
+    """Boot A, then B, under the same machine, and measure each; `progress`
+    hears a line as each guest starts and ends (a guest under KVM in a
+    nested or PVM host can take minutes)."""
     chosen = accel or ("kvm" if kvm_usable() else "tcg")
     notes = []
     if chosen == "tcg":
@@ -68,9 +72,14 @@ def run_lab(
         )
         machine = Machine(image, initramfs, chosen, vcpus, memory)
         runs = []
-        for cpu in (a, b):
+        for label, cpu in (("A", a), ("B", b)):
             actual, note = _for_accel(cpu, chosen)
             if note and note not in notes:
                 notes.append(note)
-            runs.append(boot(actual, machine))
+            if progress:
+                progress(f"booting {label} under {chosen.upper()}: -cpu {actual}")
+            run = boot(actual, machine)
+            if progress:
+                progress(f"{label} {'failed' if run.problem else 'measured'} in {run.seconds:.1f} s")
+            runs.append(run)
     return LabResult(runs[0], runs[1], chosen, image, tuple(notes))

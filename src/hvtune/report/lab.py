@@ -3,11 +3,12 @@ each guest saw, JSON, and a bar chart."""
 
 from __future__ import annotations
 
+import io
 import json
-from pathlib import Path
 from typing import Any
 
 from hvtune.errors import InputError
+from hvtune.files import write_atomically
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
@@ -84,18 +85,27 @@ def lab_json(result: LabResult, *, vcpus: int, memory: int) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def lab_plot(result: LabResult, path: str) -> None:
-    """A PNG bar chart: one panel per measurement, Without (A) beside With (B)."""
+def require_matplotlib() -> None:
+    """Fail before any guest boots when --plot cannot be honoured."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
         raise InputError("--plot", None, "needs matplotlib: pip install 'hvtune[plot]'") from None
+
+
+def lab_plot(result: LabResult, path: str) -> bool:
+    """A PNG bar chart, one panel per measurement, Without (A) beside With
+    (B), written atomically; False (and nothing written) when the two
+    guests have no measurement in common."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     rows = measured_rows(result)
     if not rows:
-        raise InputError("--plot", None, "nothing to plot: neither guest measured anything")
+        return False
     figure_, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.6), squeeze=False)
     for axis, (title, a, b) in zip(axes[0], rows, strict=True):
         bars = axis.bar(["Without (A)", "With (B)"], [a, b], color=["#9e9e9e", "#2e7d32"])
@@ -104,9 +114,10 @@ def lab_plot(result: LabResult, path: str) -> None:
         axis.margins(y=0.2)
     figure_.suptitle(f"hvtune lab ({result.accel.upper()})", fontsize=10)
     figure_.tight_layout()
+    image = io.BytesIO()
     try:
-        figure_.savefig(Path(path), format="png", dpi=100)
-    except OSError as error:
-        raise InputError(path, None, f"cannot write: {error.strerror}") from None
+        figure_.savefig(image, format="png", dpi=100)
     finally:
         plt.close(figure_)
+    write_atomically(path, image.getvalue(), backup=False)
+    return True
