@@ -4,6 +4,7 @@ from initramfs to table and chart) with Debian's cloud kernel."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hvtune.errors import InputError
 from hvtune.lab.guest import read_console
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
 from hvtune.lab.kernel import fetch_kernel, find_kernel
+from hvtune.lab.run import PVM_NOTE, TCG_NOTE, choose_accel
 
 from support.cli import run
 from support.programs import require_program, under_ci
@@ -161,3 +163,12 @@ def test_a_measuring_guest_is_read_whole() -> None:
     assert run.problem is None and run.clocksource == "tsc" and run.hypervisor == "Hypervisor detected: KVM"
     assert run.results["clock_gettime"]["ticks_per_call"] == 5.0
     assert run.results["context"] == {"vcpus": 2, "clocksource": "tsc", "kernel": "6.1.0-56-cloud-amd64"}
+
+
+def test_the_accelerator_and_what_is_said_of_it() -> None:
+    assert choose_accel("tcg", {"kvm", "kvm_intel"}) == ("tcg", [TCG_NOTE])
+    assert choose_accel("kvm", {"kvm", "kvm_pvm"}) == ("kvm", [PVM_NOTE])
+    # PVM boots only PVM guest kernels: left alone, the lab does not hang on it
+    assert choose_accel(None, {"kvm", "kvm_pvm"}) == ("tcg", [f"{PVM_NOTE}; running under TCG", TCG_NOTE])
+    opens = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    assert choose_accel(None, {"kvm", "kvm_amd"}) == (("kvm", []) if opens else ("tcg", [TCG_NOTE]))

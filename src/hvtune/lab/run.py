@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from hvtune.bench.build import build_core
 from hvtune.bench.run import BenchOptions
+from hvtune.host.sysfs import read_system
 from hvtune.lab.guest import GuestRun, Machine, boot
 from hvtune.lab.initramfs import build_initramfs, find_busybox
 from hvtune.lab.kernel import find_kernel
@@ -25,12 +26,33 @@ class LabResult:
     notes: tuple[str, ...]
 
 
-def kvm_usable() -> bool:
+PVM_NOTE = "KVM here is kvm_pvm, which runs only kernels built as PVM guests: an ordinary kernel does not boot under it"
+TCG_NOTE = (
+    "TCG emulates no Hyper-V enlightenment: these figures show the machinery, not the effect; "
+    "run the lab under KVM to see what an enlightenment changes"
+)
+
+
+def _kvm_opens() -> bool:
     try:
         os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
     except OSError:
         return False
     return True
+
+
+def choose_accel(requested: str | None, modules: Collection[str]) -> tuple[str, list[str]]:
+    """The accelerator and what to say about it: KVM when /dev/kvm opens and
+    a KVM that boots ordinary guests (not PVM, given `modules`, the loaded
+    kernel modules) provides it, else TCG."""
+    pvm = "kvm_pvm" in modules
+    if requested == "kvm":
+        return "kvm", [PVM_NOTE] if pvm else []
+    if requested is None and not pvm and _kvm_opens():
+        return "kvm", []
+    if requested is None and pvm:
+        return "tcg", [f"{PVM_NOTE}; running under TCG", TCG_NOTE]
+    return "tcg", [TCG_NOTE]
 
 
 def _for_accel(cpu: str, accel: str) -> tuple[str, str | None]:
@@ -53,15 +75,8 @@ def run_lab(
     progress: Callable[[str], None] | None = None,
 ) -> LabResult:
     """Boot A, then B, under the same machine, and measure each; `progress`
-    hears a line as each guest starts and ends (a guest under KVM in a
-    nested or PVM host can take minutes)."""
-    chosen = accel or ("kvm" if kvm_usable() else "tcg")
-    notes = []
-    if chosen == "tcg":
-        notes.append(
-            "TCG emulates no Hyper-V enlightenment: these figures show the machinery, not the effect; "
-            "run the lab under KVM to see what an enlightenment changes"
-        )
+    hears a line as each guest starts and ends (a guest can take minutes)."""
+    chosen, notes = choose_accel(accel, read_system(Path("/")).modules)
     image = find_kernel(kernel)
     busybox = find_busybox()
     core = build_core(static_only=True)
