@@ -1,8 +1,9 @@
 """Fidelity of `hvtune bench`: each measurement beside a reference build of
 the plain loop (benchmarks/reference/*.c, bare rdtsc or clock timing, no
-ordering, no pinning), run alternately in the same process. Prints hvtune's
-median over the reference's median (goal: within 5%), and the spread of
-hvtune's own runs, max/min (goal: within 10%).
+ordering, no pinning), run alternately in the same process, one
+measurement each. Prints hvtune's median over the reference's median (goal:
+within 5%), and the spread, max/min, of the figures of N runs of the core as
+`hvtune bench` runs it (the median of its 5 repetitions; goal: within 10%).
 
     python benchmarks/bench_fidelity.py [--runs N] [--count N] [--threads T] [--rounds R]
 """
@@ -32,6 +33,13 @@ def number(command: list[str]) -> float:
     return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
+def measure(core: str, arguments: list[str], key: str, *, repeat: int) -> float:
+    """The core's figure (the median of `repeat` repetitions) for one measurement."""
+    command = [core, *arguments, "--repeat", str(repeat)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return float(json.loads(done.stdout)[key]["median"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -53,11 +61,11 @@ def main() -> None:
             reference = str(compile_reference(key, Path(folder)))
             mine, plain = [], []
             for _ in range(args.runs):  # alternate, so machine noise hits both alike
-                done = subprocess.run([core, *ours, "--repeat", "1"], check=True, capture_output=True, text=True)
-                mine.append(json.loads(done.stdout)[key]["median"])
+                mine.append(measure(core, ours, key, repeat=1))
                 plain.append(number([reference, *theirs]))
             ratio = statistics.median(mine) / statistics.median(plain)
-            spread = max(mine) / min(mine)
+            figures = [measure(core, ours, key, repeat=5) for _ in range(args.runs)]
+            spread = max(figures) / min(figures)
             print(
                 f"{key:<14} hvtune {statistics.median(mine):>12.4f}  reference {statistics.median(plain):>12.4f}  "
                 f"ratio {ratio:5.3f} (goal 0.95-1.05)  spread {spread:5.3f} (goal <= 1.10)"
