@@ -110,8 +110,10 @@ class HypervConfig:
     host_model: bool = False
     # The features switched on, as QEMU's bit mask (its hyperv_features).
     feature_mask: int = field(init=False, repr=False, compare=False)
-    # The values as a plain dict, for lookups checks make by the thousand.
+    # The values as a plain dict, and the catalog's aliases, for lookups
+    # checks make by the thousand.
     _lookup: dict[str, Value] = field(init=False, repr=False, compare=False)
+    _aliases: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         catalog = load_catalog()
@@ -126,6 +128,7 @@ class HypervConfig:
                 mask |= 1 << bits[name]
         object.__setattr__(self, "feature_mask", mask)
         object.__setattr__(self, "_lookup", values._index)
+        object.__setattr__(self, "_aliases", catalog.aliases)
         if type(self.extra) is not tuple:
             object.__setattr__(self, "extra", tuple(self.extra))
 
@@ -135,10 +138,8 @@ class HypervConfig:
         """The value set for a property or neighbour (by any QEMU name or
         alias), or None when unset."""
         value = self._lookup.get(name)
-        if value is None:
-            canonical = load_catalog().aliases.get(name)
-            if canonical is not None:
-                value = self._lookup.get(canonical)
+        if value is None and name in self._aliases:
+            value = self._lookup.get(self._aliases[name])
         return value
 
     def effective(self, name: str) -> Value:
@@ -155,11 +156,13 @@ class HypervConfig:
 
     def enabled(self, name: str) -> bool:
         """Whether a boolean property is explicitly on."""
-        return self.get(name) is True
+        return self._lookup.get(name) is True or (
+            name in self._aliases and self._lookup.get(self._aliases[name]) is True
+        )
 
     @property
     def passthrough(self) -> bool:
-        return self.enabled("hv-passthrough")
+        return self._lookup.get("hv-passthrough") is True
 
     @property
     def kvm_hidden(self) -> bool:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from hvtune.checks import dependencies, hazards, host, libvirt, migration, values
 from hvtune.checks.context import CheckContext
-from hvtune.checks.rule import Check, subjects, target_of
+from hvtune.checks.rule import Check, needed_facts, subjects, target_of
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first, without_repeats
 
@@ -51,19 +51,22 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-# Each check with the names it declared (@about; None: any config) and the
-# target it judges for (@only_for; None: every target).
-_GATED = tuple((check, subjects(check), target_of(check)) for check in CHECKS)
+# Each check with the names it declared (@about; None: any config), the
+# target it judges for (@only_for; None: every target) and the context facts
+# it needs (@needs).
+_GATED = tuple((check, subjects(check), target_of(check), needed_facts(check)) for check in CHECKS)
 
 
 @lru_cache(maxsize=4096)
-def _applicable(present: frozenset[str], target: str) -> tuple[Check, ...]:
-    """The checks that can find something in a config setting `present`,
-    read by `target`, in CHECKS order. Fleets share a few sets of names."""
+def _applicable(present: tuple[str, ...], target: str, facts: frozenset[str]) -> tuple[Check, ...]:
+    """The checks that can find something in a config setting `present`
+    (canonical names in catalog order, so one set has one key), read by
+    `target`, in a context with `facts`, in CHECKS order. Fleets share a
+    few sets of names."""
     return tuple(
         check
-        for check, names, only in _GATED
-        if (only is None or only == target) and (names is None or not present.isdisjoint(names))
+        for check, names, only, needed in _GATED
+        if (only is None or only == target) and (names is None or not names.isdisjoint(present)) and needed <= facts
     )
 
 
@@ -72,9 +75,9 @@ def run_checks(config: HypervConfig, context: CheckContext | None = None) -> lis
     first is the one QEMU would print."""
     context = context or CheckContext()
     findings: list[Finding] = []
-    for check in _applicable(frozenset(config.values.keys()), context.target):
+    for check in _applicable(tuple(config.values.keys()), context.target, context.facts):
         findings.extend(check(config, context))
-    return most_important_first(without_repeats(findings))
+    return most_important_first(without_repeats(findings)) if len(findings) > 1 else findings
 
 
 __all__ = ["CHECKS", "Check", "CheckContext", "run_checks"]

@@ -35,6 +35,12 @@ class CheckContext:
     host: HostProfile | None = None
 
     @property
+    def facts(self) -> frozenset[str]:
+        """Which of the facts checks may need (rule.needs) this context has."""
+        present = {"host": self.host is not None, "linux": self.linux_guest, "ambiguous": bool(self.ambiguous)}
+        return frozenset(name for name, ok in present.items() if ok)
+
+    @property
     def kvm_host(self) -> HostProfile | None:
         """The host, when the guest runs there under KVM with a usable /dev/kvm."""
         host = self.host

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
-from hvtune.checks.rule import about, only_for
+from hvtune.checks.rule import about, needs, only_for
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.releases import parse_release
@@ -184,6 +184,7 @@ def check_crash(config: HypervConfig, context: CheckContext) -> list[Finding]:
     return [CRASH_STOPS_DUMP] if config.enabled("hv-crash") else []
 
 
+@needs("ambiguous")
 def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding]:
     return [
         Finding(
@@ -221,6 +222,7 @@ def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Fin
     return findings + ([vpindex] if vpindex else [])
 
 
+@needs("linux")
 def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:
     if not context.linux_guest or not config.hyperv_enabled or config.kvm_hidden:
         return []

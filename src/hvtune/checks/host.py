@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
-from hvtune.checks.rule import about
+from hvtune.checks.rule import about, needs
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.releases import parse_release
 
 
+@needs("host")
 def check_host_kvm(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """A host without usable KVM runs no KVM guest at all."""
     host = context.host
@@ -33,6 +34,7 @@ def check_host_kvm(config: HypervConfig, context: CheckContext) -> list[Finding]
 
 
 @about("hv-vpindex")
+@needs("host")
 def check_host_vp_index(config: HypervConfig, context: CheckContext) -> list[Finding]:
     host = context.kvm_host
     if host is None or host.vp_index_settable or not config.enabled("hv-vpindex"):
@@ -49,6 +51,7 @@ def check_host_vp_index(config: HypervConfig, context: CheckContext) -> list[Fin
     ]
 
 
+@needs("host")
 def check_host_hv_cpuid(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """KVM offered KVM_GET_SUPPORTED_HV_CPUID but it failed: QEMU exits."""
     host = context.kvm_host
@@ -66,6 +69,7 @@ def check_host_hv_cpuid(config: HypervConfig, context: CheckContext) -> list[Fin
     ]
 
 
+@needs("host")
 def check_host_without_hyperv(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """KVM_CAP_HYPERV is 0: QEMU silently drops every enlightenment, but still
     writes a few features' MSRs, which KVM rejects."""
@@ -107,6 +111,7 @@ def check_host_without_hyperv(config: HypervConfig, context: CheckContext) -> li
     return findings
 
 
+@needs("host")
 def check_host_clocksource(config: HypervConfig, context: CheckContext) -> list[Finding]:
     host = context.kvm_host
     if host is None or not host.hyperv_emulation or host.stable_clocksource is not False:
@@ -129,6 +134,7 @@ def check_host_clocksource(config: HypervConfig, context: CheckContext) -> list[
     ]
 
 
+@needs("host")
 def check_host_apicv(config: HypervConfig, context: CheckContext) -> list[Finding]:
     host = context.kvm_host
     if host is None or not host.hyperv_emulation:
@@ -165,6 +171,7 @@ def check_host_apicv(config: HypervConfig, context: CheckContext) -> list[Findin
 
 
 @about("hv-no-nonarch-coresharing")
+@needs("host")
 def check_host_smt(config: HypervConfig, context: CheckContext) -> list[Finding]:
     host = context.kvm_host
     if host is None or config.get("hv-no-nonarch-coresharing") != "on" or not host.smt_active:
@@ -183,6 +190,7 @@ def check_host_smt(config: HypervConfig, context: CheckContext) -> list[Finding]
     ]
 
 
+@needs("host")
 def check_host_qemu(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """Properties the host's QEMU does not know (too old, or already removed)."""
     host = context.host

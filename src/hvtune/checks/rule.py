@@ -33,6 +33,23 @@ def only_for(target: str) -> Callable[[Check], Check]:
     return mark
 
 
+def needs(*facts: str) -> Callable[[Check], Check]:
+    """Declare the facts of the context (CheckContext.facts: "host",
+    "linux", "ambiguous") without which a check can find nothing;
+    run_checks skips it when one is missing."""
+
+    def mark(check: Check) -> Check:
+        check.needs = frozenset(facts)  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
+def needed_facts(check: Check) -> frozenset[str]:
+    """The context facts a check declared with @needs (none: always run)."""
+    return getattr(check, "needs", frozenset())
+
+
 def target_of(check: Check) -> str | None:
     """The target a check declared with @only_for, or None (every target)."""
     return getattr(check, "target", None)

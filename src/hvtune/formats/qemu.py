@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
 from hvtune.config import FrozenValues, HypervConfig
@@ -111,11 +111,13 @@ def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refu
     return _Refused(f"{message}; no Hyper-V property has this name (see `hvtune list`)")
 
 
-def _refused_unknown(catalog: Catalog, name: str) -> bool:
+@lru_cache(maxsize=4096)
+def _refused_unknown(name: str) -> bool:
     """Whether QEMU refuses an unknown name that hvtune must not keep: any
-    hv-* name, and a known name written in another case (HV-RELAXED, KVM)."""
+    hv-* name, and a known name written in another case (HV-RELAXED, KVM).
+    Cached: a fleet's command lines repeat the same few other tokens."""
     folded = name.lower().replace("_", "-")
-    return folded.startswith(("hv-", "x-hv-")) or catalog.entry(folded) is not None
+    return folded.startswith(("hv-", "x-hv-")) or load_catalog().entry(folded) is not None
 
 
 @dataclass(frozen=True)
@@ -188,11 +190,14 @@ def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
         raise _not_found(catalog, model, name, f"{name} exists only for the {models} CPU models")
 
 
-def _switch(catalog: Catalog, model: str, sign: str, name: str) -> Entry | None:
-    """Check one +feat/-feat token; None for a token hvtune keeps verbatim."""
+@lru_cache(maxsize=4096)
+def _switch(model: str, sign: str, name: str) -> Entry | None:
+    """Check one +feat/-feat token; None for a token hvtune keeps verbatim.
+    Cached (a refusal raises, and is not cached)."""
+    catalog = load_catalog()
     known = _known().get(name)
     if known is None:
-        if not _refused_unknown(catalog, name):
+        if not _refused_unknown(name):
             return None
         dashed = name.replace("_", "-")
         hint = ""
@@ -221,7 +226,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         for position, name, text, original in tokens.assignments:
             known = table.get(name)
             if known is None:
-                if _refused_unknown(catalog, name):
+                if _refused_unknown(name):
                     raise _not_found(catalog, model, name)
                 extra.append((position, original))
                 continue
@@ -231,7 +236,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
                 original = sign + name
-                entry = _switch(catalog, model, sign, name)
+                entry = _switch(model, sign, name)
                 if entry is None:
                     extra.append((position, original))
                 else:
