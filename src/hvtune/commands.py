@@ -4,13 +4,17 @@ unusable input or usage."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from hvtune._version import __version__
+
+if TYPE_CHECKING:
+    from hvtune.plan import Goals
 
 FORMAT = click.option(
     "--format",
@@ -130,6 +134,9 @@ HOST = click.option(
 )
 
 
+PLANNED_OS = click.option(
+    "--os", "guest_os", metavar="OS", required=True, help="The guest OS: winxp ... win2025, or linux."
+)
 GOALS = (
     click.option(
         "--migratable", is_flag=True, help="Keep the guest live-migratable (no passthrough, no unpinned TSC)."
@@ -141,11 +148,23 @@ GOALS = (
 )
 
 
-def _goals(decorated: F) -> F:
-    """The goal options, in their order."""
+GOAL_NAMES = ("migratable", "nested", "gpu_passthrough", "overcommit", "tsc_frequency")
+
+
+def _goals(command: F) -> F:
+    """The goal options, in their order, handed to the command as one
+    `goals` argument (a plan.Goals)."""
+
+    @functools.wraps(command)
+    def with_goals(*args: Any, **kwargs: Any) -> Any:
+        from hvtune.plan import Goals
+
+        return command(*args, goals=Goals(**{name: kwargs.pop(name) for name in GOAL_NAMES}), **kwargs)
+
+    decorated: Any = with_goals
     for option in reversed(GOALS):
         decorated = option(decorated)
-    return decorated
+    return cast(F, decorated)
 
 
 @cli.command()
@@ -287,11 +306,7 @@ def fix(
     uri: str | None,
     guest_os: str | None,
     host_spec: str | None,
-    migratable: bool,
-    nested: bool,
-    gpu_passthrough: bool,
-    overcommit: bool,
-    tsc_frequency: int | None,
+    goals: Goals,
     libvirt_version: str | None,
     output: str,
 ) -> int:
@@ -308,12 +323,10 @@ def fix(
     """
     from hvtune.api import host_profile
     from hvtune.fixing import Fixing, fix_file, fix_live
-    from hvtune.plan import Goals
     from hvtune.report import fixes as report
 
     host = host_profile(host_spec or ("this" if use_plan else None))
-    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency) if use_plan else None
-    fixing = Fixing(warnings_too, _guest_os(guest_os), libvirt_version, host, goals)
+    fixing = Fixing(warnings_too, _guest_os(guest_os), libvirt_version, host, goals if use_plan else None)
     if uri is not None:
         live = fix_live(uri, target, fixing, apply=yes)
         click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
@@ -362,7 +375,7 @@ def doctor(
 
 
 @cli.command()
-@click.option("--os", "guest_os", metavar="OS", required=True, help="The guest OS: win7 ... win2025, or linux.")
+@PLANNED_OS
 @HOST
 @_goals
 @click.option("--to", "to", type=click.Choice(["qemu", "libvirt", "json"]), default="qemu", show_default=True)
@@ -371,11 +384,7 @@ def doctor(
 def plan(
     guest_os: str,
     host_spec: str | None,
-    migratable: bool,
-    nested: bool,
-    gpu_passthrough: bool,
-    overcommit: bool,
-    tsc_frequency: int | None,
+    goals: Goals,
     to: str,
     explain: bool,
     output: str,
@@ -385,12 +394,11 @@ def plan(
     XML or JSON. Every choice has a reason (--explain); a plan always passes
     `hvtune check` on its host."""
     from hvtune.api import host_profile, render
-    from hvtune.plan import Goals, make_plan
+    from hvtune.plan import make_plan
     from hvtune.report import plan as report
 
     host = host_profile(host_spec or "this")
     assert host is not None
-    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency)
     made = make_plan(_guest_os(guest_os) or guest_os, host, goals)
     rendered = render(made.config, to, source="plan")
     if output == "json":
@@ -401,18 +409,14 @@ def plan(
 
 
 @cli.command()
-@click.option("--os", "guest_os", metavar="OS", required=True, help="The guest OS: winxp ... win2025, or linux.")
+@PLANNED_OS
 @HOST
 @_goals
 @FORMAT
 def compare(
     guest_os: str,
     host_spec: str | None,
-    migratable: bool,
-    nested: bool,
-    gpu_passthrough: bool,
-    overcommit: bool,
-    tsc_frequency: int | None,
+    goals: Goals,
     output: str,
 ) -> int:
     """Side by side: what virt-install, Proxmox VE, OpenStack Nova, KubeVirt
@@ -420,12 +424,10 @@ def compare(
     --host), each judged by hvtune's checks, beside hvtune's plan."""
     from hvtune.api import host_profile
     from hvtune.compare import compare as compare_stacks
-    from hvtune.plan import Goals
     from hvtune.report import compare as report
 
     host = host_profile(host_spec or "this")
     assert host is not None
-    goals = Goals(migratable, nested, gpu_passthrough, overcommit, tsc_frequency)
     comparison = compare_stacks(_guest_os(guest_os) or guest_os, host, goals)
     click.echo(report.compare_json(comparison) if output == "json" else report.compare_text(comparison), nl=False)
     return 0
