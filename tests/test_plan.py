@@ -208,20 +208,14 @@ def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 # --- compare ---------------------------------------------------------------------------------
 
+STACKS = ["virt-install", "proxmox", "nova", "kubevirt", "kubevirt-windows", "cloud-hypervisor", "hvtune"]
+
 
 def test_compare_shows_the_known_pains(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compare", "--os", "win11", "--host", "amd-avic", "--migratable", "--format", "json")
     assert code == 0
     stacks = {row["stack"]: row for row in json.loads(out)["stacks"]}
-    assert list(stacks) == [
-        "virt-install",
-        "proxmox",
-        "nova",
-        "kubevirt",
-        "kubevirt-windows",
-        "cloud-hypervisor",
-        "hvtune",
-    ]
+    assert list(stacks) == STACKS
     assert "hv-stimer" in stacks["nova"]["missing"]  # Nova never enables synthetic timers
     assert stacks["kubevirt-windows"]["verdict"] == "blocks migration"  # reenlightenment without a pinned TSC
     assert {"hv-frequencies", "hv-tlbflush"} <= set(stacks["proxmox"]["missing"])
@@ -250,16 +244,7 @@ def test_compare_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Windows 10 on host intel-nested (goals: none)"
-    assert lines[2].split() == [
-        "property",
-        "virt-install",
-        "proxmox",
-        "nova",
-        "kubevirt",
-        "kubevirt-windows",
-        "cloud-hypervisor",
-        "hvtune",
-    ]
+    assert lines[2].split() == ["property", *STACKS]
     stimer = next(line for line in lines if line.startswith("hv-stimer "))
     assert stimer.split() == ["hv-stimer", "on", "on", "-", "-", "on", "on", "on"]
     assert "  OpenStack Nova: misses benefits" in lines
