@@ -174,6 +174,19 @@ static void print_runs(const char *name, const double *runs, int repeat)
     printf("], \"min\": %.4f, \"median\": %.4f, \"max\": %.4f", sorted[0], median, sorted[repeat - 1]);
 }
 
+/* One per-call measurement: a warm-up of `warmup` calls, then `repeat` runs
+ * of `count` calls, printed as ", name: {runs..., calls}". */
+static void measure_calls(const char *name, double (*ticks)(long), long warmup, long count, double *runs,
+                          int repeat)
+{
+    ticks(warmup);
+    for (int r = 0; r < repeat; r++)
+        runs[r] = ticks(count);
+    printf(", ");
+    print_runs(name, runs, repeat);
+    printf(", \"calls\": %ld}", count);
+}
+
 static void print_signature(uint32_t leaf)
 {
     uint32_t regs[4];
@@ -261,22 +274,10 @@ int main(int argc, char **argv)
     printf("{\"tsc_ordering\": \"lfence;rdtsc;lfence ... %s\", ", have_rdtscp ? "rdtscp;lfence" : "lfence;rdtsc;lfence");
     print_context();
     pin_here();
-    if (strstr(which, "clock")) {
-        clock_ticks(count);
-        for (int r = 0; r < repeat; r++)
-            runs[r] = clock_ticks(count);
-        printf(", ");
-        print_runs("clock_gettime", runs, repeat);
-        printf(", \"calls\": %ld}", count);
-    }
-    if (strstr(which, "cpuid")) {
-        cpuid_ticks(count / 10 + 1);
-        for (int r = 0; r < repeat; r++)
-            runs[r] = cpuid_ticks(count);
-        printf(", ");
-        print_runs("cpuid", runs, repeat);
-        printf(", \"calls\": %ld}", count);
-    }
+    if (strstr(which, "clock"))
+        measure_calls("clock_gettime", clock_ticks, count, count, runs, repeat);
+    if (strstr(which, "cpuid"))
+        measure_calls("cpuid", cpuid_ticks, count / 10 + 1, count, runs, repeat);
     if (strstr(which, "tlb")) {
         cpu_set_t all;
         CPU_ZERO(&all);
