@@ -526,9 +526,9 @@ def lab(
         progress=lambda line: click.echo(f"hvtune lab: {line}", err=True),
     )  # fmt: skip
     if output == "json":
-        click.echo(report.lab_json(result, vcpus=vcpus, memory=memory), nl=False)
+        click.echo(report.lab_json(result), nl=False)
     else:
-        click.echo(report.lab_text(result, vcpus=vcpus, memory=memory), nl=False)
+        click.echo(report.lab_text(result), nl=False)
     if plot_path is not None and not report.lab_plot(result, plot_path):
         click.echo(f"hvtune lab: no chart written to {plot_path}: the guests have no measurement in common", err=True)
     return 1 if result.a.problem or result.b.problem else 0

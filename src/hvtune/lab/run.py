@@ -19,10 +19,15 @@ from hvtune.lab.kernel import find_kernel
 
 @dataclass(frozen=True)
 class LabResult:
+    """Both guests, and the machine they ran on: accelerator, kernel, vCPUs,
+    memory (MiB)."""
+
     a: GuestRun
     b: GuestRun
     accel: str
     kernel: Path
+    vcpus: int
+    memory: int
     notes: tuple[str, ...]
 
 
@@ -97,4 +102,4 @@ def run_lab(
             if progress:
                 progress(f"{label} {'failed' if run.problem else 'measured'} in {run.seconds:.1f} s")
             runs.append(run)
-    return LabResult(runs[0], runs[1], chosen, image, tuple(notes))
+    return LabResult(runs[0], runs[1], chosen, image, vcpus, memory, tuple(notes))

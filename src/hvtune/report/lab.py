@@ -45,9 +45,9 @@ def _guest_lines(label: str, run: GuestRun) -> list[str]:
     return lines
 
 
-def lab_text(result: LabResult, *, vcpus: int, memory: int) -> str:
-    accel = "KVM" if result.accel == "kvm" else "TCG"
-    lines = [f"hvtune lab: {accel}, {vcpus} vCPUs, {memory} MiB, kernel {result.kernel.name}", ""]
+def lab_text(result: LabResult) -> str:
+    machine = f"{result.accel.upper()}, {result.vcpus} vCPUs, {result.memory} MiB, kernel {result.kernel.name}"
+    lines = [f"hvtune lab: {machine}", ""]
     rows = measured_rows(result)
     if rows:
         width = max(len(title) for title, _, _ in rows)
@@ -72,12 +72,12 @@ def _guest_json(run: GuestRun) -> dict[str, Any]:
     }
 
 
-def lab_json(result: LabResult, *, vcpus: int, memory: int) -> str:
+def lab_json(result: LabResult) -> str:
     document = {
         "accel": result.accel,
         "kernel": str(result.kernel),
-        "vcpus": vcpus,
-        "memory_mib": memory,
+        "vcpus": result.vcpus,
+        "memory_mib": result.memory,
         "notes": list(result.notes),
         "a": _guest_json(result.a),
         "b": _guest_json(result.b),
@@ -97,15 +97,15 @@ def lab_plot(result: LabResult, path: str) -> bool:
     """A PNG bar chart, one panel per measurement, Without (A) beside With
     (B), written atomically; False (and nothing written) when the two
     guests have no measurement in common."""
+    rows = measured_rows(result)
+    if not rows:
+        return False
     require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = measured_rows(result)
-    if not rows:
-        return False
     figure_, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.6), squeeze=False)
     for axis, (title, a, b) in zip(axes[0], rows, strict=True):
         bars = axis.bar(["Without (A)", "With (B)"], [a, b], color=["#9e9e9e", "#2e7d32"])
