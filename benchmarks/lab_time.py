@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from hvtune.bench.build import build_core
-from hvtune.bench.run import BenchOptions
+from hvtune.bench.options import LAB_OPTIONS
 from hvtune.errors import InputError
 from hvtune.lab.guest import Machine, boot
 from hvtune.lab.initramfs import build_initramfs, find_busybox
@@ -28,7 +28,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     kernel = Path(args.kernel) if args.kernel else _kernel()
-    options = BenchOptions(count=200_000, repeat=5, threads=16, rounds=100)
     builds, boots = [], []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.runs):
@@ -37,7 +36,7 @@ def main() -> None:
                 Path(folder) / "initramfs.gz",
                 busybox=find_busybox(),
                 bench=build_core(static_only=True).path,
-                arguments=options.arguments(),
+                arguments=LAB_OPTIONS.arguments(),
             )
             built = time.perf_counter()
             run = boot(args.cpu, Machine(kernel, initramfs, args.accel))

@@ -21,7 +21,8 @@ from hvtune._version import __version__
 
 if TYPE_CHECKING:
     from hvtune.api import check, check_live, check_reading, read_cpu_option, render, translate
-    from hvtune.bench.run import BenchOptions, run_bench
+    from hvtune.bench.options import BenchOptions
+    from hvtune.bench.run import run_bench
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
     from hvtune.checks.context import CheckContext
     from hvtune.compare import compare
@@ -43,7 +44,7 @@ _WHERE = {
     "read_cpu_option": "hvtune.api",
     "render": "hvtune.api",
     "translate": "hvtune.api",
-    "BenchOptions": "hvtune.bench.run",
+    "BenchOptions": "hvtune.bench.options",
     "run_bench": "hvtune.bench.run",
     "Catalog": "hvtune.catalog",
     "Neighbour": "hvtune.catalog",

@@ -7,11 +7,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from hvtune._version import __version__
+from hvtune.bench.options import LAB_OPTIONS, MEASUREMENTS, BenchOptions
 
 if TYPE_CHECKING:
     from hvtune.plan import Goals
@@ -161,10 +163,14 @@ def _goals(command: F) -> F:
 
         return command(*args, goals=Goals(**{name: kwargs.pop(name) for name in GOAL_NAMES}), **kwargs)
 
-    decorated: Any = with_goals
-    for option in reversed(GOALS):
-        decorated = option(decorated)
-    return cast(F, decorated)
+    return cast(F, _options(with_goals, *GOALS))
+
+
+def _options(command: Callable[..., Any], *options: Callable[[Any], Any]) -> Any:
+    """The command with these click options, shown in this order."""
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @cli.command()
@@ -433,9 +439,10 @@ def compare(
     return 0
 
 
-def _measurements(value: str) -> tuple[str, ...]:
-    from hvtune.bench.run import MEASUREMENTS
+WHICH = "The measurements, comma-separated."
 
+
+def _measurements(value: str) -> tuple[str, ...]:
     chosen = tuple(part.strip() for part in value.split(",") if part.strip())
     unknown = [part for part in chosen if part not in MEASUREMENTS]
     if unknown or not chosen:
@@ -443,25 +450,46 @@ def _measurements(value: str) -> tuple[str, ...]:
     return chosen
 
 
+def _measuring(defaults: BenchOptions) -> Callable[[F], F]:
+    """The measurement options (--which, --count, --repeat, --threads,
+    --rounds) with these defaults, handed to the command as one `options`
+    argument (a BenchOptions)."""
+
+    def number(name: str, default: int, text: str) -> Callable[[Any], Any]:
+        return click.option(name, type=click.IntRange(min=1), default=default, show_default=True, help=text)
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_options(*args: Any, which: str, **kwargs: Any) -> Any:
+            numbers = {name: kwargs.pop(name) for name in ("count", "repeat", "threads", "rounds")}
+            options = replace(defaults, which=_measurements(which), **numbers)
+            return command(*args, options=options, **kwargs)
+
+        return cast(F, _options(with_options, *measuring))
+
+    measuring = (
+        click.option("--which", default=",".join(defaults.which), show_default=True, help=WHICH),
+        number("--count", defaults.count, "Calls per run."),
+        number("--repeat", defaults.repeat, "Runs of each measurement."),
+        number("--threads", defaults.threads, "TLB test threads."),
+        number("--rounds", defaults.rounds, "TLB test rounds per thread."),
+    )
+
+    return decorate
+
+
 @cli.command()
-@click.option("--which", default="clock,cpuid,tlb", show_default=True, help="The measurements, comma-separated.")
-@click.option("--count", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Calls per run.")
-@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs of each measurement.")
-@click.option("--threads", type=click.IntRange(min=1), default=64, show_default=True, help="TLB test threads.")
-@click.option(
-    "--rounds", type=click.IntRange(min=1), default=200, show_default=True, help="TLB test rounds per thread."
-)
+@_measuring(BenchOptions())
 @FORMAT
-def bench(which: str, count: int, repeat: int, threads: int, rounds: int, output: str) -> int:
+def bench(options: BenchOptions, output: str) -> int:
     """Measure, on this machine or inside this guest, what enlightenments
     change: TSC ticks per clock_gettime(CLOCK_REALTIME) call, TSC ticks per
     cpuid(0x1), and a TLB-shootdown test (threads mapping, touching and
     unmapping a shared file). Prints min and median of several runs, with the
     clocksource and hypervisor signatures that decide them."""
-    from hvtune.bench.run import BenchOptions, run_bench
+    from hvtune.bench.run import run_bench
     from hvtune.report import bench as report
 
-    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
     document = run_bench(options)
     click.echo(report.bench_json(document) if output == "json" else report.bench_text(document), nl=False)
     return 0
@@ -477,11 +505,7 @@ def bench(which: str, count: int, repeat: int, threads: int, rounds: int, output
 @click.option("--vcpus", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--memory", type=click.IntRange(min=128), default=512, show_default=True, metavar="MIB")
 @click.option("--accel", type=click.Choice(["kvm", "tcg"]), help="Default: KVM when /dev/kvm is usable, else TCG.")
-@click.option("--which", default="clock,cpuid,tlb", show_default=True, help="The measurements, comma-separated.")
-@click.option("--count", type=click.IntRange(min=1), default=200_000, show_default=True, help="Calls per run.")
-@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Runs of each measurement.")
-@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True, help="TLB test threads.")
-@click.option("--rounds", type=click.IntRange(min=1), default=100, show_default=True, help="TLB rounds per thread.")
+@_measuring(LAB_OPTIONS)
 @click.option("--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also draw a PNG chart.")
 @FORMAT
 def lab(
@@ -492,11 +516,7 @@ def lab(
     vcpus: int,
     memory: int,
     accel: str | None,
-    which: str,
-    count: int,
-    repeat: int,
-    threads: int,
-    rounds: int,
+    options: BenchOptions,
     plot_path: str | None,
     output: str,
 ) -> int:
@@ -505,7 +525,6 @@ def lab(
     inside over the serial console, and print a Without/With table with what
     each guest saw (its Hypervisor detected line, Hyper-V lines, clocksource).
     A Linux guest uses Hyper-V interfaces only with kvm=off."""
-    from hvtune.bench.run import BenchOptions
     from hvtune.lab.kernel import fetch_kernel as fetch
     from hvtune.lab.run import run_lab
     from hvtune.report import lab as report
@@ -520,7 +539,6 @@ def lab(
         raise UsageFailure("lab: give both --a CPU and --b CPU")
     if plot_path is not None:
         report.require_matplotlib()
-    options = BenchOptions(_measurements(which), count, repeat, threads, rounds)
     result = run_lab(
         cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options,
         progress=lambda line: click.echo(f"hvtune lab: {line}", err=True),

@@ -5,35 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hvtune.bench.build import build_core
+from hvtune.bench.options import MEASURED, BenchOptions
 from hvtune.errors import InputError
 from hvtune.host.sysfs import read_system
-
-MEASUREMENTS = ("clock", "cpuid", "tlb")
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    """What to measure and how long: `count` calls per run for clock and
-    cpuid, `repeat` runs of each; the TLB test runs `threads` threads of
-    `rounds` map-touch-unmap rounds over `pages` pages."""
-
-    which: tuple[str, ...] = MEASUREMENTS
-    count: int = 1_000_000
-    repeat: int = 5
-    threads: int = 64
-    rounds: int = 200
-    pages: int = 16
-
-    def arguments(self) -> list[str]:
-        return [
-            "--which", ",".join(self.which), "--count", str(self.count), "--repeat", str(self.repeat),
-            "--threads", str(self.threads), "--rounds", str(self.rounds), "--pages", str(self.pages),
-        ]  # fmt: skip
 
 
 def summarize(raw: dict[str, Any], *, clocksource: str | None, kernel: str | None) -> dict[str, Any]:
@@ -42,17 +20,14 @@ def summarize(raw: dict[str, Any], *, clocksource: str | None, kernel: str | Non
     and the machine's clocksource and kernel in its context."""
     document = dict(raw)
     document["context"] = {**raw.get("context", {}), "clocksource": clocksource, "kernel": kernel}
-    for key, headline in (("clock_gettime", "ticks_per_call"), ("cpuid", "ticks_per_call")):
-        if key in document:
-            document[key] = {headline: document[key]["median"], **document[key]}
+    for measurement in MEASURED:
+        result = document.get(measurement.key)
+        if result and "median" in result:
+            document[measurement.key] = {measurement.headline: result["median"], **result}
     tlb = document.get("tlb_shootdown")
     if tlb and "median" in tlb:
-        rounds = tlb["threads"] * tlb["rounds"]
-        document["tlb_shootdown"] = {
-            "seconds": tlb["median"],
-            "rounds_per_second": round(rounds / tlb["median"], 1),
-            **tlb,
-        }
+        rounds_per_second = round(tlb["threads"] * tlb["rounds"] / tlb["median"], 1)
+        document["tlb_shootdown"] = {"seconds": tlb["seconds"], "rounds_per_second": rounds_per_second, **tlb}
     return document
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvtune.bench.build import build_core
-from hvtune.bench.run import BenchOptions
+from hvtune.bench.options import LAB_OPTIONS, BenchOptions
 from hvtune.host.sysfs import read_system
 from hvtune.lab.guest import GuestRun, Machine, boot
 from hvtune.lab.initramfs import build_initramfs, find_busybox
@@ -85,7 +85,7 @@ def run_lab(
     image = find_kernel(kernel)
     busybox = find_busybox()
     core = build_core(static_only=True)
-    options = options or BenchOptions(count=200_000, repeat=5, threads=16, rounds=100)
+    options = options or LAB_OPTIONS
     with tempfile.TemporaryDirectory(prefix="hvtune-lab-") as folder:
         initramfs = build_initramfs(
             Path(folder) / "initramfs.gz", busybox=busybox, bench=core.path, arguments=options.arguments()

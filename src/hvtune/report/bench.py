@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-_ROWS = (
-    ("clock_gettime", "clock_gettime(CLOCK_REALTIME)", "TSC ticks per call"),
-    ("cpuid", "cpuid(0x1)", "TSC ticks per call"),
-    ("tlb_shootdown", "TLB shootdown", "seconds"),
-)
+from hvtune.bench.options import MEASURED
 
 
 def hypervisor_line(context: dict[str, Any]) -> str:
@@ -45,16 +41,16 @@ def bench_text(document: dict[str, Any]) -> str:
         f"  clocksource {context.get('clocksource') or 'unknown'}; hypervisor: {hypervisor_line(context)}",
         "",
     ]
-    for key, title, unit in _ROWS:
-        result = document.get(key)
+    for measurement in MEASURED:
+        result = document.get(measurement.key)
         if not result:
             continue
         if "error" in result:
-            lines.append(f"  {title:<31} failed: {result['error']}")
+            lines.append(f"  {measurement.title:<31} failed: {result['error']}")
             continue
         figures = f"min {figure(result['min']):>10}   median {figure(result['median']):>10}"
-        lines.append(f"  {title:<31} {unit:<19} {figures}")
-        lines.append(f"  {'':<31} ({_detail(key, result)})")
+        lines.append(f"  {measurement.title:<31} {measurement.unit:<19} {figures}")
+        lines.append(f"  {'':<31} ({_detail(measurement.key, result)})")
     return "\n".join(lines) + "\n"
 
 

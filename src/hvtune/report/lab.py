@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from hvtune.bench.options import MEASURED, Measurement
 from hvtune.errors import InputError
 from hvtune.files import write_atomically
 from hvtune.lab.guest import GuestRun
@@ -14,25 +15,19 @@ from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
 
-ROWS = (
-    ("clock_gettime", "ticks_per_call", "clock_gettime, TSC ticks per call"),
-    ("cpuid", "ticks_per_call", "cpuid(0x1), TSC ticks per call"),
-    ("tlb_shootdown", "seconds", "TLB shootdown, seconds"),
-)
 
-
-def _value(run: GuestRun, key: str, headline: str) -> float | None:
-    result = run.results.get(key)
-    return result.get(headline) if isinstance(result, dict) else None
+def _value(run: GuestRun, measurement: Measurement) -> float | None:
+    result = run.results.get(measurement.key)
+    return result.get(measurement.headline) if isinstance(result, dict) else None
 
 
 def measured_rows(result: LabResult) -> list[tuple[str, float, float]]:
     """(title, A, B) for every measurement both guests made."""
     rows = []
-    for key, headline, title in ROWS:
-        a, b = _value(result.a, key, headline), _value(result.b, key, headline)
+    for measurement in MEASURED:
+        a, b = _value(result.a, measurement), _value(result.b, measurement)
         if a is not None and b is not None:
-            rows.append((title, a, b))
+            rows.append((f"{measurement.short}, {measurement.unit}", a, b))
     return rows
 
 
