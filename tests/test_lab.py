@@ -100,7 +100,9 @@ def test_the_table_in_the_published_style(capsys: pytest.CaptureFixture[str], ke
     assert any(line.startswith("Note: under TCG the CPU model host is replaced by max") for line in lines)
 
 
-def test_hv_vpindex_under_tcg_as_this_qemu_takes_it(capsys: pytest.CaptureFixture[str], kernel: Path, tmp_path: Path) -> None:
+def test_hv_vpindex_under_tcg_as_this_qemu_takes_it(
+    capsys: pytest.CaptureFixture[str], kernel: Path, tmp_path: Path
+) -> None:
     from hvtune.catalog import load_catalog
     from hvtune.host.versions import local_qemu_version
     from hvtune.releases import parse_release
