@@ -98,7 +98,8 @@ def test_check_files_keeps_going_past_an_unusable_one(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (b"\xff\xfe\x00binary", "not UTF-8 text"),
+        (b"\xff\xfe\x00binary", "UTF-16 text; hvtune reads UTF-8 only"),
+        (b"host,hv-relaxed\xff", "byte 15: not UTF-8 text"),
         (b"", "empty input"),
         (b'{"hv-relaxed": 1}', "key 'hv-relaxed'"),
         (b'{"hv-relaxd": true}', "did you mean hv-relaxed"),

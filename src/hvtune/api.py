@@ -13,7 +13,8 @@ from hvtune.checks.context import CheckContext, Target
 from hvtune.checks.values import check_spinlocks, check_vendor_id
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
-from hvtune.files import load_text, write_atomically
+from hvtune.files import load_stdin, load_text
+from hvtune.writing import write_atomically
 from hvtune.findings import CheckResult, Finding
 from hvtune.formats import Reading, libvirt, qemu, read_file, read_text
 from hvtune.formats import json as json_format
@@ -76,9 +77,8 @@ def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Rea
     for path in paths:
         try:
             if str(path) == "-":
-                import sys
-
-                readings.append(read_text(sys.stdin.read(), source="<stdin>"))
+                loaded = load_stdin()
+                readings.append(read_text(loaded.text, source=loaded.source))
             else:
                 readings.append(read_file(path))
         except InputError as error:

@@ -64,7 +64,8 @@ def _stdin_or_fail(files: tuple[str, ...], cpu: str | None, what: str) -> tuple[
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hvtune")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="On an internal error, also print the traceback (first option only).")
+def cli(debug: bool) -> None:
     """Make Hyper-V enlightenments on KVM guests correct and fast.
 
     hvtune reads QEMU -cpu strings and command lines, libvirt domain XML
@@ -570,7 +571,7 @@ def host(save_path: str | None, list_bundled: bool, host_spec: str | None, uri: 
     --save writes the profile as JSON, so that `--host FILE` on check, fix
     and doctor can judge guests for this host from another machine.
     """
-    from hvtune.files import write_atomically
+    from hvtune.writing import write_atomically
     from hvtune.host.profile import probe_host
     from hvtune.host.profile_json import bundled_profile_names, load_profile
     from hvtune.report import host as report

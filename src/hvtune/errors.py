@@ -1,14 +1,36 @@
 """The one error type for unusable input: it names the source, the place and
-the problem, and the CLI prints it as one line and exits 2."""
+the problem, and the CLI prints it as one line and exits 2. Also the one
+function that keeps a message on one line, whatever it quotes."""
 
 from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators:
+# anything a terminal or a log reader could take for a line break or a
+# command.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (``\\n``,
+    ``\\x00``, ``\\u2028``), so that a quoted value can never break a message
+    line or drive the terminal."""
+    return _CONTROL.sub(_escaped, text) if _CONTROL.search(text) else text
 
 
 class InputError(Exception):
     """Input hvtune cannot use: a bad file, value or option.
 
     ``source`` is a file name or an option (``--cpu``); ``place`` says where in
-    it (``line 3``, ``-cpu token 4``); ``problem`` says what is wrong.
+    it (``line 3``, ``-cpu token 4``); ``problem`` says what is wrong. Printed,
+    every control character in them is escaped.
     """
 
     def __init__(self, source: str, place: str | None, problem: str):
@@ -18,12 +40,12 @@ class InputError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.located}"
+        return f"{printable(self.source)}: {self.located}"
 
     @property
     def located(self) -> str:
         """The place and the problem, without the source."""
-        return f"{self.place}: {self.problem}" if self.place else self.problem
+        return printable(f"{self.place}: {self.problem}" if self.place else self.problem)
 
     def within(self, source: str, place: str | None = None) -> InputError:
         """The same problem, reported against an enclosing source and place

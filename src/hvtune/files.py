@@ -1,81 +1,101 @@
-"""Files, safely: reading with a size limit, writing all or nothing with the
-original kept."""
+"""Reading input, with the same rules for every source: a regular file
+(never a FIFO, device, socket or directory, which could block or never end),
+at most MAX_INPUT_BYTES, UTF-8 text. Standard input gets the size and
+encoding rules (it is a pipe by nature)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import stat
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from hvtune.errors import InputError
-
-
-def _new_file_mode() -> int:
-    """What open() would give a new file: 0666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomically(path: str | Path, content: str | bytes, *, backup: bool) -> Path | None:
-    """Replace `path` with `content` (text is written as UTF-8) in one step
-    (a temporary file in the same folder, flushed to disk, then renamed over
-    it), keeping the original's permissions, or giving a new file the
-    umask's. With `backup`, the original is first copied to PATH.bak.
-    Returns the backup's path. Nothing is written when anything fails."""
-    target = Path(path)
-    folder = target.parent
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    saved: Path | None = None
-    try:
-        mode = target.stat().st_mode & 0o7777 if target.exists() else _new_file_mode()
-        if backup and target.exists():
-            saved = target.with_name(target.name + ".bak")
-            _copy_atomically(target, saved)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hvtune", dir=folder)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as error:
-        raise InputError(str(path), None, f"cannot write: {error.strerror or error}") from None
-    return saved
-
-
-def _copy_atomically(source: Path, destination: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    os.close(descriptor)
-    try:
-        shutil.copy2(source, temporary)
-        os.replace(temporary, destination)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
 
 # Larger inputs are not configurations; refusing them early keeps hostile
 # files from costing time or memory.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+STDIN = "<stdin>"
+
+_KINDS = (
+    (stat.S_ISDIR, "is a directory"),
+    (stat.S_ISFIFO, "is a FIFO"),
+    (stat.S_ISSOCK, "is a socket"),
+    (stat.S_ISCHR, "is a character device"),
+    (stat.S_ISBLK, "is a block device"),
+)
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
-def load_text(path: str | Path) -> str:
-    """The text of a file; unreadable, huge or binary files are InputErrors."""
-    name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    except OSError as error:
-        raise InputError(name, None, error.strerror or str(error)) from None
+@dataclass(frozen=True)
+class Loaded:
+    """What was read from one source: exactly the bytes, and their text."""
+
+    source: str
+    data: bytes
+    text: str
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not a plain file hvtune reads or replaces,
+    or None when it is one."""
+    return next((problem for test, problem in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "is not a regular file")
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 text (a byte-order mark is kept and ignored later); anything
+    else is an InputError naming the first bad byte."""
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(name, None, f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a VM configuration")
+        raise InputError(source, None, f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a VM configuration")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(name, f"byte {error.start}", "not UTF-8 text") from None
+        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+        if encoding:
+            raise InputError(source, None, f"{encoding} text; hvtune reads UTF-8 only") from None
+        raise InputError(source, f"byte {error.start}", "not UTF-8 text") from None
+
+
+def _read_limited(handle: BinaryIO) -> bytes:
+    return handle.read(MAX_INPUT_BYTES + 1)
+
+
+def load_file(path: str | Path) -> Loaded:
+    """A regular file's bytes and text. The file is opened without blocking
+    (a FIFO would otherwise wait for a writer forever) and refused unless it
+    is a regular file; symbolic links are followed."""
+    name = str(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as error:
+        raise InputError(name, None, error.strerror or str(error)) from None
+    except ValueError as error:  # an embedded NUL in the name
+        raise InputError(name, None, f"not a usable file name ({error})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            problem = not_regular(os.fstat(descriptor).st_mode)
+            if problem:
+                raise InputError(name, None, f"{problem}; hvtune reads regular files")
+            data = _read_limited(handle)
+        except OSError as error:
+            raise InputError(name, None, error.strerror or str(error)) from None
+    return Loaded(name, data, decode(data, name))
+
+
+def load_text(path: str | Path) -> str:
+    """The text of a regular file (see load_file)."""
+    return load_file(path).text
+
+
+def load_stdin() -> Loaded:
+    """Standard input, under the size and encoding rules of files."""
+    stream = getattr(sys.stdin, "buffer", None)
+    try:
+        data = _read_limited(stream) if stream is not None else sys.stdin.read(MAX_INPUT_BYTES + 1).encode("utf-8")
+    except OSError as error:
+        raise InputError(STDIN, None, error.strerror or str(error)) from None
+    except UnicodeError as error:
+        raise InputError(STDIN, None, f"not UTF-8 text ({error})") from None
+    return Loaded(STDIN, data, decode(data, STDIN))

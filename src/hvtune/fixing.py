@@ -22,7 +22,8 @@ from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
-from hvtune.files import load_text, write_atomically
+from hvtune.files import load_text
+from hvtune.writing import write_atomically
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format

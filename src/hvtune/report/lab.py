@@ -9,7 +9,7 @@ from typing import Any
 
 from hvtune.bench.options import MEASURED, Measurement
 from hvtune.errors import InputError
-from hvtune.files import write_atomically
+from hvtune.writing import write_atomically
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
