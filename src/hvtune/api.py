@@ -14,7 +14,6 @@ from hvtune.checks.values import check_spinlocks, check_vendor_id
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.files import load_stdin, load_text
-from hvtune.writing import write_atomically
 from hvtune.findings import CheckResult, Finding
 from hvtune.formats import Reading, libvirt, qemu, read_file, read_text
 from hvtune.formats import json as json_format
@@ -23,6 +22,7 @@ from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_patch import fragments, into_domain
 from hvtune.host.versions import local_libvirt_version
 from hvtune.releases import parse_release
+from hvtune.writing import write_atomically
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile

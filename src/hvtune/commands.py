@@ -571,10 +571,10 @@ def host(save_path: str | None, list_bundled: bool, host_spec: str | None, uri: 
     --save writes the profile as JSON, so that `--host FILE` on check, fix
     and doctor can judge guests for this host from another machine.
     """
-    from hvtune.writing import write_atomically
     from hvtune.host.profile import probe_host
     from hvtune.host.profile_json import bundled_profile_names, load_profile
     from hvtune.report import host as report
+    from hvtune.writing import write_atomically
 
     if list_bundled:
         profiles = [load_profile(name) for name in bundled_profile_names()]

@@ -26,7 +26,12 @@ _KINDS = (
     (stat.S_ISCHR, "is a character device"),
     (stat.S_ISBLK, "is a block device"),
 )
-_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,9 @@ class Loaded:
 def not_regular(mode: int) -> str | None:
     """Why a file of this mode is not a plain file hvtune reads or replaces,
     or None when it is one."""
-    return next((problem for test, problem in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "is not a regular file")
+    return next(
+        (problem for test, problem in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "is not a regular file"
+    )
 
 
 def decode(data: bytes, source: str) -> str:

@@ -23,7 +23,6 @@ from hvtune.catalog import Property, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.files import load_text
-from hvtune.writing import write_atomically
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
@@ -32,6 +31,7 @@ from hvtune.formats.qemu import patch_cpu
 from hvtune.live import Connection
 from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
+from hvtune.writing import write_atomically
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile

@@ -9,11 +9,11 @@ from typing import Any
 
 from hvtune.bench.options import MEASURED, Measurement
 from hvtune.errors import InputError
-from hvtune.writing import write_atomically
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
+from hvtune.writing import write_atomically
 
 
 def _value(run: GuestRun, measurement: Measurement) -> float | None:
