@@ -261,6 +261,21 @@ class LibvirtRule:
     until: str = ""
 
 
+# libvirt's readers of numeric attributes (src/util/virxml.c), by hvtune's names.
+LIBVIRT_NUMBER_READERS = ("uint", "ulonglong", "int-nonnegative")
+
+
+@dataclass(frozen=True)
+class LibvirtNumber:
+    """How libvirt reads one numeric attribute: with which of its readers
+    (uint, ulonglong, int-nonnegative) and in which base."""
+
+    element: str
+    attribute: str
+    reader: str
+    base: int
+
+
 @dataclass(frozen=True)
 class LibvirtFacts:
     """How libvirt releases treat <hyperv>, beyond each element's since."""
@@ -276,6 +291,7 @@ class LibvirtFacts:
     domain_order: tuple[str, ...]
     features_order: tuple[str, ...]
     rules: tuple[LibvirtRule, ...]
+    numbers: tuple[LibvirtNumber, ...]
 
     @cached_property
     def hyperv_elements(self) -> tuple[str, ...]:
@@ -285,6 +301,10 @@ class LibvirtFacts:
     @cached_property
     def known_hyperv(self) -> frozenset[str]:
         return frozenset(self.hyperv_elements)
+
+    def number(self, element: str, attribute: str) -> LibvirtNumber:
+        """How libvirt reads `attribute` of `element`."""
+        return next(n for n in self.numbers if (n.element, n.attribute) == (element, attribute))
 
 
 @dataclass(frozen=True)
@@ -456,6 +476,21 @@ def _validate(catalog: Catalog) -> None:
     for neighbour in catalog.neighbours:
         if neighbour.type not in VALUE_TYPES:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
+    for number in catalog.libvirt.numbers:
+        if number.reader not in LIBVIRT_NUMBER_READERS or number.base not in (0, 8, 10, 16):
+            raise CatalogError(f"libvirt number {number.element}/@{number.attribute}: unknown reader or base")
+    for prop in catalog.properties:
+        form = prop.libvirt
+        read = {(n.element, n.attribute) for n in catalog.libvirt.numbers}
+        if (
+            form
+            and form.attribute
+            and VALUE_TYPES[prop.type].python is int
+            and (form.element, form.attribute) not in read
+        ):
+            raise CatalogError(
+                f"{prop.name}: libvirt.numbers must say how libvirt reads <{form.element} {form.attribute}>"
+            )
 
 
 def _property(raw: dict[str, Any]) -> Property:
@@ -529,5 +564,6 @@ def load_catalog() -> Catalog:
 
 def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:
     rules = tuple(LibvirtRule(**rule) for rule in raw.pop("rule"))
+    numbers = tuple(LibvirtNumber(**number) for number in raw.pop("numbers"))
     orders = {key: tuple(raw[key]) for key in ("hyperv_order", "domain_order", "features_order")}
-    return LibvirtFacts(**{**raw, **orders}, rules=rules)
+    return LibvirtFacts(**{**raw, **orders}, rules=rules, numbers=numbers)

@@ -161,7 +161,7 @@ def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[F
 def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
     """retries and value, which libvirt reads only when state='on'."""
     if prop.name == "hv-spinlocks":
-        retries = child.attributes.get("retries")
+        retries = child.value
         optional_since = parse_release(load_catalog().libvirt.spinlocks_retries_optional)
         if retries is None and libvirt_release(context) < optional_since:
             advised = prop.range.advised
@@ -175,11 +175,11 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
                     ConfigChange({prop.name: advised}) if advised else None,
                 )
             ]
-        found = spinlocks_finding(int(retries), context) if retries is not None else None
+        found = spinlocks_finding(retries, context) if isinstance(retries, int) else None
         return [found] if found else []
     if prop.name == "hv-vendor-id":
-        value = child.attributes.get("value")
-        if value is None:
+        value = child.value
+        if not isinstance(value, str):
             message = "XML error: missing 'value' attribute for HyperV feature 'vendor_id'"
             return [libvirt_refusal("libvirt-missing-vendor-value", prop.name, message, context)]
         found = vendor_id_finding(value, context)

@@ -26,6 +26,7 @@ from lxml import etree
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
 from hvtune.errors import InputError
+from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.reading import Reading
 from hvtune.formats.xmlsafe import parse_xml
 from hvtune.valuetypes import VALUE_TYPES, Value
@@ -45,6 +46,8 @@ class HypervChild(NamedTuple):
     attributes: Mapping[str, str]
     children: tuple[HypervChild, ...]
     line: int  # where it is written; kept (non-zero) for children with value attributes
+    # The value attribute (retries, value) as libvirt reads it: only when on.
+    value: Value | None = None
 
 
 class Timer(NamedTuple):
@@ -131,18 +134,27 @@ def _state(element: etree._Element, source: str) -> str:
     )
 
 
-def _unsigned(element: etree._Element, attribute: str, source: str, limit: int) -> int | None:
-    """libvirt's virXMLPropUInt/ULongLong: decimal digits within the type."""
+def _number(element: etree._Element, attribute: str, source: str) -> int | None:
+    """A numeric attribute as libvirt reads it (None when absent)."""
     text: str | None = element.get(attribute)
     if text is None:
         return None
-    if not text.isdigit() or int(text) > limit:
-        raise InputError(
-            source,
-            f"line {element.sourceline}",
-            f"Invalid value for attribute '{attribute}' in element '{element.tag}': '{text}'. Expected integer value",
-        )
-    return int(text)
+    try:
+        return read_number(str(element.tag), attribute, text)
+    except LibvirtNumberError as refused:
+        raise InputError(source, f"line {element.sourceline}", str(refused)) from None
+
+
+def _value(element: etree._Element, prop: Property | None, source: str) -> Value | None:
+    """The value attribute of a <hyperv> child that is on (libvirt reads it
+    only then): a number as libvirt reads it, or the text."""
+    if prop is None or prop.libvirt is None or prop.libvirt.attribute is None:
+        return None
+    attribute = prop.libvirt.attribute
+    if VALUE_TYPES[prop.type].python is int:
+        return _number(element, attribute, source)
+    text: str | None = element.get(attribute)
+    return text
 
 
 def _hyperv_child(element: etree._Element, source: str, known: bool = True) -> HypervChild:
@@ -152,8 +164,10 @@ def _hyperv_child(element: etree._Element, source: str, known: bool = True) -> H
     attributes = dict(element.items())
     state = _state(element, source) if known else attributes.get("state") or ""
     attributes.pop("state", None)
+    value = _value(element, load_catalog().by_libvirt().get(element.tag), source) if state == "on" else None
     # only children with value attributes need their line, for those values' errors
-    return HypervChild(element.tag, state, attributes, grandchildren, element.sourceline or 0 if attributes else 0)
+    line = element.sourceline or 0 if attributes else 0
+    return HypervChild(element.tag, state, attributes, grandchildren, line, value)
 
 
 def _timers(clock: etree._Element | None, source: str) -> tuple[Timer, ...]:
@@ -162,14 +176,14 @@ def _timers(clock: etree._Element | None, source: str) -> tuple[Timer, ...]:
             name=element.get("name") or "",
             present=element.get("present"),
             tickpolicy=element.get("tickpolicy"),
-            frequency=_unsigned(element, "frequency", source, 2**64 - 1),
+            frequency=_number(element, "frequency", source),
         )
         for element in (clock if clock is not None else ())
         if element.tag == "timer"
     )
 
 
-def _cpu(element: etree._Element | None) -> Cpu | None:
+def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
     if element is None:
         return None
     parts = _first_children(element)
@@ -184,8 +198,7 @@ def _cpu(element: etree._Element | None) -> Cpu | None:
     address = parts.get("maxphysaddr")
     maxphysaddr = None
     if address is not None:
-        bits = address.get("bits")
-        maxphysaddr = (address.get("mode") or "", int(bits) if bits and bits.isdigit() else None)
+        maxphysaddr = (address.get("mode") or "", _number(address, "bits", source))
     return Cpu(
         mode=mode,
         model=(model.text or "").strip() or None if model is not None else None,
@@ -249,31 +262,19 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         apic_eoi=apic.get("eoi") if apic is not None else None,
         pvspinlock=_feature_state(features.get("pvspinlock")),
         pmu=_feature_state(features.get("pmu")),
-        cpu=_cpu(top.get("cpu")),
+        cpu=_cpu(top.get("cpu"), source),
         os_id=_os_id(top.get("metadata")),
         emulator=_text(emulator),
         unknown=tuple(dict.fromkeys(child.name for child in children if child.name not in known)),
     )
 
 
-def _attribute_value(child: HypervChild, prop: Property, source: str) -> Value | None:
+def _attribute_value(child: HypervChild, prop: Property) -> Value | None:
     """The value of a child's value attribute (retries, value), or the
     property's default for a number libvirt lets one omit, or None."""
-    assert prop.libvirt is not None and prop.libvirt.attribute is not None
-    name = prop.libvirt.attribute
-    text = child.attributes.get(name)
-    kind = VALUE_TYPES[prop.type]
-    if kind.python is str:
-        return text
-    if text is None:
+    if child.value is None and VALUE_TYPES[prop.type].python is int:
         return prop.default
-    if not text.isdigit() or kind.problem(int(text)):
-        raise InputError(
-            source,
-            f"line {child.line}",
-            f"Invalid value for attribute '{name}' in element '{child.name}': '{text}'. Expected integer value",
-        )
-    return int(text)
+    return child.value
 
 
 def _hyperv_values(domain: LibvirtDomain, source: str) -> dict[str, Value]:
@@ -288,7 +289,7 @@ def _hyperv_values(domain: LibvirtDomain, source: str) -> dict[str, Value]:
             continue
         value: Value | None = child.state == "on"
         if prop.libvirt and prop.libvirt.attribute:
-            value = _attribute_value(child, prop, source) if value else None
+            value = _attribute_value(child, prop) if value else None
         if value is None:
             values.pop(prop.name, None)
         else:

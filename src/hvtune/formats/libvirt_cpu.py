@@ -29,6 +29,7 @@ from hvtune.errors import InputError
 from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer
 from hvtune.releases import Release, parse_release
+from hvtune.valuetypes import Value
 
 _STATES = ("on", "off")
 
@@ -104,14 +105,14 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
         if attribute is None:
             flags.append(f"{prop.name}=on")
         elif prop.notation == "hex":
-            flags.append(f"{prop.name}=0x{int(child.attributes.get(attribute, prop.default)):x}")
-        elif attribute in child.attributes:
-            flags.append(f"{prop.name}={child.attributes[attribute]}")
+            flags.append(f"{prop.name}=0x{child.value if isinstance(child.value, int) else prop.default:x}")
+        elif child.value is not None:
+            flags.append(f"{prop.name}={child.value}")
     return flags
 
 
-def _child(name: str, attributes: dict[str, str] | None = None, children: tuple[HypervChild, ...] = ()) -> HypervChild:
-    return HypervChild(name, "on", attributes or {}, children, 0)
+def _child(name: str, value: Value | None = None, children: tuple[HypervChild, ...] = ()) -> HypervChild:
+    return HypervChild(name, "on", {}, children, 0, value)
 
 
 def expand_host_model(
@@ -131,10 +132,10 @@ def expand_host_model(
             continue
         if name == "spinlocks":
             if capabilities.spinlocks:
-                added.append(_child(name, {"retries": str(capabilities.spinlocks)}))
+                added.append(_child(name, capabilities.spinlocks))
         elif name == "vendor_id":
             if capabilities.vendor_id:
-                added.append(_child(name, {"value": capabilities.vendor_id}))
+                added.append(_child(name, capabilities.vendor_id))
         elif name == "stimer":
             direct = (_child("direct"),) if capabilities.stimer_direct else ()
             added.append(_child(name, children=direct))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_C_SPACE = " \t\n\v\f\r"
+from hvtune.formats.cnumbers import C_SPACE, c_integer
+
 _UINT64_MAX = 2**64 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -19,32 +20,13 @@ FALSE_WORDS = ("off", "no", "false", "n")
 # QEMU's qapi_bool_parse: exact, case-sensitive words only.
 BOOL_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
-_DIGITS = {8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
-
-
-def _c_integer(text: str, base: int = 0) -> tuple[int, bool] | None:
-    """C strtoull/strtoll: leading white space, a sign, then digits in `base`
-    (0 = auto: 0x hex, leading 0 octal); the whole string must be consumed.
-    Returns (magnitude, negative) or None."""
-    rest = text.lstrip(_C_SPACE)
-    negative = rest[:1] == "-"
-    if rest[:1] in "+-":
-        rest = rest[1:]
-    if base in (0, 16) and rest[:2] in ("0x", "0X") and rest[2:3] and rest[2] in _DIGITS[16]:
-        base, rest = 16, rest[2:]
-    elif base == 0:
-        base = 8 if rest.startswith("0") else 10
-    if not rest or any(ch not in _DIGITS[base] for ch in rest):
-        return None
-    return int(rest, base), negative
-
 
 def parse_unsigned(text: str) -> int | None:
     """qemu_strtou64 with base 0. Like strtoull, a minus sign wraps around
     (so "-0" is 0 and "-1" is 2**64-1); None when the text is no number or
     exceeds 64 bits."""
-    parsed = _c_integer(text)
-    if parsed is None or parsed[0] > _UINT64_MAX:
+    parsed = c_integer(text)
+    if parsed is None or parsed.magnitude > _UINT64_MAX:
         return None
     magnitude, negative = parsed
     return (-magnitude) % 2**64 if negative else magnitude
@@ -53,15 +35,26 @@ def parse_unsigned(text: str) -> int | None:
 def parse_signed(text: str) -> int | None:
     """qemu_strtoi64 with base 0; None when the text is no number or out of
     the int64 range."""
-    parsed = _c_integer(text)
+    parsed = c_integer(text)
     if parsed is None:
         return None
-    value = -parsed[0] if parsed[1] else parsed[0]
+    value = -parsed.magnitude if parsed.negative else parsed.magnitude
     return value if _INT64_MIN <= value <= _INT64_MAX else None
 
 
 _SUFFIX_POWER = {"B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
-_FRACTION = re.compile(r"\.(\d+)([eE][+-]?\d*)?")
+_DECIMAL = re.compile(r"[0-9]+")
+_HEX = re.compile(r"[xX]([0-9a-fA-F]+)")
+# QEMU reads the fraction as a double (strtod): digits past the 40th cannot
+# change it.
+_FRACTION_DIGITS = 40
+_FRACTION = re.compile(r"\.([0-9]+)([eE][+-]?[0-9]*)?")
+
+
+def _magnitude(digits: str, base: int) -> int:
+    parsed = c_integer(digits, base)
+    assert parsed is not None  # matched as digits of that base
+    return parsed.magnitude
 
 
 def parse_metric_size(text: str) -> int | None:
@@ -69,21 +62,21 @@ def parse_metric_size(text: str) -> int | None:
     an optional fraction, an optional suffix B/K/M/G/T/P/E (powers of 1000,
     any case); a fraction needs a suffix other than B. Hex ("0x...") is
     accepted without a fraction. None where QEMU says "bad numerical value"."""
-    rest = text.lstrip(_C_SPACE)
+    rest = text.lstrip(C_SPACE)
     if rest[:1] == "-":
         return None
     if rest[:1] == "+":
         rest = rest[1:]
-    match = re.match(r"\d+", rest)
+    match = _DECIMAL.match(rest)
     if not match:
         return None
-    integral, rest = int(match.group()), rest[match.end() :]
+    integral, rest = _magnitude(match.group(), 10), rest[match.end() :]
     fraction_bits = 0
     if integral == 0 and rest[:1] in ("x", "X"):
-        hex_match = re.match(r"[xX]([0-9a-fA-F]+)", rest)
+        hex_match = _HEX.match(rest)
         if not hex_match:
             return None
-        integral, rest = int(hex_match.group(1), 16), rest[hex_match.end() :]
+        integral, rest = _magnitude(hex_match.group(1), 16), rest[hex_match.end() :]
         if rest[:1] == ".":
             return None
     elif rest[:1] == ".":
@@ -91,7 +84,7 @@ def parse_metric_size(text: str) -> int | None:
         if fraction and fraction.group(2) is not None:
             return None  # QEMU refuses exponents
         if fraction:
-            fraction_bits = int(float("0." + fraction.group(1)) * 2**64)
+            fraction_bits = int(float("0." + fraction.group(1)[:_FRACTION_DIGITS]) * 2**64)
             rest = rest[fraction.end() :]
         else:
             rest = rest[1:]

@@ -29,7 +29,7 @@ def _grid(comparison: Comparison) -> list[str]:
     rows = comparison.rows
     names = sorted({n for row in rows for n in row.config.values}, key=catalog.sort_key)
     width = max(len(n) for n in [*names, "property"])
-    columns = [max(len(row.name), *(len(_cell(row, n)) for n in names)) for row in rows]
+    columns = [max([len(row.name), *(len(_cell(row, n)) for n in names)]) for row in rows]
     header = "  ".join([f"{'property':<{width}}", *(f"{row.name:<{w}}" for row, w in zip(rows, columns, strict=True))])
     lines = [header.rstrip()]
     for name in names:
