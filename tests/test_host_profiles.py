@@ -246,7 +246,7 @@ def test_files_that_are_not_profiles(capsys: pytest.CaptureFixture[str], tmp_pat
     assert_one_line_error(err, 'not an hvtune host profile (no "hvtune_host_profile": 1)')
     path.write_text("{")
     code, _, err = run(capsys, "host", "--host", str(path))
-    assert code == 2 and "not JSON" in err
+    assert code == 2 and "invalid host profile JSON" in err
     code, _, err = run(capsys, "doctor", "--host", "no-such-host")
     assert code == 2
     assert_one_line_error(

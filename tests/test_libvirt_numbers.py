@@ -90,7 +90,7 @@ def test_timer_frequency(virsh: Virsh, text: str) -> None:
     )
     read = int(found.group(1)) if found else 0
     if read > 2**63 - 1:  # beyond QEMU's int64 tsc-frequency: hvtune refuses it already
-        assert refusal is not None and "tsc-frequency" in refusal
+        assert refusal is not None and "int64" in refusal
         return
     assert reading is not None, (refusal, native)
     assert reading.config.get("tsc-frequency") == (read or None)

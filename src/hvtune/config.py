@@ -11,20 +11,28 @@ from __future__ import annotations
 import re
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Generic, TypeVar
 
-from hvtune.catalog import Catalog, Property, load_catalog
+from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 
 class ConfigValueError(ValueError):
-    """A value that QEMU itself would refuse for that property."""
+    """A value that QEMU itself would refuse for that property (``name`` is
+    the property, or ``model`` or ``token`` with the text in ``text``)."""
 
-    def __init__(self, name: str, problem: str):
+    def __init__(self, name: str, problem: str, text: str | None = None):
         super().__init__(f"{name}: {problem}")
         self.name = name
         self.problem = problem
+        self.text = text
+
+    @property
+    def place(self) -> str:
+        """Where the problem is, for a message: the property, or the model
+        or token quoted."""
+        return f"{self.name} {self.text!r}" if self.text is not None else self.name
 
 
 V = TypeVar("V")
@@ -75,6 +83,54 @@ class FrozenValues(Mapping[str, V], Generic[V]):
 
     def __repr__(self) -> str:
         return f"FrozenValues({self._index!r})"
+
+
+DEFAULT_MODEL = "qemu64"  # QEMU's x86_64 default, and libvirt's
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@lru_cache(maxsize=4096)
+def model_problem(model: str) -> str | None:
+    """Why `model` cannot be a QEMU CPU model name, or None. (QEMU's x86
+    models are named with letters, digits, '-', '_' and '.'.)"""
+    if _MODEL.fullmatch(model):
+        return None
+    return "not a CPU model name QEMU could have (letters, digits, '-', '_' and '.')"
+
+
+@lru_cache(maxsize=4096)
+def token_problem(token: str) -> str | None:
+    """Why `token` cannot be one non-Hyper-V piece of a -cpu value
+    (``+feat``, ``-feat``, ``name`` or ``name=value``), or None."""
+    name, _, value = token.removeprefix("+").removeprefix("-").partition("=")
+    if "," in token:
+        return "contains a comma, which would split it into several -cpu tokens"
+    if not _PROPERTY_NAME.fullmatch(name):
+        return "not a CPU property name QEMU could have (letters, digits, '-', '_' and '.')"
+    if _CONTROL.search(value):
+        return "contains control characters, which no command line or domain file carries intact"
+    if load_catalog().entry(name.replace("_", "-")) is not None:
+        return f"sets {name}, which hvtune reads as a property: give it as one"
+    return None
+
+
+def _check_model_and_tokens(config: HypervConfig) -> None:
+    """The one validation every format's config passes, besides each
+    value's type: a CPU model name QEMU could have, -cpu tokens QEMU could
+    read, and neighbours that exist for the model."""
+    if config.model is not None and (problem := model_problem(config.model)):
+        raise ConfigValueError("model", problem, config.model)
+    for token in config.extra:
+        if problem := token_problem(token):
+            raise ConfigValueError("token", problem, token)
+    catalog = load_catalog()
+    model = config.model or DEFAULT_MODEL
+    for name in config.values:
+        entry = catalog.entry(name)
+        if isinstance(entry, Neighbour) and entry.models and model not in entry.models:
+            raise ConfigValueError(name, f"exists only for the {' and '.join(entry.models)} CPU models, not {model}")
 
 
 def _canonical(catalog: Catalog, values: Mapping[str, Value]) -> dict[str, Value]:
@@ -131,6 +187,7 @@ class HypervConfig:
         object.__setattr__(self, "_aliases", catalog.aliases)
         if type(self.extra) is not tuple:
             object.__setattr__(self, "extra", tuple(self.extra))
+        _check_model_and_tokens(self)
 
     # --- reading ---------------------------------------------------------
 

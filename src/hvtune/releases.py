@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 
 class Release(NamedTuple):
@@ -26,6 +26,11 @@ class Release(NamedTuple):
 @cache
 def parse_release(text: str) -> Release:
     """`text` ("9.0", "11.9.0", "12.1.0-rc2") as a Release; raises
-    packaging's InvalidVersion for what is no release number."""
-    major, minor, micro = (*Version(text).release, 0, 0)[:3]
+    packaging's InvalidVersion for what is no release number (a number too
+    long for Python to convert included)."""
+    try:
+        release = Version(text).release
+    except ValueError as error:
+        raise InvalidVersion(str(error)) from None
+    major, minor, micro = (*release, 0, 0)[:3]
     return Release(major, minor, micro)

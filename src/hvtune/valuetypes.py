@@ -33,6 +33,8 @@ class ValueType:
             return "expects a string"
         if self.choices and value not in self.choices:
             return f"expects one of {', '.join(self.choices)}, got {value!r}"
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            return "contains control characters, which no command line or domain file carries intact"
         return None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from hvtune.catalog import load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
 from hvtune.errors import InputError
+from hvtune.formats.jsontext import load_json
 from hvtune.formats.reading import Reading
 from hvtune.valuetypes import Value
 
@@ -68,15 +69,13 @@ def from_json(document: object, *, source: str) -> HypervConfig:
             host_model=host_model,
         )
     except ConfigValueError as error:
-        raise InputError(source, f"key {error.name!r}", error.problem) from None
+        key = {"model": MODEL, "token": OTHER}.get(error.name, error.name)
+        place = f"key {key!r}" + (f" {error.text!r}" if error.name == "token" else "")
+        raise InputError(source, place, error.problem) from None
 
 
 def parse_text(text: str, *, source: str) -> Reading:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(source, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}") from None
-    return Reading(source, "json", from_json(document, source=source))
+    return Reading(source, "json", from_json(load_json(text, source=source), source=source))
 
 
 def render(config: HypervConfig) -> str:

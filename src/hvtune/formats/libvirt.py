@@ -348,7 +348,8 @@ def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
             host_model=domain.hyperv_mode == "host-model",
         )
     except ConfigValueError as error:
-        raise InputError(source, f"<hyperv> {error.name}", error.problem) from None
+        where = {"model": "<cpu><model> ", "token": "<cpu><feature> "}.get(error.name, "")
+        raise InputError(source, where + error.place, error.problem) from None
 
 
 def guest_os(domain: LibvirtDomain) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
-from hvtune.config import FrozenValues, HypervConfig
+from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.errors import InputError
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
@@ -35,8 +35,6 @@ from hvtune.formats.qemu_values import (
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, Word, split_words
 from hvtune.valuetypes import VALUE_TYPES, Value, display
-
-DEFAULT_MODEL = "qemu64"
 
 
 @dataclass(frozen=True)
@@ -74,6 +72,9 @@ def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
     model, _, features = value.partition(",")
     if not model:
         raise InputError(source, None, "-cpu needs a CPU model before the first comma")
+    problem = model_problem(model)
+    if problem:
+        raise InputError(source, f"-cpu model {model!r}", problem)
     tokens = CpuTokens()
     pieces = [piece for piece in features.split(",") if piece]
     for position, piece in enumerate(pieces, start=2):
@@ -144,7 +145,14 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
 
         return decode_bool
     if entry.type == "string":
-        return str
+
+        def decode_string(text: str) -> Value:
+            problem = kind.problem(text)
+            if problem:
+                raise _Refused(f"Parameter '{name}': {problem}")
+            return text
+
+        return decode_string
     if entry.type == "on-off-auto":
 
         def decode_choice(text: str) -> Value:
@@ -213,6 +221,14 @@ def _switch(model: str, sign: str, name: str) -> Entry | None:
     return known.entry
 
 
+def _kept(token: str) -> str:
+    """A token hvtune keeps verbatim, once it is known QEMU could read it."""
+    problem = token_problem(token)
+    if problem:
+        raise _Refused(problem)
+    return token
+
+
 def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) -> CpuOption:
     """Parse a ``-cpu`` value as QEMU does; raise InputError where QEMU
     would refuse the Hyper-V part or a neighbour."""
@@ -228,7 +244,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
             if known is None:
                 if _refused_unknown(name):
                     raise _not_found(catalog, model, name)
-                extra.append((position, original))
+                extra.append((position, _kept(original)))
                 continue
             if known.models:
                 _check_model(known, model, catalog)
@@ -238,7 +254,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
                 original = sign + name
                 entry = _switch(model, sign, name)
                 if entry is None:
-                    extra.append((position, original))
+                    extra.append((position, _kept(original)))
                 else:
                     values[entry.name] = flag
     except _Refused as refused:

@@ -9,17 +9,20 @@ concludes from them for people reading the file, and is ignored on loading
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from importlib.resources import files
-from pathlib import Path
 from typing import Any, TypeVar
 
 from hvtune.errors import InputError
 from hvtune.files import load_text
+from hvtune.formats.cnumbers import c_integer
 from hvtune.formats.domcaps import HypervCapabilities
+from hvtune.formats.jsontext import load_json
 from hvtune.host.kvm import KvmFacts, Registers
 from hvtune.host.profile import HostProfile
 from hvtune.host.sysfs import CpuFacts, SystemFacts
+from hvtune.releases import parse_release
 
 FORMAT_KEY = "hvtune_host_profile"
 FORMAT_VERSION = 1
@@ -125,29 +128,49 @@ class _Reader:
             raise self.fail(f"{path}{key}", "missing")
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(f"{path}{key}", f"must be {_article(names)}, not {json.dumps(value)}")
+            raise self.fail(f"{path}{key}", f"must be {_article(names)}, not {_shown(value)}")
         return value
 
     def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         return self.get(data, key, dict, "") or {}
 
-    def number(self, value: Any, path: str) -> int:
-        """An integer written as a number or a hex string ("0x0000AAFF")."""
+    def number(self, value: Any, path: str, *, signed: bool = False) -> int:
+        """A 32-bit integer (a register, MSR index or ioctl answer) written
+        as a number or a C-style string ("0x0000AAFF")."""
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
+            number = value
+        elif isinstance(value, str) and (parsed := c_integer(value)) is not None:
+            number = -parsed.magnitude if parsed.negative else parsed.magnitude
+        if number is None:
+            raise self.fail(path, f"must be a number or a hex string, not {_shown(value)}")
+        low, high = (-(2**31), 2**31 - 1) if signed else (0, 2**32 - 1)
+        if not low <= number <= high:
+            raise self.fail(path, f"must be within {low}..{high} (32 bits), not {_shown(value)}")
+        return number
+
+    def release(self, data: Mapping[str, Any], key: str, path: str) -> str | None:
+        """A release number ("9.0.0", "7.2.22")."""
+        text: str | None = self.get(data, key, str, path)
+        if text is not None:
             try:
-                return int(value, 0)
+                parse_release(text)
             except ValueError:
-                pass
-        raise self.fail(path, f"must be a number or a hex string, not {json.dumps(value)}")
+                raise self.fail(f"{path}{key}", f"must be a release number such as 9.0.0, not {_shown(text)}") from None
+        return text
 
     def strings(self, data: Mapping[str, Any], key: str, path: str) -> list[str]:
         items = self.get(data, key, list, path) or []
         for position, item in enumerate(items):
             if not isinstance(item, str):
-                raise self.fail(f"{path}{key}[{position}]", f"must be a string, not {json.dumps(item)}")
+                raise self.fail(f"{path}{key}[{position}]", f"must be a string, not {_shown(item)}")
         return items
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as JSON, shortened for a one-line message."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _article(names: str) -> str:
@@ -165,9 +188,9 @@ def _kvm(reader: _Reader, data: Mapping[str, Any]) -> KvmFacts:
     kvm = reader.section(data, "kvm")
     device = reader.get(kvm, "device", str, "kvm.", optional=False)
     if device not in ("present", "absent", "denied", "error"):
-        raise reader.fail("kvm.device", f"must be present, absent, denied or error, not {json.dumps(device)}")
+        raise reader.fail("kvm.device", f"must be present, absent, denied or error, not {_shown(device)}")
     capabilities = reader.get(kvm, "capabilities", dict, "kvm.") or {}
-    caps = {name: reader.number(value, f"kvm.capabilities.{name}") for name, value in capabilities.items()}
+    caps = {name: reader.number(value, f"kvm.capabilities.{name}", signed=True) for name, value in capabilities.items()}
     cpuid = reader.get(kvm, "hv_cpuid", dict, "kvm.") or {}
     leaves_data = reader.get(cpuid, "leaves", dict, "kvm.hv_cpuid.")
     leaves = None
@@ -178,7 +201,7 @@ def _kvm(reader: _Reader, data: Mapping[str, Any]) -> KvmFacts:
         }
     source = reader.get(cpuid, "source", str, "kvm.hv_cpuid.")
     if source not in (None, "system", "vcpu"):
-        raise reader.fail("kvm.hv_cpuid.source", f"must be system, vcpu or null, not {json.dumps(source)}")
+        raise reader.fail("kvm.hv_cpuid.source", f"must be system, vcpu or null, not {_shown(source)}")
     msrs = reader.get(kvm, "hyperv_msrs", list, "kvm.")
     return KvmFacts(
         device=device,
@@ -232,16 +255,13 @@ def _libvirt(reader: _Reader, data: Mapping[str, Any]) -> tuple[str | None, Hype
             tlbflush_extended=flag("tlbflush_extended"),
             vendor_id=reader.get(hyperv, "vendor_id", str, "libvirt.hyperv."),
         )
-    return reader.get(libvirt, "version", str, "libvirt."), capabilities
+    return reader.release(libvirt, "version", "libvirt."), capabilities
 
 
 def profile_from_json(text: str, *, source: str) -> HostProfile:
     """A profile from its saved form; InputError names the file and key."""
     reader = _Reader(source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(source, f"line {error.lineno} column {error.colno}", f"not JSON: {error.msg}") from None
+    data = load_json(text, source=source, what="host profile JSON")
     if not isinstance(data, dict) or data.get(FORMAT_KEY) != FORMAT_VERSION:
         raise InputError(source, None, f'not an hvtune host profile (no "{FORMAT_KEY}": {FORMAT_VERSION})')
     libvirt_version, libvirt_hyperv = _libvirt(reader, data)
@@ -251,7 +271,7 @@ def profile_from_json(text: str, *, source: str) -> HostProfile:
         description=reader.get(data, "description", str, "") or "",
         system=_system(reader, data),
         kvm=_kvm(reader, data),
-        qemu_version=reader.get(qemu, "version", str, "qemu."),
+        qemu_version=reader.release(qemu, "version", "qemu."),
         libvirt_version=libvirt_version,
         libvirt_hyperv=libvirt_hyperv,
         probed=reader.get(data, "probed", str, ""),
@@ -269,9 +289,13 @@ def load_profile(name_or_path: str) -> HostProfile:
     if name_or_path in bundled_profile_names():
         text = files("hvtune").joinpath(f"data/hosts/{name_or_path}.json").read_text("utf-8")
         return profile_from_json(text, source=f"host profile {name_or_path}")
-    if not Path(name_or_path).exists():
+    try:
+        os.stat(name_or_path)
+    except FileNotFoundError:
         known = ", ".join(bundled_profile_names())
         raise InputError(
             name_or_path, None, f"no such host profile file, and no bundled profile of that name ({known})"
-        )
+        ) from None
+    except (OSError, ValueError):
+        pass  # reading it says what is wrong (a name too long, a NUL in it, ...)
     return profile_from_json(load_text(name_or_path), source=name_or_path)
