@@ -362,7 +362,8 @@ def doctor(
     output: str,
 ) -> int:
     """Check every VM this host can show, on this host, and say what to
-    change, most important first.
+    change, most important first. A file that is no usable VM definition is
+    named on standard error and the others are still checked (exit 2).
 
     With FILE... it checks those QEMU command lines or domain XML files;
     otherwise every domain of the libvirt daemon it can reach (--connect, else
@@ -377,7 +378,11 @@ def doctor(
 
     host = host_profile(host_spec or "this")
     result = run_doctor(files, guest_os=_guest_os(guest_os), uri=uri, libvirt_version=libvirt_version, host=host)
+    for problem in result.unusable:
+        click.echo(f"hvtune: {problem}", err=True)
     click.echo(report.doctor_json(result) if output == "json" else report.doctor_text(result), nl=False)
+    if result.unusable:
+        return 2
     return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0
 
 

@@ -8,15 +8,16 @@ qemu:///system); else the bundled examples, saying why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.bundled import bundled_examples
 from hvtune.catalog import load_catalog
-from hvtune.errors import InputError
+from hvtune.errors import InputError, Refusal
 from hvtune.files import load_text
 from hvtune.findings import CheckResult
 from hvtune.formats import read_text
@@ -38,6 +39,7 @@ class DoctorReport:
     note: str
     results: tuple[CheckResult, ...]
     host: HostProfile | None = None
+    unusable: tuple[str, ...] = ()  # one line each: sources that are no usable VM definition
 
 
 def check_vm(
@@ -50,12 +52,13 @@ def check_vm(
 ) -> CheckResult:
     """Check one VM definition, and on a known host, for a known Windows
     guest, add the benefits it misses compared with its plan. A definition
-    that cannot even be read (QEMU or libvirt would refuse it outright) is a
-    result with a problem, not a reason to stop."""
+    QEMU or libvirt would refuse outright is a result with a problem (a VM
+    that will not start); text that is no VM definition at all raises
+    InputError."""
     try:
         reading = read_text(text, source=source)
-    except InputError as error:
-        return CheckResult(source, None, problem=error.located)
+    except Refusal as refused:
+        return CheckResult(source, None, problem=refused.located, refused_by=refused.by)
     result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
     guest = load_catalog().guest(guest_os or reading.guest_os or "")
     if host is None or guest is None or guest.family != "windows" or result.errors:
@@ -77,17 +80,27 @@ def run_doctor(
     bundled examples, on `host` when one is given. Unreadable files, and a
     daemon named with --connect that does not answer, raise InputError."""
 
-    def report(origin: str, note: str, results: list[CheckResult]) -> DoctorReport:
-        return DoctorReport(origin, note, tuple(sorted(results, key=CheckResult.urgency)), host)
+    unusable: list[str] = []
 
-    def judge(text: str, source: str, version: str | None) -> CheckResult:
-        return check_vm(text, source, guest_os=guest_os, libvirt_version=version, host=host)
+    def report(origin: str, note: str, results: list[CheckResult | None]) -> DoctorReport:
+        judged = sorted((r for r in results if r is not None), key=CheckResult.urgency)
+        return DoctorReport(origin, note, tuple(judged), host, tuple(unusable))
+
+    def judge(read: Callable[[], str], source: str, version: str | None) -> CheckResult | None:
+        """The result for one VM, or None when its definition is unusable
+        (said in `unusable`; the others are still checked)."""
+        try:
+            return check_vm(read(), source, guest_os=guest_os, libvirt_version=version, host=host)
+        except InputError as error:
+            unusable.append(str(error))
+            return None
 
     host_libvirt = host.libvirt_version if host else None
     if paths:
         version = resolve_libvirt_version(libvirt_version, host_libvirt)
-        results = [judge(load_text(path), str(path), version) for path in paths]
-        return report("files", f"checked {len(results)} VM definition(s) named on the command line", results)
+        results = [judge(partial(load_text, path), str(path), version) for path in paths]
+        note = f"checked {len(paths)} VM definition(s) named on the command line"
+        return report("files", note, results)
     target = uri or default_uri()
     try:
         with Connection(target) as connection:
@@ -100,13 +113,13 @@ def run_doctor(
     else:
         if domains:
             note = f"checked the {len(domains)} domain(s) defined at {target} (libvirt {connected})"
-            return report("libvirt", note, [judge(d.xml, d.name, connected) for d in domains])
+            return report("libvirt", note, [judge(partial(str, d.xml), d.name, connected) for d in domains])
         if uri is not None:
             raise InputError(uri, None, f"the libvirt daemon at {uri} has no domains")
         why = f"the libvirt daemon at {target} has no domains"
     examples = bundled_examples()
     version = libvirt_version or host_libvirt
-    results = [judge(e.read_text("utf-8"), e.name, version) for e in examples]
+    results = [judge(partial(e.read_text, "utf-8"), e.name, version) for e in examples]
     note = (
         f"found no VMs to check: {why}\n"
         f"Showing the {len(results)} bundled examples instead; `hvtune doctor FILE...` checks your own "

@@ -52,3 +52,18 @@ class InputError(Exception):
         (a -cpu value found on line 12 of a file, say)."""
         places = ", ".join(p for p in (place, self.place) if p)
         return InputError(source, places or None, self.problem)
+
+
+class Refusal(InputError):
+    """A configuration hvtune can read but that the program reading it
+    (``by``: ``qemu`` or ``libvirt``) refuses outright, such as an unknown
+    hv-* property or a state libvirt does not know. It is unusable input to
+    `check`, and to `doctor` a VM that will not start."""
+
+    def __init__(self, by: str, source: str, place: str | None, problem: str):
+        super().__init__(source, place, problem)
+        self.by = by
+
+    def within(self, source: str, place: str | None = None) -> Refusal:
+        moved = super().within(source, place)
+        return Refusal(self.by, moved.source, moved.place, moved.problem)

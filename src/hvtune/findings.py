@@ -117,8 +117,8 @@ def most_important_first(findings: list[Finding]) -> list[Finding]:
 class CheckResult:
     """The findings for one source, or why the source could not be used.
 
-    ``problem`` is set when the configuration itself is unusable (QEMU would
-    refuse it outright); the config is then None. ``format`` is what the
+    ``problem`` is set when QEMU or libvirt (``refused_by``) would refuse the
+    configuration outright; the config is then None. ``format`` is what the
     source was written in (``qemu``, ``libvirt``, ``json``), so that fixes can
     be told in its spelling.
     """
@@ -128,6 +128,7 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     problem: str | None = None
     format: str = "qemu"
+    refused_by: str | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

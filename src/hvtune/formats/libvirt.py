@@ -25,7 +25,7 @@ from lxml import etree
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
-from hvtune.errors import InputError
+from hvtune.errors import InputError, Refusal
 from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.reading import Reading
 from hvtune.formats.xmlsafe import parse_xml
@@ -124,10 +124,14 @@ def _state(element: etree._Element, source: str) -> str:
     if state in _STATES:
         return state
     if state is None:
-        raise InputError(
-            source, f"line {element.sourceline}", f"Missing required attribute 'state' in element '{element.tag}'"
+        raise Refusal(
+            "libvirt",
+            source,
+            f"line {element.sourceline}",
+            f"Missing required attribute 'state' in element '{element.tag}'",
         )
-    raise InputError(
+    raise Refusal(
+        "libvirt",
         source,
         f"line {element.sourceline}",
         f"Invalid value for attribute 'state' in element '{element.tag}': '{state}'.",
@@ -142,7 +146,7 @@ def _number(element: etree._Element, attribute: str, source: str) -> int | None:
     try:
         return read_number(str(element.tag), attribute, text)
     except LibvirtNumberError as refused:
-        raise InputError(source, f"line {element.sourceline}", str(refused)) from None
+        raise Refusal("libvirt", source, f"line {element.sourceline}", str(refused)) from None
 
 
 def _value(element: etree._Element, prop: Property | None, source: str) -> Value | None:

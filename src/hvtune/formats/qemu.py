@@ -25,7 +25,7 @@ from functools import cache, lru_cache
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
 from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
-from hvtune.errors import InputError
+from hvtune.errors import InputError, Refusal
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
@@ -90,7 +90,7 @@ def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
         if name == "tsc-freq":
             hertz = parse_metric_size(text)
             if hertz is None or hertz > 2**63 - 1:
-                raise InputError(source, _place(position, piece), f"bad numerical value {text}")
+                raise Refusal("qemu", source, _place(position, piece), f"bad numerical value {text}")
             name, text = "tsc-frequency", str(hertz)
         tokens.assignments.append((position, name, text, piece))
     return model, tokens
@@ -258,7 +258,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
                 else:
                     values[entry.name] = flag
     except _Refused as refused:
-        raise InputError(source, _place(position, original), str(refused)) from None
+        raise Refusal("qemu", source, _place(position, original), str(refused)) from None
     config = HypervConfig(
         model=model,
         values=FrozenValues(values),  # decoded above: already canonical and valid

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hvtune.doctor import DoctorReport
     from hvtune.host.profile import HostProfile
 
+_PROGRAM = {"qemu": "QEMU", "libvirt": "libvirt"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
 _VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Severity.INFO: "OK (notes)", None: "OK"}
 _VERDICT_KEY = {Severity.ERROR: "will-not-start", Severity.WARNING: "at-risk", Severity.INFO: "ok", None: "ok"}
@@ -33,7 +34,7 @@ def _finding_lines(finding: Finding, spelling: str) -> list[str]:
 
 def _counts(result: CheckResult) -> str:
     if result.problem:
-        return "QEMU refuses this configuration"
+        return f"{_PROGRAM.get(result.refused_by or 'qemu', 'QEMU')} refuses this configuration"
     parts = [plural(result.count(severity), severity.value) for severity in Severity if result.count(severity)]
     return ", ".join(parts) or "no findings"
 
@@ -67,6 +68,7 @@ def _source_json(result: CheckResult) -> dict[str, Any]:
         "source": result.source,
         "config": to_json(result.config) if result.config else None,
         "problem": result.problem,
+        "refused_by": result.refused_by,
     }
 
 
@@ -97,7 +99,10 @@ def doctor_text(report: DoctorReport) -> str:
     stopped = sum(1 for r in results if r.worst is Severity.ERROR)
     at_risk = sum(1 for r in results if r.worst is Severity.WARNING)
     fine = len(results) - stopped - at_risk
-    blocks.append(f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine.")
+    summary_line = f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine"
+    if report.unusable:
+        summary_line += f"; {plural(len(report.unusable), 'file')} could not be used (named on standard error)"
+    blocks.append(summary_line + ".")
     return "\n\n".join(blocks) + "\n"
 
 
@@ -115,6 +120,7 @@ def doctor_json(report: DoctorReport) -> str:
             }
             for result in report.results
         ],
+        "unusable": list(report.unusable),
         "summary": summary(report.results),
     }
     return json.dumps(document, indent=2) + "\n"
