@@ -15,6 +15,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Generic, TypeVar
 
 from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
+from hvtune.errors import has_control_characters
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 
@@ -88,7 +89,6 @@ class FrozenValues(Mapping[str, V], Generic[V]):
 DEFAULT_MODEL = "qemu64"  # QEMU's x86_64 default, and libvirt's
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @lru_cache(maxsize=4096)
@@ -109,7 +109,7 @@ def token_problem(token: str) -> str | None:
         return "contains a comma, which would split it into several -cpu tokens"
     if not _PROPERTY_NAME.fullmatch(name):
         return "not a CPU property name QEMU could have (letters, digits, '-', '_' and '.')"
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         return "contains control characters, which no command line or domain file carries intact"
     if load_catalog().entry(name.replace("_", "-")) is not None:
         return f"sets {name}, which hvtune reads as a property: give it as one"

@@ -18,6 +18,11 @@ def _escaped(match: re.Match[str]) -> str:
     return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a character `printable` would escape."""
+    return _CONTROL.search(text) is not None
+
+
 def printable(text: str) -> str:
     """`text` with every control character written as an escape (``\\n``,
     ``\\x00``, ``\\u2028``), so that a quoted value can never break a message

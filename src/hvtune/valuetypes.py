@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hvtune.errors import has_control_characters
+
 Value = bool | int | str
 
 
@@ -33,7 +35,7 @@ class ValueType:
             return "expects a string"
         if self.choices and value not in self.choices:
             return f"expects one of {', '.join(self.choices)}, got {value!r}"
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        if has_control_characters(value):
             return "contains control characters, which no command line or domain file carries intact"
         return None
 

@@ -4,7 +4,8 @@ host profiles.
 Python's json module accepts what no configuration holds and fails in ways
 that are not input errors: NaN and Infinity, integers too long to convert
 (ValueError past 4300 digits), nesting deep enough to exhaust the stack
-(RecursionError), and duplicate keys (silently, the last wins). Each is an
+(RecursionError), duplicate keys (silently, the last wins) and keys
+with control characters. Each is an
 InputError here, naming the source.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hvtune.errors import InputError
+from hvtune.errors import InputError, has_control_characters
 
 # No value hvtune reads needs more digits (2**64 has 20).
 MAX_INTEGER_DIGITS = 40
@@ -38,6 +39,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in document:
             raise _Refused(f"key {key!r} is given twice")
+        if has_control_characters(key):
+            raise _Refused(f"key {key!r} holds control characters")
         document[key] = value
     return document
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from importlib.resources import files
 from typing import Any, TypeVar
 
-from hvtune.errors import InputError
+from hvtune.errors import InputError, has_control_characters
 from hvtune.files import load_text
 from hvtune.formats.cnumbers import c_integer
 from hvtune.formats.domcaps import HypervCapabilities
@@ -129,6 +129,8 @@ class _Reader:
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise self.fail(f"{path}{key}", f"must be {_article(names)}, not {_shown(value)}")
+        if isinstance(value, str) and has_control_characters(value):
+            raise self.fail(f"{path}{key}", "must not hold control characters")
         return value
 
     def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -162,8 +164,10 @@ class _Reader:
     def strings(self, data: Mapping[str, Any], key: str, path: str) -> list[str]:
         items = self.get(data, key, list, path) or []
         for position, item in enumerate(items):
-            if not isinstance(item, str):
-                raise self.fail(f"{path}{key}[{position}]", f"must be a string, not {_shown(item)}")
+            if not isinstance(item, str) or has_control_characters(item):
+                raise self.fail(
+                    f"{path}{key}[{position}]", f"must be a string without control characters, not {_shown(item)}"
+                )
         return items
 
 
@@ -224,7 +228,9 @@ def _system(reader: _Reader, data: Mapping[str, Any]) -> SystemFacts:
     parsed_modules = {}
     for module in modules:
         values = reader.get(modules, module, dict, "modules.") or {}
-        parsed_modules[module] = {name: str(value) for name, value in values.items()}
+        parsed_modules[module] = {
+            name: str(reader.get(values, name, (str, int), f"modules.{module}.")) for name in values
+        }
     return SystemFacts(
         kernel=reader.get(data, "kernel", str, ""),
         cpu=CpuFacts(

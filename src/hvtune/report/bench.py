@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from hvtune.bench.options import MEASURED
+from hvtune.errors import printable
 
 
 def hypervisor_line(context: dict[str, Any]) -> str:
@@ -51,7 +52,7 @@ def bench_text(document: dict[str, Any]) -> str:
         figures = f"min {figure(result['min']):>10}   median {figure(result['median']):>10}"
         lines.append(f"  {measurement.title:<31} {measurement.unit:<19} {figures}")
         lines.append(f"  {'':<31} ({_detail(measurement.key, result)})")
-    return "\n".join(lines) + "\n"
+    return "".join(printable(line) + "\n" for line in lines)  # what the CPU and kernel said is quoted
 
 
 def bench_json(document: dict[str, Any]) -> str:

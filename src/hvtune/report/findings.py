@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hvtune.errors import printable
 from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.formats.json import to_json
 from hvtune.report.changes import describe_change
@@ -40,9 +41,10 @@ def _counts(result: CheckResult) -> str:
 
 
 def result_text(result: CheckResult, *, verdict: bool = False) -> str:
-    head = f"{result.source}: {_counts(result)}"
+    source = printable(result.source)
+    head = f"{source}: {_counts(result)}"
     if verdict:
-        head = f"{result.source}  {_VERDICT[result.worst]}  ({_counts(result)})"
+        head = f"{source}  {_VERDICT[result.worst]}  ({_counts(result)})"
     lines = [head]
     if result.problem:
         lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hvtune.errors import printable
 from hvtune.findings import Finding, Severity
 from hvtune.fixing import FileFix, FixOutcome, LiveFix
 from hvtune.report.changes import describe_change
@@ -35,9 +36,10 @@ def _fixed_lines(outcome: FixOutcome) -> list[str]:
 def _summary(outcome: FixOutcome) -> str:
     errors = sum(f.severity is Severity.ERROR for f in outcome.remaining)
     left = f"; {plural(errors, 'error')} left that need a decision" if errors else ""
+    source = printable(outcome.source)
     if outcome.plan_change is not None:
-        return f"{outcome.source}: applied hvtune's plan{left}"
-    return f"{outcome.source}: fixed {plural(len(outcome.applied), 'finding')}{left}"
+        return f"{source}: applied hvtune's plan{left}"
+    return f"{source}: fixed {plural(len(outcome.applied), 'finding')}{left}"
 
 
 def _written(fix: FileFix) -> str:
@@ -64,7 +66,7 @@ def live_text(live: LiveFix, uri: str) -> str:
     if not outcome.changed:
         lines.append("the definition needs no change")
     elif live.applied:
-        lines.append(f"redefined {outcome.source} at {uri}; the change applies {_next_start(live)}")
+        lines.append(printable(f"redefined {outcome.source} at {uri}; the change applies {_next_start(live)}"))
     else:
         lines += [
             outcome.diff(f"{outcome.source}.xml").rstrip("\n"),

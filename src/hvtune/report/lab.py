@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from hvtune.bench.options import MEASURED, Measurement
-from hvtune.errors import InputError
+from hvtune.errors import InputError, printable
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
@@ -37,11 +37,13 @@ def _guest_lines(label: str, run: GuestRun) -> list[str]:
         return [*lines, wrap(run.problem, "   ", first="   ")]
     lines.append(f"   {run.hypervisor}; clocksource {run.clocksource or 'unknown'}")
     lines += [f"   {line.split('] ', 1)[-1]}" for line in run.saw if "Hyper-V" in line]
-    return lines
+    return [printable(line) for line in lines]  # what the guest printed is quoted
 
 
 def lab_text(result: LabResult) -> str:
-    machine = f"{result.accel.upper()}, {result.vcpus} vCPUs, {result.memory} MiB, kernel {result.kernel.name}"
+    machine = printable(
+        f"{result.accel.upper()}, {result.vcpus} vCPUs, {result.memory} MiB, kernel {result.kernel.name}"
+    )
     lines = [f"hvtune lab: {machine}", ""]
     rows = measured_rows(result)
     if rows:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import textwrap
 
+from hvtune.errors import printable
+
 WIDTH = 100
 
 
 def wrap(text: str, indent: str, first: str | None = None) -> str:
-    """Wrap a paragraph to the report width with a hanging indent."""
+    """Wrap a paragraph to the report width with a hanging indent; control
+    characters in it (from a quoted value) are escaped first."""
     return textwrap.fill(
-        text,
+        printable(text),
         width=WIDTH,
         initial_indent=first if first is not None else indent,
         subsequent_indent=indent,
