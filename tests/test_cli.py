@@ -181,7 +181,9 @@ def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.Capt
     assert out.rstrip().splitlines()[-1].startswith("Summary: ")
     code, out, _ = run(capsys, "doctor", "--host", "intel-nested", "--format", "json")
     document = json.loads(out)
-    assert set(document) == {"origin", "note", "host", "vms", "unusable", "summary"} and document["origin"] == "examples"
+    assert (
+        set(document) == {"origin", "note", "host", "vms", "unusable", "summary"} and document["origin"] == "examples"
+    )
     assert document["host"] == {
         "name": "intel-nested",
         "probed": None,

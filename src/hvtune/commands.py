@@ -285,7 +285,8 @@ def convert(
         click.echo(write_into(reading.config, into, source=reading.source, libvirt_version=version), err=True)
         return 0
     assert to is not None
-    capabilities = host_capabilities(domcaps, uri) if reading.config.host_model else None
+    # a --domcaps file is always read (and so checked); the daemon is asked only for host-model
+    capabilities = host_capabilities(domcaps, uri if reading.config.host_model else None)
     click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
     return 0
 

@@ -56,12 +56,15 @@ def decode(data: bytes, source: str) -> str:
     else is an InputError naming the first bad byte."""
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(source, None, f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a VM configuration")
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding:
+        raise InputError(source, None, f"{encoding} text; hvtune reads UTF-8 only")
+    nul = data.find(b"\0")
+    if nul >= 0:  # no format hvtune reads has one; UTF-16 without a byte-order mark has many
+        raise InputError(source, f"byte {nul}", "a NUL byte: not UTF-8 text (UTF-16 or a binary file?)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
-        if encoding:
-            raise InputError(source, None, f"{encoding} text; hvtune reads UTF-8 only") from None
         raise InputError(source, f"byte {error.start}", "not UTF-8 text") from None
 
 
@@ -80,14 +83,16 @@ def load_file(path: str | Path) -> Loaded:
         raise InputError(name, None, error.strerror or str(error)) from None
     except ValueError as error:  # an embedded NUL in the name
         raise InputError(name, None, f"not a usable file name ({error})") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        try:
-            problem = not_regular(os.fstat(descriptor).st_mode)
-            if problem:
-                raise InputError(name, None, f"{problem}; hvtune reads regular files")
+    try:
+        problem = not_regular(os.fstat(descriptor).st_mode)
+        if problem:
+            raise InputError(name, None, f"{problem}; hvtune reads regular files")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = _read_limited(handle)
-        except OSError as error:
-            raise InputError(name, None, error.strerror or str(error)) from None
+    except OSError as error:
+        raise InputError(name, None, error.strerror or str(error)) from None
+    finally:
+        os.close(descriptor)
     return Loaded(name, data, decode(data, name))
 
 
