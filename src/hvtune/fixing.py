@@ -31,7 +31,7 @@ from hvtune.formats.qemu import patch_cpu
 from hvtune.live import Connection
 from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
-from hvtune.writing import write_atomically
+from hvtune.writing import read_to_change, write_file
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -226,12 +226,13 @@ class FileFix:
 
 def fix_file(path: str, fixing: Fixing, *, output: str | None = None, write: bool = True) -> FileFix:
     """Fix a file: in place (keeping PATH.bak) when something changes, into
-    `output`, or (without `write`) nowhere."""
-    outcome = fixing.outcome(load_text(path), path)
-    if not write or (output is None and not outcome.changed):
-        return FileFix(outcome, None, None)
-    if output is not None:
-        write_atomically(output, outcome.fixed, backup=False)
-        return FileFix(outcome, output, None)
-    saved = write_atomically(path, outcome.fixed, backup=True)
-    return FileFix(outcome, path, str(saved) if saved else None)
+    `output`, or (without `write`) nowhere. An `output` that leads to the
+    file itself is a fix in place. How files are written: hvtune.writing."""
+    if not write:
+        return FileFix(fixing.outcome(load_text(path), path), None, None)
+    with read_to_change(path) as original:
+        outcome = fixing.outcome(original.text, path)
+        if not outcome.changed and (output is None or original.names(output)):
+            return FileFix(outcome, None, None)
+        written = write_file(output or path, outcome.fixed, original=original)
+    return FileFix(outcome, written.path, written.backup)
