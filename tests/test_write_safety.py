@@ -31,6 +31,7 @@ import hvtune.api
 from hvtune.bundled import bundled_examples
 from hvtune.errors import InputError
 from hvtune.fixing import Fixing, fix_file
+from hvtune.live import backup_path
 
 from support.cli import assert_one_line_error, run
 from support.programs import require_program
@@ -627,3 +628,17 @@ def test_temporaries_of_killed_writers_are_removed_and_others_kept(
             if process is not None:
                 process.kill()
                 process.wait()
+
+
+# --- where fix --connect saves the definitions it replaces ----------------
+
+
+def test_saved_definitions_go_to_the_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    saved = backup_path("win10")
+    assert saved.parent == tmp_path / "state" / "hvtune" / "backups"
+    assert saved.name.startswith("win10-") and saved.name.endswith("Z.xml")
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/is/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert backup_path("win10").parent == tmp_path / "home" / ".local" / "state" / "hvtune" / "backups"

@@ -28,7 +28,7 @@ from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
-from hvtune.live import Connection
+from hvtune.live import Connection, backup_path
 from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
 from hvtune.writing import read_to_change, write_file
@@ -195,23 +195,30 @@ class Fixing:
 
 @dataclass(frozen=True)
 class LiveFix:
-    """A fix of a domain's persistent definition, and whether it was applied
-    and whether the domain runs (then the change applies at next boot)."""
+    """A fix of a domain's persistent definition, whether it was applied,
+    where the definition it replaced was saved (None: not applied), and
+    whether the domain runs (then the change applies at next boot)."""
 
     outcome: FixOutcome
     applied: bool
     running: bool
+    backup: str | None = None
 
 
 def fix_live(uri: str, name: str, fixing: Fixing, *, apply: bool) -> LiveFix:
-    """Fix a domain's persistent definition; with `apply`, redefine it. The
-    running instance is never touched."""
+    """Fix a domain's persistent definition; with `apply`, and if the
+    definition is still the one read, save it to a file
+    (hvtune.live.backup_path) and redefine the domain. The running instance
+    is never touched."""
     with Connection(uri) as connection:
         (domain,) = connection.domains((name,))
         outcome = fixing.outcome(domain.xml, name, connected=connection.version)
-        if apply and outcome.changed:
-            connection.define(outcome.fixed)
-    return LiveFix(outcome, apply and outcome.changed, domain.active)
+        if not (apply and outcome.changed):
+            return LiveFix(outcome, False, domain.active)
+        connection.require_unchanged(domain)
+        saved = write_file(str(backup_path(domain.name)), domain.xml)
+        connection.define(outcome.fixed)
+    return LiveFix(outcome, True, domain.active, saved.path)
 
 
 @dataclass(frozen=True)
