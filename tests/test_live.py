@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from hvtune.fixing import Fixing, FixOutcome
 
 from support.cli import assert_one_line_error, run
 from support.domains import domain, hyperv
@@ -57,6 +60,13 @@ def domains(virsh: Virsh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     _remove_test_domains(virsh)
 
 
+@pytest.fixture(autouse=True)
+def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Where fix --connect --yes saves the definitions it replaces."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state" / "hvtune" / "backups"
+
+
 def inactive(virsh: Virsh, name: str) -> str:
     return virsh.run("dumpxml", "--inactive", name).stdout
 
@@ -94,17 +104,26 @@ def test_an_unknown_domain_or_daemon_is_one_line(capsys: pytest.CaptureFixture[s
     assert_one_line_error(err, "no libvirt daemon answers")
 
 
-def test_fix_shows_and_only_with_yes_redefines(capsys: pytest.CaptureFixture[str], domains: Virsh) -> None:
+def test_fix_shows_and_only_with_yes_redefines(capsys: pytest.CaptureFixture[str], domains: Virsh, state: Path) -> None:
     before = inactive(domains, BROKEN)
     code, out, _ = run(capsys, "fix", "--connect", URI, BROKEN)
     assert code == 0
+    assert out.startswith(f"{BROKEN}: would fix 1 finding\n  would fix  hv-stimer: ")
+    assert "fixed" not in out and "redefined" not in out
     assert f"+++ b/{BROKEN}.xml" in out and "+    <timer name='hypervclock' present='yes'/>" in out
     assert out.endswith("nothing changed: run again with --yes to redefine\n")
     assert inactive(domains, BROKEN) == before
+    assert not state.exists()
 
     code, out, _ = run(capsys, "fix", "--connect", URI, BROKEN, "--yes")
-    assert code == 0
-    assert out.endswith(f"redefined {BROKEN} at {URI}; the change applies when the domain next starts\n")
+    assert code == 0 and out.startswith(f"{BROKEN}: fixed 1 finding\n  fixed    hv-stimer: ")
+    (saved,) = state.iterdir()
+    # the definition replaced, as libvirt gave it (virsh adds a line break)
+    assert saved.name.startswith(f"{BROKEN}-") and saved.read_text() + "\n" == before
+    assert out.endswith(
+        f"saved the definition it replaces as {saved}\n"
+        f"redefined {BROKEN} at {URI}; the change applies when the domain next starts\n"
+    )
     after = inactive(domains, BROKEN)
     assert "<timer name='hypervclock' present='yes'/>" in after
 
@@ -123,9 +142,11 @@ def test_a_running_domain_keeps_its_live_state(capsys: pytest.CaptureFixture[str
     # QEMU started it under TCG, which checks no Hyper-V dependency: only warnings
     assert code == 0
     assert [f["code"] for f in json.loads(out)["findings"]] == ["hyperv-without-kvm", "reset-discouraged"]
+    persistent_before = inactive(domains, RUNNING)
     code, out, _ = run(capsys, "fix", "--connect", URI, RUNNING, "--all", "--yes", "--format", "json")
     document = json.loads(out)
     assert code == 0 and document["redefined"] is True and document["running"] is True
+    assert Path(document["backup"]).read_text() + "\n" == persistent_before
     assert domains.run("domstate", RUNNING).stdout.strip() == "running"
     assert domains.run("dumpxml", RUNNING).stdout == live_before
     assert "<reset" in live_before and "<reset" not in inactive(domains, RUNNING)
@@ -167,3 +188,26 @@ def test_fix_applies_a_plan_to_a_domain(capsys: pytest.CaptureFixture[str], doma
     assert code == 0 and json.loads(out)["findings"] == []
     persistent = inactive(domains, BROKEN)
     assert "<stimer state='on'>" in persistent and "<timer name='hypervclock' present='yes'/>" in persistent
+
+
+def test_a_definition_changed_while_hvtune_works_is_not_replaced(
+    capsys: pytest.CaptureFixture[str], domains: Virsh, state: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Someone redefines the domain (virsh define) between hvtune's read and
+    its redefinition: hvtune changes nothing and says so."""
+    theirs = tmp_path / "theirs.xml"
+    theirs.write_text(inactive(domains, BROKEN).replace("</name>", "</name><description>theirs</description>", 1))
+    outcome = Fixing.outcome
+
+    def meanwhile(self: Fixing, text: str, source: str, connected: str | None = None) -> FixOutcome:
+        result = outcome(self, text, source, connected)
+        domains.run("define", str(theirs))
+        return result
+
+    monkeypatch.setattr(Fixing, "outcome", meanwhile)
+    code, out, err = run(capsys, "fix", "--connect", URI, BROKEN, "--yes")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, URI, f"domain '{BROKEN}' was redefined while hvtune was working; nothing changed")
+    now = inactive(domains, BROKEN)
+    assert "<description>theirs</description>" in now and "hypervclock" not in now
+    assert not state.exists()

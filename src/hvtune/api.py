@@ -22,7 +22,7 @@ from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_patch import fragments, into_domain
 from hvtune.host.versions import local_libvirt_version
 from hvtune.releases import parse_release
-from hvtune.writing import write_atomically
+from hvtune.writing import read_to_change, write_file
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -212,12 +212,13 @@ def host_capabilities(domcaps: str | None, uri: str | None) -> HypervCapabilitie
 
 def write_into(config: HypervConfig, path: str, *, source: str, libvirt_version: str | None = None) -> str:
     """Make a domain XML file's Hyper-V setup `config`'s (read from
-    `source`), atomically, keeping the original as PATH.bak. Returns what was done."""
+    `source`), keeping the original as PATH.bak (see hvtune.writing).
+    Returns what was done."""
     refuse_libvirt_values(config, source, libvirt_version)
-    original = load_text(path)
-    libvirt.parse_text(original, source=path)  # it must be a domain
-    patched = into_domain(original, config, source=path)
-    if patched == original:
-        return f"{path} already has this Hyper-V configuration; nothing written"
-    saved = write_atomically(path, patched, backup=True)
-    return f"wrote {path} (original kept as {saved})"
+    with read_to_change(path) as original:
+        libvirt.parse_text(original.text, source=path)  # it must be a domain
+        patched = into_domain(original.text, config, source=path)
+        if patched == original.text:
+            return f"{path} already has this Hyper-V configuration; nothing written"
+        written = write_file(path, patched, original=original)
+    return f"wrote {written.path} (original kept as {written.backup})"

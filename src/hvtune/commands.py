@@ -580,7 +580,7 @@ def host(save_path: str | None, list_bundled: bool, host_spec: str | None, uri: 
     from hvtune.host.profile import probe_host
     from hvtune.host.profile_json import bundled_profile_names, load_profile
     from hvtune.report import host as report
-    from hvtune.writing import write_atomically
+    from hvtune.writing import write_file
 
     if list_bundled:
         profiles = [load_profile(name) for name in bundled_profile_names()]
@@ -588,6 +588,6 @@ def host(save_path: str | None, list_bundled: bool, host_spec: str | None, uri: 
         return 0
     profile = load_profile(host_spec) if host_spec else probe_host(libvirt_uri=uri or "qemu:///system")
     if save_path is not None:
-        write_atomically(save_path, report.host_json(profile), backup=False)
+        write_file(save_path, report.host_json(profile))
     click.echo(report.host_json(profile) if output == "json" else report.host_text(profile), nl=False)
     return 0

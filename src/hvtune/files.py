@@ -84,16 +84,23 @@ def load_file(path: str | Path) -> Loaded:
     except ValueError as error:  # an embedded NUL in the name
         raise InputError(name, None, f"not a usable file name ({error})") from None
     try:
+        return read_open(descriptor, name)
+    finally:
+        os.close(descriptor)
+
+
+def read_open(descriptor: int, source: str) -> Loaded:
+    """The bytes and text of the file open at `descriptor`, under the rules
+    of load_file; the descriptor stays open (hvtune.writing holds its lock)."""
+    try:
         problem = not_regular(os.fstat(descriptor).st_mode)
         if problem:
-            raise InputError(name, None, f"{problem}; hvtune reads regular files")
+            raise InputError(source, None, f"{problem}; hvtune reads regular files")
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = _read_limited(handle)
     except OSError as error:
-        raise InputError(name, None, error.strerror or str(error)) from None
-    finally:
-        os.close(descriptor)
-    return Loaded(name, data, decode(data, name))
+        raise InputError(source, None, error.strerror or str(error)) from None
+    return Loaded(source, data, decode(data, source))
 
 
 def load_text(path: str | Path) -> str:

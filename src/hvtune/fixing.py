@@ -28,10 +28,10 @@ from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
 from hvtune.formats.qemu import patch_cpu
-from hvtune.live import Connection
+from hvtune.live import Connection, backup_path
 from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
-from hvtune.writing import write_atomically
+from hvtune.writing import read_to_change, write_file
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -195,23 +195,30 @@ class Fixing:
 
 @dataclass(frozen=True)
 class LiveFix:
-    """A fix of a domain's persistent definition, and whether it was applied
-    and whether the domain runs (then the change applies at next boot)."""
+    """A fix of a domain's persistent definition, whether it was applied,
+    where the definition it replaced was saved (None: not applied), and
+    whether the domain runs (then the change applies at next boot)."""
 
     outcome: FixOutcome
     applied: bool
     running: bool
+    backup: str | None = None
 
 
 def fix_live(uri: str, name: str, fixing: Fixing, *, apply: bool) -> LiveFix:
-    """Fix a domain's persistent definition; with `apply`, redefine it. The
-    running instance is never touched."""
+    """Fix a domain's persistent definition; with `apply`, and if the
+    definition is still the one read, save it to a file
+    (hvtune.live.backup_path) and redefine the domain. The running instance
+    is never touched."""
     with Connection(uri) as connection:
         (domain,) = connection.domains((name,))
         outcome = fixing.outcome(domain.xml, name, connected=connection.version)
-        if apply and outcome.changed:
-            connection.define(outcome.fixed)
-    return LiveFix(outcome, apply and outcome.changed, domain.active)
+        if not (apply and outcome.changed):
+            return LiveFix(outcome, False, domain.active)
+        connection.require_unchanged(domain)
+        saved = write_file(str(backup_path(domain.name)), domain.xml)
+        connection.define(outcome.fixed)
+    return LiveFix(outcome, True, domain.active, saved.path)
 
 
 @dataclass(frozen=True)
@@ -226,12 +233,13 @@ class FileFix:
 
 def fix_file(path: str, fixing: Fixing, *, output: str | None = None, write: bool = True) -> FileFix:
     """Fix a file: in place (keeping PATH.bak) when something changes, into
-    `output`, or (without `write`) nowhere."""
-    outcome = fixing.outcome(load_text(path), path)
-    if not write or (output is None and not outcome.changed):
-        return FileFix(outcome, None, None)
-    if output is not None:
-        write_atomically(output, outcome.fixed, backup=False)
-        return FileFix(outcome, output, None)
-    saved = write_atomically(path, outcome.fixed, backup=True)
-    return FileFix(outcome, path, str(saved) if saved else None)
+    `output`, or (without `write`) nowhere. An `output` that leads to the
+    file itself is a fix in place. How files are written: hvtune.writing."""
+    if not write:
+        return FileFix(fixing.outcome(load_text(path), path), None, None)
+    with read_to_change(path) as original:
+        outcome = fixing.outcome(original.text, path)
+        if not outcome.changed and (output is None or original.names(output)):
+            return FileFix(outcome, None, None)
+        written = write_file(output or path, outcome.fixed, original=original)
+    return FileFix(outcome, written.path, written.backup)

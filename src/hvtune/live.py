@@ -3,6 +3,9 @@ redefine them (libvirt-python, the ``hvtune[libvirt]`` extra).
 
 hvtune never touches a running domain's live state: it reads and writes the
 persistent (inactive) definition, which takes effect at the next boot.
+Before it redefines a domain it saves the definition it replaces to a file
+(`backup_path`), and it redefines only if the definition is still the one
+it read.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hvtune.errors import InputError
@@ -20,6 +25,22 @@ DEFAULT_URI = "qemu:///system"
 
 def default_uri() -> str:
     return os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+def backup_path(name: str) -> Path:
+    """Where the definition of domain `name` is saved before hvtune replaces
+    it: $XDG_STATE_HOME/hvtune/backups (else ~/.local/state/hvtune/backups),
+    named by the domain and the UTC time. The folder is made, private to the
+    user, when missing."""
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    folder = base / "hvtune" / "backups"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(str(folder), None, f"cannot make the folder for saved definitions: {error.strerror}") from None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return folder / f"{name.replace(os.sep, '_')}-{stamp}.xml"
 
 
 def _without_binding() -> str:
@@ -94,6 +115,15 @@ class Connection:
             LiveDomain(domain.name(), domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), bool(domain.isActive()))
             for domain in found
         ]
+
+    def require_unchanged(self, domain: LiveDomain) -> None:
+        """Raise InputError unless `domain`'s persistent definition is still the one read."""
+        (current,) = self.domains((domain.name,))
+        if current.xml != domain.xml:
+            problem = (
+                f"domain {domain.name!r} was redefined while hvtune was working; nothing changed (run hvtune again)"
+            )
+            raise InputError(self.uri, None, problem)
 
     def define(self, xml: str) -> None:
         """Replace a domain's persistent definition."""

@@ -17,41 +17,49 @@ def _finding_line(finding: Finding, prefix: str) -> str:
     return wrap(subject + finding.message, " " * len(prefix), first=prefix)
 
 
-def _fixed_lines(outcome: FixOutcome) -> list[str]:
+def _fixed_lines(outcome: FixOutcome, done: bool) -> list[str]:
+    """The plan or each finding fixed ("would fix" when not `done`), then
+    what is left."""
+    fixed = "fixed" if done else "would fix"
+    width = max(len(fixed), len("not now")) + 4
+
+    def label(name: str) -> str:
+        return f"  {name:<{width - 2}}"
+
     lines = []
     if outcome.plan_change is not None:
         change = describe_change(outcome.plan_change, outcome.format) or "nothing: it already is the plan"
-        lines.append(wrap(change, " " * 11, first="  plan     "))
+        lines.append(wrap(change, " " * width, first=label("plan")))
     for finding in outcome.applied:
         assert finding.fix is not None
-        lines.append(_finding_line(finding, "  fixed    "))
-        lines.append(wrap(describe_change(finding.fix, outcome.format), " " * 15, first=" " * 11 + "by "))
+        lines.append(_finding_line(finding, label(fixed)))
+        lines.append(wrap(describe_change(finding.fix, outcome.format), " " * (width + 4), first=" " * width + "by "))
     left = [f for f in outcome.remaining if f.severity is not Severity.INFO]
     for finding in left:
-        label = "  left     " if finding.fix is None else "  not now  "
-        lines.append(_finding_line(finding, label))
+        lines.append(_finding_line(finding, label("left" if finding.fix is None else "not now")))
     return lines
 
 
-def _summary(outcome: FixOutcome) -> str:
+def _summary(outcome: FixOutcome, done: bool) -> str:
     errors = sum(f.severity is Severity.ERROR for f in outcome.remaining)
     left = f"; {plural(errors, 'error')} left that need a decision" if errors else ""
     source = printable(outcome.source)
     if outcome.plan_change is not None:
-        return f"{source}: applied hvtune's plan{left}"
-    return f"{source}: fixed {plural(len(outcome.applied), 'finding')}{left}"
+        return f"{source}: {'applied' if done else 'would apply'} hvtune's plan{left}"
+    return f"{source}: {'fixed' if done else 'would fix'} {plural(len(outcome.applied), 'finding')}{left}"
 
 
 def _written(fix: FileFix) -> str:
     if fix.written is None:
         return "nothing to change; wrote nothing" if not fix.outcome.changed else "wrote nothing"
     if fix.backup is None:
-        return f"wrote {fix.written}"
-    return f"wrote {fix.written} (original kept as {fix.backup})"
+        return printable(f"wrote {fix.written}")
+    return printable(f"wrote {fix.written} (original kept as {fix.backup})")
 
 
 def file_text(fix: FileFix) -> str:
-    return "\n".join([_summary(fix.outcome), *_fixed_lines(fix.outcome), _written(fix)]) + "\n"
+    lines = [_summary(fix.outcome, True), *_fixed_lines(fix.outcome, True), _written(fix)]
+    return "\n".join(lines) + "\n"
 
 
 def _next_start(live: LiveFix) -> str:
@@ -62,10 +70,12 @@ def _next_start(live: LiveFix) -> str:
 
 def live_text(live: LiveFix, uri: str) -> str:
     outcome = live.outcome
-    lines = [_summary(outcome), *_fixed_lines(outcome)]
+    done = live.applied or not outcome.changed
+    lines = [_summary(outcome, done), *_fixed_lines(outcome, done)]
     if not outcome.changed:
         lines.append("the definition needs no change")
     elif live.applied:
+        lines.append(printable(f"saved the definition it replaces as {live.backup}"))
         lines.append(printable(f"redefined {outcome.source} at {uri}; the change applies {_next_start(live)}"))
     else:
         lines += [
@@ -92,7 +102,13 @@ def file_json(fix: FileFix) -> str:
 
 
 def live_json(live: LiveFix, uri: str) -> str:
-    document = {**_outcome_json(live.outcome), "uri": uri, "redefined": live.applied, "running": live.running}
+    document = {
+        **_outcome_json(live.outcome),
+        "uri": uri,
+        "redefined": live.applied,
+        "backup": live.backup,
+        "running": live.running,
+    }
     return json.dumps(document, indent=2) + "\n"
 
 

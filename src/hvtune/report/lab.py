@@ -13,7 +13,7 @@ from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
-from hvtune.writing import write_atomically
+from hvtune.writing import write_file
 
 
 def _value(run: GuestRun, measurement: Measurement) -> float | None:
@@ -116,5 +116,5 @@ def lab_plot(result: LabResult, path: str) -> bool:
         figure_.savefig(image, format="png", dpi=100)
     finally:
         plt.close(figure_)
-    write_atomically(path, image.getvalue(), backup=False)
+    write_file(path, image.getvalue())
     return True
