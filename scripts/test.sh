@@ -2,7 +2,8 @@
 # Install everything the tests need and run the whole suite: from Debian,
 # when missing, QEMU (qemu-system-x86), libvirt's daemon and client
 # (libvirt-daemon-system, libvirt-clients: libvirtd, virsh, virt-xml-validate),
-# xmllint (libxml2-utils), a C compiler with a static C library (gcc,
+# xmllint (libxml2-utils), strace (the witness that hostile XML opens no
+# other file), a C compiler with a static C library (gcc,
 # libc6-dev) and a static busybox (busybox-static) for the lab's guests; then
 # hvtune with its [test] and [plot] extras (and, libvirt now being here,
 # [libvirt]) into ./.venv; then pytest. The tests start their own libvirtd
@@ -18,6 +19,7 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x
 command -v libvirtd >/dev/null 2>&1 || missing="$missing libvirt-daemon-system"
 command -v virt-xml-validate >/dev/null 2>&1 || missing="$missing libvirt-clients"
 command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
+command -v strace >/dev/null 2>&1 || missing="$missing strace"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing="$missing busybox-static"
