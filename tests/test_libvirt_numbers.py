@@ -5,6 +5,7 @@ libvirt's message. The judge is `virsh domxml-to-native` on a real libvirtd."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 import pytest
@@ -16,7 +17,7 @@ from hvtune.formats.libvirt import parse_text
 from hvtune.formats.reading import Reading
 
 from support.domains import domain
-from support.libvirt import Virsh
+from support.libvirt import Native, Virsh
 
 # Characters C and Python disagree on, or that a parser might take as digits.
 ALPHABET = " \t+-0123456789xXabcdefABCDEF_.٣٨²¹ⅷ０"
@@ -29,19 +30,28 @@ def _number_texts() -> st.SearchStrategy[str]:
     return st.one_of(written, st.text(ALPHABET, max_size=24))
 
 
-def _outcome(xml: str) -> tuple[str | None, Reading | None]:
-    """hvtune's reading of a domain: (refusal message, the reading)."""
+@dataclass(frozen=True)
+class Judged:
+    """What libvirt and hvtune made of one domain, when libvirt read the
+    number (a refusal of the number itself is compared by `judge`)."""
+
+    native: Native
+    reading: Reading | None
+    refusal: str | None
+
+
+def judge(virsh: Virsh, xml: str) -> Judged | None:
+    """None when libvirt refuses the number, after checking that hvtune
+    refuses it with libvirt's message; else both readings."""
+    native = virsh.to_native(xml)
     try:
-        return None, parse_text(xml, source="d")
+        reading, refusal = parse_text(xml, source="d"), None
     except InputError as error:
-        return error.problem, None
-
-
-def _refused_by_libvirt(error: str | None) -> str | None:
-    """libvirt's message when it refuses the number itself."""
-    if error and "Invalid value for attribute" in error:
-        return error.removeprefix("XML error: ")
-    return None
+        reading, refusal = None, error.problem
+    if native.error and "Invalid value for attribute" in native.error:
+        assert refusal == native.error.removeprefix("XML error: ")
+        return None
+    return Judged(native, reading, refusal)
 
 
 NUMBERS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -56,13 +66,11 @@ NUMBERS = settings(max_examples=120, deadline=None, suppress_health_check=[Healt
 @example(text="٨١٩١")
 def test_spinlock_retries(virsh: Virsh, text: str) -> None:
     xml = domain(f"<hyperv><spinlocks state='on' retries={quoteattr(text)}/></hyperv>")
-    native = virsh.to_native(xml)
-    refusal, reading = _outcome(xml)
-    expected = _refused_by_libvirt(native.error)
-    if expected is not None:
-        assert refusal == expected
+    judged = judge(virsh, xml)
+    if judged is None:
         return
-    assert reading is not None, (refusal, native)
+    native, reading = judged.native, judged.reading
+    assert reading is not None, judged
     retries = reading.config.get("hv-spinlocks")
     assert isinstance(retries, int)
     if native.cpu is not None:
@@ -78,21 +86,19 @@ def test_spinlock_retries(virsh: Virsh, text: str) -> None:
 @example(text="18446744073709551616")
 def test_timer_frequency(virsh: Virsh, text: str) -> None:
     xml = domain(clock=f"<timer name='tsc' frequency={quoteattr(text)}/>")
-    native = virsh.to_native(xml)
-    refusal, reading = _outcome(xml)
-    expected = _refused_by_libvirt(native.error)
-    if expected is not None:
-        assert refusal == expected
+    judged = judge(virsh, xml)
+    if judged is None:
         return
+    native, reading = judged.native, judged.reading
     # libvirt read it: it either built -cpu or compared it with the host's TSC
     found = re.search(r"tsc-frequency=(\d+)", native.cpu or "") or re.search(
         r"Requested TSC frequency (\d+) Hz", native.error or ""
     )
     read = int(found.group(1)) if found else 0
     if read > 2**63 - 1:  # beyond QEMU's int64 tsc-frequency: hvtune refuses it already
-        assert refusal is not None and "int64" in refusal
+        assert judged.refusal is not None and "int64" in judged.refusal
         return
-    assert reading is not None, (refusal, native)
+    assert reading is not None, judged
     assert reading.config.get("tsc-frequency") == (read or None)
 
 
@@ -104,13 +110,11 @@ def test_timer_frequency(virsh: Virsh, text: str) -> None:
 @example(text="4294967296")
 def test_maxphysaddr_bits(virsh: Virsh, text: str) -> None:
     xml = domain(cpu=f"<cpu mode='host-passthrough'><maxphysaddr mode='emulate' bits={quoteattr(text)}/></cpu>")
-    native = virsh.to_native(xml)
-    refusal, reading = _outcome(xml)
-    expected = _refused_by_libvirt(native.error)
-    if expected is not None:
-        assert refusal == expected
+    judged = judge(virsh, xml)
+    if judged is None:
         return
-    assert reading is not None and reading.libvirt is not None and reading.libvirt.cpu is not None, (refusal, native)
+    native, reading = judged.native, judged.reading
+    assert reading is not None and reading.libvirt is not None and reading.libvirt.cpu is not None, judged
     assert reading.libvirt.cpu.maxphysaddr is not None
     bits = reading.libvirt.cpu.maxphysaddr[1]
     found = re.search(r"phys-bits=(\d+)", native.cpu or "")
