@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from hvtune.catalog import Guest, Property, load_catalog
 from hvtune.config import HypervConfig
+from hvtune.errors import InputError
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.host.profile import HostProfile
 from hvtune.releases import parse_release
-from hvtune.valuetypes import Value
+from hvtune.valuetypes import VALUE_TYPES, Value
 
 PLAN_MODEL = "host"  # the CPU model plans write: the host's, as a guest that runs Windows wants
 
@@ -35,6 +36,14 @@ class Goals:
     gpu_passthrough: bool = False
     overcommit: bool = False
     tsc_frequency: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tsc_frequency is not None:
+            entry = load_catalog().entry("tsc-frequency")
+            assert entry is not None
+            problem = VALUE_TYPES[entry.type].problem(self.tsc_frequency)
+            if problem:
+                raise InputError("--tsc-frequency", None, problem)
 
     def names(self) -> list[str]:
         chosen = [("migratable", self.migratable), ("nested", self.nested)]
