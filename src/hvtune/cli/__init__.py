@@ -8,7 +8,7 @@ traceback), 130 interrupted.
 
 `hvtune --version` is answered here without importing click or the core, so
 it costs little more than starting Python; everything else loads the click
-commands (hvtune.commands) on demand.
+commands (hvtune.cli.app) on demand.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 from hvtune._version import __version__
@@ -106,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _internal(error: BaseException, debug: bool) -> int:
     if debug:
+        import traceback
+
         traceback.print_exception(error)
     detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     hint = "" if debug else "; run with --debug for the traceback"
@@ -118,7 +119,8 @@ def _run(arguments: list[str]) -> int:
     and 2."""
     import click
 
-    from hvtune.commands import UsageFailure, cli
+    from hvtune.cli.app import cli
+    from hvtune.cli.options import UsageFailure
     from hvtune.errors import InputError
 
     try:

@@ -1,0 +1,39 @@
+"""The hvtune command group: every command, one module per group of them
+(catalog, judging, editing, planning, hosts, measuring). Commands parse
+arguments, call the core and print; no logic lives here."""
+
+from __future__ import annotations
+
+import click
+
+from hvtune._version import __version__
+from hvtune.cli import catalog, editing, hosts, judging, measuring, planning
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hvtune")
+@click.option("--debug", is_flag=True, help="On an internal error, also print the traceback (first option only).")
+def cli(debug: bool) -> None:
+    """Make Hyper-V enlightenments on KVM guests correct and fast.
+
+    hvtune reads QEMU -cpu strings and command lines, libvirt domain XML
+    (files or a daemon's domains) and JSON; checks them the way libvirt and
+    QEMU will; fixes them in place; explains every enlightenment; and
+    converts between spellings. Start with `hvtune doctor`.
+    """
+
+
+for command in (
+    judging.check,
+    editing.convert,
+    editing.fix,
+    judging.doctor,
+    planning.plan,
+    planning.compare,
+    measuring.bench,
+    measuring.lab,
+    hosts.host,
+    catalog.list_command,
+    catalog.explain,
+):
+    cli.add_command(command)

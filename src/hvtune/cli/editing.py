@@ -1,0 +1,138 @@
+"""Changing configurations: fix (in place, or a daemon's domain) and convert
+(between spellings, or into a domain file)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from hvtune.cli.options import (
+    CONNECT,
+    FORMAT,
+    GUEST_OS,
+    HOST,
+    LIBVIRT_VERSION,
+    UsageFailure,
+    goal_options,
+    guest_os_name,
+    stdin_or_fail,
+)
+
+if TYPE_CHECKING:
+    from hvtune.plan import Goals
+
+
+@click.command()
+@click.argument("target")
+@click.option("--output", "output_path", metavar="OUT", type=click.Path(dir_okay=False), help="Write here instead.")
+@click.option("--diff", "--dry-run", "show_diff", is_flag=True, help="Print a unified diff and write nothing.")
+@click.option("--all", "warnings_too", is_flag=True, help="Fix warnings too, not only errors.")
+@click.option("--plan", "use_plan", is_flag=True, help="Apply hvtune's plan for the guest (--os, goals) instead.")
+@click.option("--yes", is_flag=True, help="With --connect: redefine the domain (without it, only show the diff).")
+@CONNECT
+@GUEST_OS
+@HOST
+@goal_options
+@LIBVIRT_VERSION
+@FORMAT
+def fix(
+    target: str,
+    output_path: str | None,
+    show_diff: bool,
+    warnings_too: bool,
+    use_plan: bool,
+    yes: bool,
+    uri: str | None,
+    guest_os: str | None,
+    host_spec: str | None,
+    goals: Goals,
+    libvirt_version: str | None,
+    output: str,
+) -> int:
+    """Apply the fixes of error findings (with --all, warnings too) to a
+    file, or with --connect to a domain's persistent definition; with --plan,
+    make its Hyper-V setup hvtune's plan for the guest (--os, else the OS the
+    domain's metadata names) on the host (--host, else this machine).
+
+    A fix completes what was asked for (adds the missing dependency, timer
+    or element) rather than removing it. Files are written atomically and the
+    original is kept as FILE.bak; nothing outside the touched elements
+    changes, and a second run changes nothing. Exit code 1 when errors are
+    left that need a decision.
+    """
+    from hvtune.api import host_profile
+    from hvtune.fixing import Fixing, fix_file, fix_live
+    from hvtune.report import fixes as report
+
+    host = host_profile(host_spec or ("this" if use_plan else None))
+    fixing = Fixing(warnings_too, guest_os_name(guest_os), libvirt_version, host, goals if use_plan else None)
+    if uri is not None:
+        live = fix_live(uri, target, fixing, apply=yes)
+        click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
+        return report.exit_code(live.outcome)
+    fixed = fix_file(target, fixing, output=output_path, write=not show_diff)
+    if output == "json":
+        click.echo(report.file_json(fixed), nl=False)
+    else:
+        click.echo(fixed.outcome.diff() if show_diff else report.file_text(fixed), nl=False)
+    return report.exit_code(fixed.outcome)
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--cpu", metavar="STRING", help="A -cpu value to convert instead of a file.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["qemu", "json", "libvirt"]),
+    help="qemu: the -cpu value (for domain XML, the one libvirt builds); json: one object keyed by QEMU "
+    "property names; libvirt: the <hyperv> block with the timer and panic device it needs.",
+)
+@click.option(
+    "--into",
+    "into",
+    metavar="DOMAIN.xml",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Write the configuration into this domain XML (implies --to libvirt; patched in place, "
+    "DOMAIN.xml.bak keeps the original).",
+)
+@LIBVIRT_VERSION
+@click.option(
+    "--domcaps",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True),
+    help="`virsh domcapabilities` output of the host, for <hyperv mode='host-model'>.",
+)
+@CONNECT
+def convert(
+    file: str | None,
+    cpu: str | None,
+    to: str | None,
+    into: str | None,
+    libvirt_version: str | None,
+    domcaps: str | None,
+    uri: str | None,
+) -> int:
+    """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
+    from hvtune.api import host_capabilities, libvirt_version_for, read_inputs, translate, write_into
+    from hvtune.errors import InputError
+
+    if file and cpu is not None:
+        raise UsageFailure("convert: give either FILE or --cpu, not both")
+    if to is None and into is None:
+        raise UsageFailure("convert: give --to FORMAT, or --into DOMAIN.xml")
+    if into is not None and to not in (None, "libvirt"):
+        raise UsageFailure(f"convert: --into writes libvirt XML; it cannot be combined with --to {to}")
+    (reading,) = read_inputs(stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
+    if isinstance(reading, InputError):
+        raise reading
+    version = libvirt_version_for(libvirt_version, uri)
+    if into is not None:
+        click.echo(write_into(reading.config, into, source=reading.source, libvirt_version=version), err=True)
+        return 0
+    assert to is not None
+    # a --domcaps file is always read (and so checked); the daemon is asked only for host-model
+    capabilities = host_capabilities(domcaps, uri if reading.config.host_model else None)
+    click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
+    return 0
