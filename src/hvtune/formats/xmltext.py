@@ -1,65 +1,170 @@
 """Edit XML text in place, changing nothing but the edited elements.
 
 Serializing a parsed tree rewrites quoting, attribute spacing, empty elements
-and more all over a file; these edits instead find the element's position in
-the original text and splice there. Comments, namespaces, quoting and
-whitespace elsewhere stay byte-identical, and inserted elements take the
-quote style and indentation of their neighbours.
+and more all over a file; these edits instead work on the text itself.
+Comments, namespaces, quoting and whitespace elsewhere stay byte-identical,
+and inserted elements take the quote style, indentation and line ending of
+their neighbours.
+
+A ``Document`` is the text cut into pieces once: each element that matters
+keeps its start tag, the text before it, its element children, the text
+after its last child and its end tag; every other element stays one opaque
+piece, passed over without being parsed (a search for its end tag, at the
+speed of ``str.find``). Edits change pieces; ``render`` joins them once. The
+cost is linear in the text whatever is edited, and a domain's large parts
+(devices, metadata) are never taken apart.
 
 The text must already be well-formed (xmlsafe.parse_xml checks that first):
-the scanner only tracks tags, skipping comments, CDATA, processing
+the pieces follow tags only, passing over comments, CDATA, processing
 instructions and text.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import NamedTuple
 
-_ATTRIBUTE = re.compile(r"""([^\s=/>]+)\s*=\s*("[^"]*"|'[^']*')""")
-_SKIPS = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">"))
+# Which elements to take apart, for an element taken apart: child tag -> what
+# to take apart of that child (None: keep it opaque). Children named get an
+# Element of their own, and so do all of them under "*"; without "*" the
+# others stay in the text between (only the first and the last child always
+# get one, for indentation and for appending).
+Spec = Mapping[str, "Spec | None"]
+
+_ATTRIBUTES = r"""(?:[^>"'/]++|"[^"]*+"|'[^']*+'|/(?!>))*+"""
+_START_TAG = re.compile(rf"<([^\s/>]++){_ATTRIBUTES}(/?)>")
+_AFTER_NAME = " \t\r\n/>"
+_QUOTED = re.compile(r"""=[ \t\r\n]++(["'])""")  # = "value", with space between
+_FIRST_QUOTE = re.compile(r"""<[^\s/>]++\s++[^\s=/>]++\s*+=\s*+(["'])""")
+_SPACE = " \t\r\n"
 
 
-@dataclass
-class Attribute:
-    name: str
-    value: str
+@lru_cache(maxsize=64)
+def _markers(tag: str) -> re.Pattern[str]:
+    """What can end the content of a `tag` element: its end tag (group 1 is
+    "/"), another `tag` (group 1 is ""), or markup whose text may hold either."""
+    return re.compile(rf"<(/?){re.escape(tag)}[\s/>]|<!--|<!\[CDATA\[|<\?")
+
+
+@lru_cache(maxsize=16)
+def _plain_run(named: frozenset[str]) -> re.Pattern[str]:
+    """Consecutive children not in `named`, each with the text before it,
+    that hold no element of their own name and no comment, CDATA or
+    processing instruction (all others are followed one by one). Group 1 is
+    the last such child."""
+    unnamed = "|".join(re.escape(tag) for tag in sorted(named)) or "(?!)"
+    content = r"(?:[^<]++|<(?!/?\2[\s/>]|[!?]))*+"
+    child = rf"<(?!(?:{unnamed})[\s/>])([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
+    return re.compile(rf"(?:[^<]*+({child}))*+")
+
+
+@lru_cache(maxsize=64)
+def _attribute_pattern(name: str) -> re.Pattern[str]:
+    """A start tag's attribute `name`, found by stepping over whole
+    attributes (so never inside another attribute's value)."""
+    attribute = r"""\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+')"""
+    value = r"""("[^"]*+"|'[^']*+')"""
+    return re.compile(rf"<[^\s/>]++(?>{attribute})*?\s++({re.escape(name)})\s*+=\s*+{value}")
+
+
+class Attribute(NamedTuple):
+    """An attribute of a start tag, by offsets into that tag."""
+
+    value: str  # unescaped
     quote: str
     start: int  # where the name begins
     value_start: int  # after the opening quote
     value_end: int  # at the closing quote
 
 
-@dataclass
-class Node:
-    """An element's position: ``start`` at its '<', ``start_end`` after its
-    start tag, ``end_start`` at its end tag (== start_end when self-closing),
-    ``end`` after the whole element."""
+class Element:
+    """An element as pieces of text: ``before`` (what precedes it since its
+    previous sibling or its parent's start tag), ``head`` (its start tag),
+    its element ``children``, ``trailer`` (what follows the last child, or
+    the whole content of an opaque element) and ``end`` (its end tag, empty
+    when the element is written ``<empty/>``)."""
 
-    tag: str
-    start: int
-    start_end: int
-    self_closing: bool
-    attributes: list[Attribute]
-    parent: Node | None
-    end_start: int = 0
-    end: int = 0
-    children: list[Node] = field(default_factory=list)
+    __slots__ = ("before", "children", "end", "head", "opaque", "parent", "tag", "trailer")
+
+    def __init__(self, tag: str, head: str, before: str, parent: Element | None):
+        self.tag = tag
+        self.head = head
+        self.before = before
+        self.parent = parent
+        self.children: list[Element] = []
+        self.trailer = ""
+        self.end = ""
+        self.opaque = False
+
+    @property
+    def self_closing(self) -> bool:
+        return not self.end
 
     def attribute(self, name: str) -> Attribute | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        found = _attribute_pattern(name).match(self.head)
+        if found is None:
+            return None
+        start, end = found.span(2)
+        quoted = self.head[start:end]
+        return Attribute(_unescape(quoted[1:-1]), quoted[0], found.start(1), start + 1, end - 1)
 
     def get(self, name: str) -> str | None:
         found = self.attribute(name)
         return found.value if found else None
 
-    def child(self, tag: str) -> Node | None:
-        """The last child with that tag (libvirt keeps the last)."""
-        found = [child for child in self.children if child.tag == tag]
-        return found[-1] if found else None
+    def first_quote(self) -> str | None:
+        found = _FIRST_QUOTE.match(self.head)
+        return found.group(1) if found else None
+
+    def named(self, tag: str) -> list[Element]:
+        return [child for child in self.children if child.tag == tag]
+
+    def set_attribute(self, name: str, value: str, quote: str) -> str:
+        """Set an attribute, keeping its quote; a new one takes the quote of
+        the element's first attribute (else `quote`) and goes last. Returns
+        the quote of an attribute it added ("" when it changed one)."""
+        head = self.head
+        existing = self.attribute(name)
+        if existing is not None:
+            self.head = head[: existing.value_start] + escape(value, existing.quote) + head[existing.value_end :]
+            return ""
+        quote = self.first_quote() or quote
+        insert = len(head) - (2 if self.self_closing else 1)
+        while head[insert - 1] in _SPACE:
+            insert -= 1
+        self.head = head[:insert] + f" {name}={quote}{escape(value, quote)}{quote}" + head[insert:]
+        return quote
+
+    def remove_attribute(self, name: str) -> str:
+        """Remove an attribute; returns its quote ("" when there was none)."""
+        existing = self.attribute(name)
+        if existing is None:
+            return ""
+        head, start = self.head, existing.start
+        while head[start - 1] in _SPACE:
+            start -= 1
+        self.head = head[:start] + head[existing.value_end + 1 :]
+        return existing.quote
+
+    def render(self, out: list[str]) -> None:
+        out.append(self.head)
+        for child in self.children:
+            out.append(child.before)
+            child.render(out)
+        out.append(self.trailer)
+        out.append(self.end)
+
+    def text(self) -> str:
+        out: list[str] = []
+        self.render(out)
+        return "".join(out)
 
 
 def _unescape(value: str) -> str:
+    if "&" not in value:
+        return value
     return (
         value.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -75,163 +180,217 @@ def escape(value: str, quote: str) -> str:
     return escaped.replace(quote, "&quot;" if quote == '"' else "&apos;")
 
 
-def scan(text: str) -> Node:
-    """The root element of well-formed XML text, with every element's place."""
-    stack: list[Node] = []
-    root: Node | None = None
-    index = 0
+def line_ending(text: str) -> str:
+    """The line ending a text uses: CRLF when most of its lines end so."""
+    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+
+
+def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
+    """Where the end tag of the `tag` element whose content begins at
+    `start` begins and ends: only `tag` elements and comments, CDATA and
+    processing instructions need a look, the rest is passed at the speed of
+    a search."""
+    markers, depth, position = _markers(tag), 0, start
     while True:
-        index = text.find("<", index)
-        if index < 0:
-            break
-        skip = next((end for begin, end in _SKIPS if text.startswith(begin, index)), None)
-        if skip is not None:
-            index = text.index(skip, index) + len(skip)
-            continue
-        close = _tag_end(text, index)
-        if text.startswith("</", index):
-            node = stack.pop()
-            node.end_start, node.end = index, close
+        found = markers.search(text, position)
+        assert found, f"no end tag for <{tag}>"
+        index, slash = found.start(), found.group(1)
+        if slash is None:
+            position = _skip_markup(text, index)
+        elif slash:
+            if depth == 0:
+                return index, text.index(">", index) + 1
+            depth -= 1
+            position = found.end()
         else:
-            body = text[index + 1 : close - 1]
-            self_closing = body.endswith("/")
-            tag = re.match(r"[^\s/>]+", body)
-            assert tag, f"no tag name at {index}"
-            attributes = [
-                Attribute(
-                    match.group(1),
-                    _unescape(match.group(2)[1:-1]),
-                    match.group(2)[0],
-                    index + 1 + match.start(1),
-                    index + 1 + match.start(2) + 1,
-                    index + 1 + match.end(2) - 1,
-                )
-                for match in _ATTRIBUTE.finditer(body, tag.end())
-            ]
-            node = Node(tag.group(), index, close, self_closing, attributes, stack[-1] if stack else None)
-            if stack:
-                stack[-1].children.append(node)
-            else:
-                root = node
-            if self_closing:
-                node.end_start, node.end = close, close
-            else:
-                stack.append(node)
-        index = close
-    assert root is not None, "no root element"
-    return root
+            nested = _START_TAG.match(text, index)
+            assert nested, f"no start tag at {index}"
+            depth += not nested.group(2)
+            position = nested.end()
 
 
-def _tag_end(text: str, start: int) -> int:
-    """The offset after the '>' that closes the tag at `start`, skipping
-    '>' inside quoted attribute values."""
-    quote = ""
-    for index in range(start + 1, len(text)):
-        char = text[index]
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == ">":
-            return index + 1
-    raise ValueError("unterminated tag")
+def _skip_markup(text: str, index: int) -> int:
+    """The offset after the comment, CDATA, processing instruction or
+    declaration at `index`."""
+    for begin, finish in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">")):
+        if text.startswith(begin, index):
+            return text.index(finish, index + len(begin)) + len(finish)
+    raise ValueError(f"no markup at {index}")
 
 
-def line_indent(text: str, offset: int) -> str:
-    """The white space between the start of offset's line and offset."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    prefix = text[line_start:offset]
-    return prefix if prefix.strip() == "" else ""
+def _element(
+    text: str, start: re.Match[str], spec: Spec | None, before: str, parent: Element | None
+) -> tuple[Element, int]:
+    """The element whose start tag is `start`, and the offset after it."""
+    element = Element(start.group(1), start.group(), before, parent)
+    if start.group(2):
+        return element, start.end()
+    if spec is None:
+        end_start, end = _end_of(text, start.end(), element.tag)
+        element.trailer, element.end, element.opaque = text[start.end() : end_start], text[end_start:end], True
+        return element, end
+    return element, _children(text, element, start.end(), spec)
 
 
-def indent_unit(text: str, root: Node) -> str:
-    """The document's indentation step (two spaces when it has none)."""
-    for child in root.children:
-        indent = line_indent(text, child.start)
-        if indent:
-            return indent
-    return "  "
+def _children(text: str, element: Element, position: int, spec: Spec) -> int:
+    """Take apart an element's content from `position`; the offset after its end tag."""
+    every = "*" in spec
+    run = None if every else _plain_run(frozenset(spec))
+    piece = position  # where the text before the next child begins
+    last: tuple[int, int] | None = None  # a last child left in that text
+    while True:
+        if run is not None and element.children:
+            passed = run.match(text, position)
+            assert passed is not None  # it matches at least nothing
+            if passed.end() > position:
+                last, position = passed.span(1), passed.end()
+        index = text.index("<", position)
+        following = text[index + 1]
+        if following == "/":
+            break
+        if following in "!?":
+            position = _skip_markup(text, index)
+            continue
+        start = _START_TAG.match(text, index)
+        assert start, f"no start tag at {index}"
+        name = start.group(1)
+        if every or name in spec or not element.children:
+            child, position = _element(text, start, spec.get(name, spec.get("*")), text[piece:index], element)
+            element.children.append(child)
+            piece, last = position, None
+        else:
+            position = _element(text, start, None, "", None)[1]
+            last = index, position
+    if last is not None:
+        start = _START_TAG.match(text, last[0])
+        assert start, f"no start tag at {last[0]}"
+        child, piece = _element(text, start, None, text[piece : last[0]], element)
+        element.children.append(child)
+    end = text.index(">", index) + 1
+    element.trailer, element.end = text[piece:index], text[index:end]
+    return end
 
 
-def quote_style(root: Node) -> str:
-    """The quote most attributes use (libvirt writes single quotes)."""
-    quotes = [a.quote for node in _walk(root) for a in node.attributes]
-    return '"' if quotes.count('"') > quotes.count("'") else "'"
+class Document:
+    """Well-formed XML text as pieces: the root element taken apart as far
+    as `spec` says, and the text before and after it."""
 
+    def __init__(self, text: str, spec: Spec):
+        index = 0
+        while True:
+            index = text.index("<", index)
+            if text[index + 1] not in "!?":
+                break
+            index = _skip_markup(text, index)
+        start = _START_TAG.match(text, index)
+        assert start, "no root element"
+        self.root, end = _element(text, start, spec, text[:index], None)
+        self.epilog = text[end:]
+        self.newline = line_ending(text)
+        self._quotes = {"'": 0, '"': 0}
+        self._count_quotes(text, 1, index, end)  # not the XML declaration's
 
-def _walk(node: Node) -> list[Node]:
-    nodes = [node]
-    for child in node.children:
-        nodes += _walk(child)
-    return nodes
+    def _count_quotes(self, text: str, sign: int, start: int = 0, end: int | None = None) -> None:
+        """Count (or with sign -1, uncount) the quotes of the attributes in
+        text[start:end]: ``name="value"`` or ``name='value'``."""
+        end = len(text) if end is None else end
+        spaced = _QUOTED.findall(text, start, end)
+        self._quotes['"'] += sign * (text.count('="', start, end) + spaced.count('"'))
+        self._quotes["'"] += sign * (text.count("='", start, end) + spaced.count("'"))
 
+    @property
+    def quote(self) -> str:
+        """The quote most attributes use (libvirt writes single quotes)."""
+        return '"' if self._quotes['"'] > self._quotes["'"] else "'"
 
-def set_attribute(text: str, node: Node, name: str, value: str, quote: str) -> str:
-    existing = node.attribute(name)
-    if existing is not None:
-        return text[: existing.value_start] + escape(value, existing.quote) + text[existing.value_end :]
-    quote = node.attributes[0].quote if node.attributes else quote
-    insert = node.start_end - (2 if node.self_closing else 1)
-    while text[insert - 1] in " \t\n":
-        insert -= 1
-    return text[:insert] + f" {name}={quote}{escape(value, quote)}{quote}" + text[insert:]
+    def set_attribute(self, element: Element, name: str, value: str) -> None:
+        added = element.set_attribute(name, value, self.quote)
+        if added:
+            self._quotes[added] += 1
 
+    def remove_attribute(self, element: Element, name: str) -> None:
+        removed = element.remove_attribute(name)
+        if removed:
+            self._quotes[removed] -= 1
 
-def remove_attribute(text: str, node: Node, name: str) -> str:
-    existing = node.attribute(name)
-    if existing is None:
-        return text
-    start = existing.start
-    while text[start - 1] in " \t\n":
-        start -= 1
-    return text[:start] + text[existing.value_end + 1 :]
+    def render(self) -> str:
+        out = [self.root.before]
+        self.root.render(out)
+        out.append(self.epilog)
+        return "".join(out)
 
+    def element(self, tag: str, attributes: Mapping[str, str]) -> Element:
+        """A new empty element, in the document's quote style."""
+        q = self.quote
+        written = "".join(f" {name}={q}{escape(value, q)}{q}" for name, value in attributes.items())
+        return Element(tag, f"<{tag}{written}/>", "", None)
 
-def remove_element(text: str, node: Node) -> str:
-    """Remove an element, and its line when it stands alone on one."""
-    start, end = node.start, node.end
-    indent = line_indent(text, start)
-    line_end = text.find("\n", end)
-    rest = text[end : line_end if line_end >= 0 else len(text)]
-    alone_on_line = (indent or start == 0 or text[start - 1] == "\n") and rest.strip() == ""
-    if alone_on_line:
-        start -= len(indent)
-        end = line_end + 1 if line_end >= 0 else len(text)
-    return text[:start] + text[end:]
+    def line_indent(self, element: Element) -> str:
+        """The white space between the start of the element's line and the
+        element (empty when anything else stands before it on its line)."""
+        before = element.before
+        line_start = before.rfind("\n") + 1
+        if line_start == 0 and element.parent is not None:
+            return ""  # the line holds the parent's start tag or a sibling
+        prefix = before[line_start:]
+        return prefix if prefix.strip() == "" else ""
 
+    def indent_unit(self) -> str:
+        """The document's indentation step (two spaces when it has none)."""
+        for child in self.root.children:
+            indent = self.line_indent(child)
+            if indent:
+                return indent
+        return "  "
 
-def insert_element(text: str, parent: Node, fragment: str, before: Node | None, unit: str) -> str:
-    """Insert an element (a fragment whose later lines are indented relative
-    to its first) into `parent`, before `before` or at the end, indented like
-    its siblings."""
-    parent_indent = line_indent(text, parent.start)
-    siblings = parent.children
-    child_indent = line_indent(text, siblings[0].start) if siblings else parent_indent + unit
-    lines = fragment.split("\n")
-    body = ("\n" + child_indent).join(lines)
-    if before is not None:
-        if line_indent(text, before.start) or text[before.start - 1 : before.start] == "\n":
-            return text[: before.start] + body + "\n" + child_indent + text[before.start :]
-        return text[: before.start] + body + text[before.start :]
-    if siblings:
-        last = siblings[-1]
-        return text[: last.end] + "\n" + child_indent + body + text[last.end :]
-    if parent.self_closing:
-        opening = text[parent.start : parent.start_end - 2].rstrip() + ">"
-        return (
-            text[: parent.start]
-            + opening
-            + "\n"
-            + child_indent
-            + body
-            + "\n"
-            + parent_indent
-            + f"</{parent.tag}>"
-            + text[parent.end :]
-        )
-    inner = text[parent.start_end : parent.end_start]
-    closing = "\n" + child_indent + body + "\n" + parent_indent + text[parent.end_start :]
-    if inner.strip():  # comments or text only: keep them, append after
-        return text[: parent.end_start].rstrip() + closing
-    return text[: parent.start_end] + closing
+    def remove(self, element: Element) -> None:
+        """Remove an element, and its line when it stands alone on one."""
+        parent = element.parent
+        assert parent is not None
+        siblings = parent.children
+        index = siblings.index(element)
+        following = siblings[index + 1] if index + 1 < len(siblings) else None
+        after = following.before if following is not None else parent.trailer
+        before = element.before
+        indent = self.line_indent(element)
+        line_end = after.find("\n")
+        if (indent or before.endswith("\n")) and line_end >= 0 and after[:line_end].strip() == "":
+            before, after = before[: len(before) - len(indent)], after[line_end + 1 :]
+        if following is not None:
+            following.before = before + after
+        else:
+            parent.trailer = before + after
+        del siblings[index]
+        element.parent = None
+        self._count_quotes(element.text(), -1)
+
+    def insert(self, parent: Element, element: Element, before: Element | None) -> None:
+        """Insert an element into `parent`, before `before` or at the end,
+        indented like its siblings."""
+        assert not parent.opaque, f"<{parent.tag}> was not taken apart"
+        self._count_quotes(element.text(), 1)
+        newline = self.newline
+        parent_indent = self.line_indent(parent)
+        siblings = parent.children
+        child_indent = self.line_indent(siblings[0]) if siblings else parent_indent + self.indent_unit()
+        element.parent = parent
+        if before is not None:
+            element.before = before.before
+            at_line_start = self.line_indent(before) or before.before.endswith("\n")
+            before.before = newline + child_indent if at_line_start else ""
+            siblings.insert(siblings.index(before), element)
+            return
+        if siblings:
+            element.before = newline + child_indent
+            siblings.append(element)
+            return
+        if parent.self_closing:
+            parent.head = parent.head[:-2].rstrip() + ">"
+            parent.end = f"</{parent.tag}>"
+            element.before = newline + child_indent
+        elif parent.trailer.strip():  # comments or text only: keep them, append after
+            element.before = parent.trailer.rstrip() + newline + child_indent
+        else:
+            element.before = newline + child_indent
+        parent.trailer = newline + parent_indent
+        siblings.append(element)
