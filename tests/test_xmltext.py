@@ -1,13 +1,23 @@
 """The text patcher's pieces: any well-formed XML comes back byte for byte,
-and the elements it takes apart are the ones lxml sees."""
+the elements it takes apart are the ones lxml sees, and taking apart only
+what an edit needs gives the same text as taking everything apart."""
 
 from __future__ import annotations
+
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from hvtune.catalog import load_catalog
+from hvtune.config import HypervConfig
+from hvtune.errors import InputError
+from hvtune.findings import ConfigChange
+from hvtune.formats import libvirt_patch
 from hvtune.formats.xmltext import Document, Element, Spec
+
+from strategies import configs, duplicated_domains
 
 NAMES = st.sampled_from(["a", "b", "panic", "timer", "x-y", "devices"])
 SPACE = st.sampled_from(["", " ", "\n", "\r\n  ", "\n\t", "\n    "])
@@ -57,16 +67,23 @@ def _lxml_children(element: etree._Element) -> list[etree._Element]:
 
 
 def _agrees(ours: Element, theirs: etree._Element, spec: Spec | None) -> None:
+    """Every child named in `spec` (all under "*") has its Element, in
+    lxml's order, and so do the first and the last; others may."""
     if spec is None or ours.self_closing:
         return
     children = _lxml_children(theirs)
-    kept = [child for child in children if "*" in spec or child.tag in spec]
-    if children:
-        kept = list(dict.fromkeys([children[0], *kept, children[-1]]))
-    kept.sort(key=children.index)
-    assert [child.tag for child in ours.children] == [child.tag for child in kept]
-    for mine, lxml_child in zip(ours.children, kept, strict=True):
-        _agrees(mine, lxml_child, spec.get(mine.tag, spec.get("*")))
+    if "*" in spec:
+        assert [child.tag for child in ours.children] == [child.tag for child in children]
+        pairs = list(zip(ours.children, children, strict=True))
+    else:
+        named = [child for child in children if child.tag in spec]
+        mine = [child for child in ours.children if child.tag in spec]
+        assert [child.tag for child in mine] == [child.tag for child in named]
+        pairs = list(zip(mine, named, strict=True))
+        if children:
+            assert (ours.children[0].tag, ours.children[-1].tag) == (children[0].tag, children[-1].tag)
+    for mine_child, lxml_child in pairs:
+        _agrees(mine_child, lxml_child, spec.get(mine_child.tag, spec.get("*")))
 
 
 @settings(max_examples=400, deadline=None)
@@ -76,3 +93,50 @@ def test_pieces_join_to_the_same_text_and_follow_lxml(text: str, spec: Spec) -> 
     assert document.render() == text
     root = etree.fromstring(text.encode(), etree.XMLParser(remove_blank_text=False, resolve_entities=False))
     _agrees(document.root, root, spec)
+
+
+EVERYTHING: Spec = {
+    "features": {"hyperv": {"*": {"*": None}}, "kvm": {"*": None}, "*": None},
+    "clock": {"*": None},
+    "cpu": {"*": None},
+    "devices": {"*": None},
+    "*": None,
+}
+CHANGEABLE = [prop.name for prop in load_catalog().properties if prop.libvirt] + ["kvm", "tsc-frequency", "vmx"]
+
+
+@st.composite
+def changes(draw: st.DrawFn) -> ConfigChange:
+    names = draw(st.lists(st.sampled_from(CHANGEABLE), unique=True, max_size=6))
+    return ConfigChange({name: draw(st.sampled_from([None, True, False])) for name in names})
+
+
+def _indented(xml: str, unit: str) -> str:
+    root = etree.fromstring(xml.encode())
+    etree.indent(root, space=unit)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _patched(text: str, change: ConfigChange, config: HypervConfig | None) -> str:
+    try:
+        if config is not None:
+            return libvirt_patch.into_domain(text, config, source="d")
+        return libvirt_patch.patch_domain(text, change, source="d")
+    except InputError as error:
+        return str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    xml=duplicated_domains(),
+    unit=st.sampled_from(["", "  ", "\t"]),
+    change=changes(),
+    config=st.none() | configs(),
+)
+def test_taking_apart_only_what_an_edit_needs_changes_nothing(
+    xml: str, unit: str, change: ConfigChange, config: HypervConfig | None
+) -> None:
+    text = _indented(xml, unit) if unit else xml
+    needed = _patched(text, change, config)
+    with mock.patch.object(libvirt_patch, "_spec", lambda names: EVERYTHING):
+        assert _patched(text, change, config) == needed

@@ -347,8 +347,6 @@ _PICK = {
         "frequencies": "clock/timer[@frequency]",
         "cpu_timers": "clock/timer[@name='kvmclock' or @name='hypervclock' or @name='tsc']",
         "panics": "devices/panic[@model='hyperv']",
-        "emulator": "(devices/emulator)[1]",
-        "os_type": "(os/type)[1]",
     }.items()
 }
 
@@ -396,7 +394,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     apic = _last(root, "apic")
     timers = _timers(root, source)
     panics = _pick(root, "panics")
-    os_type = _last(root, "os_type")
+    os_type = root.find("os/type")  # the first, as libvirt's ./os/type[1]
     return LibvirtDomain(
         name=_text(root.find("name")) or "",
         domain_type=root.get("type") or "",
@@ -413,7 +411,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         pmu=_feature_state(_last(root, "pmu")),
         cpu=cpu,
         os_id=_os_id(root.find("metadata")),
-        emulator=_text(_last(root, "emulator")),
+        emulator=_text(root.find("devices/emulator")),
         unknown=tuple(hyperv.unknown),
     )
 

@@ -24,7 +24,7 @@ pieces and the result is joined once, so the cost stays linear in the text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import HypervConfig
@@ -34,16 +34,36 @@ from hvtune.formats.xmltext import Document, Element, Spec, escape
 from hvtune.valuetypes import Value, display
 
 _LISTED: Spec = {"*": None}
-# what the edits need taken apart: <domain>'s children, <features>' <hyperv>
-# and <kvm> children (and <stimer>'s, <tlbflush>'s), the timers, the <cpu>
-# features and the panic devices
-_DOMAIN: Spec = {
-    "features": {"hyperv": {"*": _LISTED}, "kvm": _LISTED, "*": None},
-    "clock": {"timer": None},
-    "cpu": {"feature": None},
-    "devices": {"panic": None},
-    "*": None,
-}
+
+
+def _ranked_after(order: Sequence[str], tags: Iterable[str]) -> set[str]:
+    """The tags `order` puts after the first of `tags`: those a new one of
+    `tags` may have to go before."""
+    ranks = [order.index(tag) for tag in tags if tag in order]
+    return set(order[min(ranks) + 1 :]) if ranks else set()
+
+
+def _spec(names: Iterable[str]) -> Spec:
+    """What changing `names` needs taken apart: the <domain> children that
+    hold what is edited or may follow a new <features>, <clock> or
+    <devices>; every <features>' children; of <hyperv>, the children edited
+    and those a new one may go before (with their own children); the <kvm>
+    children, the timers, the <cpu> features and the panic devices."""
+    catalog = load_catalog()
+    facts = catalog.libvirt
+    elements = set()
+    for name in names:
+        entry = catalog.entry(name)
+        if isinstance(entry, Property) and entry.libvirt is not None and entry.libvirt.element:
+            elements.add(entry.libvirt.element)
+    hyperv = elements | _ranked_after(facts.hyperv_elements, elements)
+    return {
+        **dict.fromkeys(_ranked_after(facts.domain_order, ("features", "clock", "devices"))),
+        "features": {"hyperv": dict.fromkeys(hyperv, _LISTED), "kvm": _LISTED, "*": None},
+        "clock": {"timer": None},
+        "cpu": {"feature": None},
+        "devices": {"panic": None},
+    }
 
 
 def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None:
@@ -58,8 +78,8 @@ def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None
 class _Domain:
     """Domain text as pieces, with the places libvirt reads."""
 
-    def __init__(self, text: str):
-        self.document = Document(text, _DOMAIN)
+    def __init__(self, text: str, names: Iterable[str]):
+        self.document = Document(text, _spec(names))
         self.root = self.document.root
         self.facts = load_catalog().libvirt
 
@@ -74,9 +94,8 @@ class _Domain:
     def set(self, element: Element, name: str, value: str) -> None:
         self.document.set_attribute(element, name, value)
 
-    def remove(self, elements: Iterator[Element] | list[Element]) -> None:
-        for element in list(elements):
-            self.document.remove(element)
+    def remove(self, elements: Iterable[Element]) -> None:
+        self.document.remove(elements)
 
     # --- where libvirt reads ---------------------------------------------
 
@@ -273,7 +292,7 @@ def _apply(domain: _Domain, name: str, value: Value | None, source: str) -> None
 
 
 def _patched(text: str, change: ConfigChange, source: str) -> _Domain:
-    domain = _Domain(text)
+    domain = _Domain(text, change.values)
     for name, value in change.values.items():
         _apply(domain, name, value, source)
     return domain

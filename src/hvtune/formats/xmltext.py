@@ -22,15 +22,18 @@ instructions and text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
+
+from hvtune.formats.lines import line_ending
 
 # Which elements to take apart, for an element taken apart: child tag -> what
 # to take apart of that child (None: keep it opaque). Children named get an
 # Element of their own, and so do all of them under "*"; without "*" the
-# others stay in the text between (only the first and the last child always
-# get one, for indentation and for appending).
+# others stay in the text between (only the first and the last child, and
+# those up to the first indented one, always get one: for indentation and
+# for appending).
 Spec = Mapping[str, "Spec | None"]
 
 _ATTRIBUTES = r"""(?:[^>"'/]++|"[^"]*+"|'[^']*+'|/(?!>))*+"""
@@ -180,9 +183,41 @@ def escape(value: str, quote: str) -> str:
     return escaped.replace(quote, "&quot;" if quote == '"' else "&apos;")
 
 
-def line_ending(text: str) -> str:
-    """The line ending a text uses: CRLF when most of its lines end so."""
-    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+def _line_indent(before: str, *, nested: bool) -> str:
+    """The white space at the end of `before` after its last line break; a
+    `nested` element's line holds its parent's start tag or a sibling when
+    `before` has no line break."""
+    line_start = before.rfind("\n") + 1
+    if line_start == 0 and nested:
+        return ""
+    prefix = before[line_start:]
+    return prefix if prefix.strip() == "" else ""
+
+
+_AN_ELEMENT = re.compile(r"<[^!?/]")
+
+
+def _apart(content: str, parent: Element) -> tuple[list[Element], str]:
+    """Content left in the text between (whole elements, comments, text)
+    taken apart as `_children` does: its first and last elements get an
+    Element of their own; and the text after the last."""
+    holder = Element("", "", "", None)
+    _children(content + "</>", holder, 0, {})
+    for child in holder.children:
+        child.parent = parent
+    return holder.children, holder.trailer
+
+
+def _keep_ends(parent: Element) -> None:
+    """After removals, give the first and the last child of `parent` an
+    Element again when they were left in the text between."""
+    children = parent.children
+    if children and _AN_ELEMENT.search(children[0].before):
+        first, children[0].before = _apart(children[0].before, parent)
+        children[:0] = first
+    if _AN_ELEMENT.search(parent.trailer):
+        last, parent.trailer = _apart(parent.trailer, parent)
+        children += last
 
 
 def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
@@ -238,8 +273,9 @@ def _children(text: str, element: Element, position: int, spec: Spec) -> int:
     run = None if every else _plain_run(frozenset(spec))
     piece = position  # where the text before the next child begins
     last: tuple[int, int] | None = None  # a last child left in that text
+    indented = False  # whether a child so far begins its own line, indented (see Document.indent_unit)
     while True:
-        if run is not None and element.children:
+        if run is not None and indented:
             passed = run.match(text, position)
             assert passed is not None  # it matches at least nothing
             if passed.end() > position:
@@ -254,10 +290,11 @@ def _children(text: str, element: Element, position: int, spec: Spec) -> int:
         start = _START_TAG.match(text, index)
         assert start, f"no start tag at {index}"
         name = start.group(1)
-        if every or name in spec or not element.children:
+        if every or name in spec or not indented:
             child, position = _element(text, start, spec.get(name, spec.get("*")), text[piece:index], element)
             element.children.append(child)
             piece, last = position, None
+            indented = indented or bool(_line_indent(child.before, nested=True))
         else:
             position = _element(text, start, None, "", None)[1]
             last = index, position
@@ -328,12 +365,7 @@ class Document:
     def line_indent(self, element: Element) -> str:
         """The white space between the start of the element's line and the
         element (empty when anything else stands before it on its line)."""
-        before = element.before
-        line_start = before.rfind("\n") + 1
-        if line_start == 0 and element.parent is not None:
-            return ""  # the line holds the parent's start tag or a sibling
-        prefix = before[line_start:]
-        return prefix if prefix.strip() == "" else ""
+        return _line_indent(element.before, nested=element.parent is not None)
 
     def indent_unit(self) -> str:
         """The document's indentation step (two spaces when it has none)."""
@@ -343,12 +375,25 @@ class Document:
                 return indent
         return "  "
 
-    def remove(self, element: Element) -> None:
-        """Remove an element, and its line when it stands alone on one."""
-        parent = element.parent
-        assert parent is not None
-        siblings = parent.children
-        index = siblings.index(element)
+    def remove(self, elements: Iterable[Element]) -> None:
+        """Remove elements (in document order), each with its line when it
+        stands alone on one: one after the other, as if each were removed
+        alone, but with each parent's children listed once."""
+        by_parent: dict[int, list[Element]] = {}
+        for element in elements:
+            assert element.parent is not None
+            by_parent.setdefault(id(element.parent), []).append(element)
+        for doomed in by_parent.values():
+            parent = doomed[0].parent
+            assert parent is not None
+            siblings = parent.children
+            places = {id(child): index for index, child in enumerate(siblings)}
+            for element in doomed:
+                self._cut(element, parent, siblings, places[id(element)])
+            parent.children = [child for child in siblings if child.parent is parent]
+            _keep_ends(parent)
+
+    def _cut(self, element: Element, parent: Element, siblings: list[Element], index: int) -> None:
         following = siblings[index + 1] if index + 1 < len(siblings) else None
         after = following.before if following is not None else parent.trailer
         before = element.before
@@ -360,7 +405,6 @@ class Document:
             following.before = before + after
         else:
             parent.trailer = before + after
-        del siblings[index]
         element.parent = None
         self._count_quotes(element.text(), -1)
 
