@@ -15,7 +15,7 @@ from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
 from hvtune.formats import libvirt_patch
-from hvtune.formats.xmltext import Document, Element, Spec
+from hvtune.formats.xmltext import Document, Element, Part
 
 from strategies import configs, duplicated_domains
 
@@ -31,6 +31,8 @@ def attributes(draw: st.DrawFn) -> str:
     for index, value in enumerate(draw(st.lists(st.sampled_from(["v", "a>b", "/>", "x/y", "'", '"', ""]), max_size=3))):
         quote = "'" if '"' in value else '"' if "'" in value else draw(st.sampled_from(["'", '"']))
         written.append(f"{draw(SPACE) or ' '}n{index}{draw(st.sampled_from(['=', ' = ']))}{quote}{value}{quote}")
+    if draw(st.booleans()):
+        written.append(f" model={draw(st.sampled_from(['x', 'y']))!r}")
     return "".join(written) + draw(SPACE)
 
 
@@ -53,12 +55,13 @@ def documents(draw: st.DrawFn) -> str:
     return prolog + draw(elements()) + draw(st.sampled_from(["", "\n", "\r\n", "<!-- after -->\n"]))
 
 
-SPECS: list[Spec] = [
-    {"*": None},
-    {"*": {"*": None}},
-    {"panic": None},
-    {"b": {"timer": None}, "*": None},
-    {"*": {"*": {"*": None}}},
+LISTED = Part(every=True)
+PARTS: list[Part] = [
+    LISTED,
+    Part(every=True, inside={"a": LISTED, "b": LISTED, "panic": LISTED}),
+    Part(kept=frozenset({"panic"})),
+    Part(kept=frozenset({"b model=x", "timer"}), firsts=frozenset({"a"})),
+    Part(kept=frozenset({"b"}), inside={"b": Part(kept=frozenset({"timer"}), inside={"timer": LISTED})}),
 ]
 
 
@@ -66,42 +69,56 @@ def _lxml_children(element: etree._Element) -> list[etree._Element]:
     return [child for child in element if isinstance(child.tag, str)]
 
 
-def _agrees(ours: Element, theirs: etree._Element, spec: Spec | None) -> None:
-    """Every child named in `spec` (all under "*") has its Element, in
-    lxml's order, and so do the first and the last; others may."""
-    if spec is None or ours.self_closing:
+def _agrees(ours: Element, theirs: etree._Element, part: Part | None) -> None:
+    """Every child `part` keeps has its Element, in lxml's order, and so do
+    the first and the last and the first of each tag in `firsts`; others
+    may."""
+    if part is None or ours.self_closing:
         return
     children = _lxml_children(theirs)
-    if "*" in spec:
+    if part.every:
         assert [child.tag for child in ours.children] == [child.tag for child in children]
         pairs = list(zip(ours.children, children, strict=True))
     else:
-        named = [child for child in children if child.tag in spec]
-        mine = [child for child in ours.children if child.tag in spec]
-        assert [child.tag for child in mine] == [child.tag for child in named]
-        pairs = list(zip(mine, named, strict=True))
+        kept = [child for child in children if _kept(part, child)]
+        mine = [child for child in ours.children if _kept(part, child)]
+        assert [child.tag for child in mine] == [child.tag for child in kept]
+        pairs = list(zip(mine, kept, strict=True))
         if children:
             assert (ours.children[0].tag, ours.children[-1].tag) == (children[0].tag, children[-1].tag)
+        ours_tags = [child.tag for child in ours.children]
+        for tag in part.firsts:
+            if any(child.tag == tag for child in children):
+                assert tag in ours_tags
     for mine_child, lxml_child in pairs:
-        _agrees(mine_child, lxml_child, spec.get(mine_child.tag, spec.get("*")))
+        _agrees(mine_child, lxml_child, part.inside.get(mine_child.tag))
+
+
+def _kept(part: Part, child: Element | etree._Element) -> bool:
+    return child.tag in part.kept or f"{child.tag} model={child.get('model')}" in part.kept
 
 
 @settings(max_examples=400, deadline=None)
-@given(text=documents(), spec=st.sampled_from(SPECS))
-def test_pieces_join_to_the_same_text_and_follow_lxml(text: str, spec: Spec) -> None:
-    document = Document(text, spec)
+@given(text=documents(), part=st.sampled_from(PARTS))
+def test_pieces_join_to_the_same_text_and_follow_lxml(text: str, part: Part) -> None:
+    document = Document(text, part)
     assert document.render() == text
     root = etree.fromstring(text.encode(), etree.XMLParser(remove_blank_text=False, resolve_entities=False))
-    _agrees(document.root, root, spec)
+    _agrees(document.root, root, part)
 
 
-EVERYTHING: Spec = {
-    "features": {"hyperv": {"*": {"*": None}}, "kvm": {"*": None}, "*": None},
-    "clock": {"*": None},
-    "cpu": {"*": None},
-    "devices": {"*": None},
-    "*": None,
-}
+EVERYTHING = Part(
+    every=True,
+    inside={
+        "features": Part(
+            every=True,
+            inside={"hyperv": Part(every=True, inside=dict.fromkeys(("stimer", "tlbflush"), LISTED)), "kvm": LISTED},
+        ),
+        "clock": LISTED,
+        "cpu": LISTED,
+        "devices": LISTED,
+    },
+)
 CHANGEABLE = [prop.name for prop in load_catalog().properties if prop.libvirt] + ["kvm", "tsc-frequency", "vmx"]
 
 
@@ -138,5 +155,5 @@ def test_taking_apart_only_what_an_edit_needs_changes_nothing(
 ) -> None:
     text = _indented(xml, unit) if unit else xml
     needed = _patched(text, change, config)
-    with mock.patch.object(libvirt_patch, "_spec", lambda names: EVERYTHING):
+    with mock.patch.object(libvirt_patch, "_part", lambda names: EVERYTHING):
         assert _patched(text, change, config) == needed

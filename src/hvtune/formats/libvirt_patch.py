@@ -30,40 +30,75 @@ from hvtune.catalog import Property, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
-from hvtune.formats.xmltext import Document, Element, Spec, escape
+from hvtune.formats.xmltext import Document, Element, Part, escape
 from hvtune.valuetypes import Value, display
 
-_LISTED: Spec = {"*": None}
 
-
-def _ranked_after(order: Sequence[str], tags: Iterable[str]) -> set[str]:
+def _ranked_after(order: Sequence[str], tags: Iterable[str]) -> frozenset[str]:
     """The tags `order` puts after the first of `tags`: those a new one of
     `tags` may have to go before."""
     ranks = [order.index(tag) for tag in tags if tag in order]
-    return set(order[min(ranks) + 1 :]) if ranks else set()
+    return frozenset(order[min(ranks) + 1 :]) if ranks else frozenset()
 
 
-def _spec(names: Iterable[str]) -> Spec:
-    """What changing `names` needs taken apart: the <domain> children that
-    hold what is edited or may follow a new <features>, <clock> or
-    <devices>; every <features>' children; of <hyperv>, the children edited
-    and those a new one may go before (with their own children); the <kvm>
-    children, the timers, the <cpu> features and the panic devices."""
+def _part(names: Iterable[str]) -> Part:
+    """What changing `names` needs taken apart, and no more: the elements
+    edited (every copy: <features>, <hyperv> and <kvm>, <hyperv> children
+    and theirs, <clock> and its hypervclock or tsc timers, <devices> and its
+    hyperv panics, <cpu> and its features named) and the first of each
+    element a new one may have to go before."""
     catalog = load_catalog()
     facts = catalog.libvirt
-    elements = set()
+    top: set[str] = set()
+    inside_top: dict[str, Part] = {}
+    features: set[str] = set()
+    hyperv: set[str] = set()
+    nested: dict[str, set[str]] = {}
+    timers: set[str] = set()
+    cpu_features: set[str] = set()
     for name in names:
         entry = catalog.entry(name)
-        if isinstance(entry, Property) and entry.libvirt is not None and entry.libvirt.element:
-            elements.add(entry.libvirt.element)
-    hyperv = elements | _ranked_after(facts.hyperv_elements, elements)
-    return {
-        **dict.fromkeys(_ranked_after(facts.domain_order, ("features", "clock", "devices"))),
-        "features": {"hyperv": dict.fromkeys(hyperv, _LISTED), "kvm": _LISTED, "*": None},
-        "clock": {"timer": None},
-        "cpu": {"feature": None},
-        "devices": {"panic": None},
-    }
+        form = entry.libvirt if isinstance(entry, Property) else None
+        if form is not None and (form.element or form.mode):
+            features.add("hyperv")
+            if form.element:
+                hyperv.add(form.element)
+            if form.element and form.child:
+                nested.setdefault(form.element, set()).add(form.child)
+        elif form is not None and form.timer:
+            timers.add(form.timer)
+        elif form is not None and form.panic:
+            inside_top["devices"] = Part(kept=frozenset({"panic model=hyperv"}))
+        elif name == "kvm":
+            features.add("kvm")
+        elif name == "tsc-frequency":
+            timers.add("tsc")
+        elif name in ("vmx", "invtsc"):
+            cpu_features.add(name)
+        elif name == "migratable":
+            top.add("cpu")
+    if timers:
+        inside_top["clock"] = Part(kept=frozenset(f"timer name={timer}" for timer in timers))
+    if cpu_features:
+        inside_top["cpu"] = Part(kept=frozenset(f"feature name={feature}" for feature in cpu_features))
+    if features:
+        inside_hyperv = {element: Part(kept=frozenset(children)) for element, children in nested.items()}
+        inside_features = {
+            "hyperv": Part(
+                kept=frozenset(hyperv), firsts=_ranked_after(facts.hyperv_elements, hyperv), inside=inside_hyperv
+            )
+        }
+        if "kvm" in features:
+            inside_features["kvm"] = Part(kept=frozenset({"hidden"}))
+        inside_top["features"] = Part(
+            kept=frozenset(features), firsts=_ranked_after(facts.features_order, features), inside=inside_features
+        )
+    top |= inside_top.keys()
+    return Part(
+        kept=frozenset(top),
+        firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
+        inside=inside_top,
+    )
 
 
 def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None:
@@ -79,7 +114,7 @@ class _Domain:
     """Domain text as pieces, with the places libvirt reads."""
 
     def __init__(self, text: str, names: Iterable[str]):
-        self.document = Document(text, _spec(names))
+        self.document = Document(text, _part(names))
         self.root = self.document.root
         self.facts = load_catalog().libvirt
 

@@ -21,46 +21,90 @@ instructions and text.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from hvtune.formats.lines import line_ending
 
-# Which elements to take apart, for an element taken apart: child tag -> what
-# to take apart of that child (None: keep it opaque). Children named get an
-# Element of their own, and so do all of them under "*"; without "*" the
-# others stay in the text between (only the first and the last child, and
-# those up to the first indented one, always get one: for indentation and
-# for appending).
-Spec = Mapping[str, "Spec | None"]
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """What of an element's content to take apart.
+
+    A child gets an Element of its own when `every` child does, when `kept`
+    names it (a tag, or "tag attribute=value" for those with that value),
+    or when it is the first child of a tag in `firsts` (enough to keep an
+    order); the first and the last child always do (for indentation and
+    appending), and so do the root's children up to the first indented one.
+    The other children stay in the text between, passed by a regular
+    expression without a step of Python each. A child with an Element is
+    taken apart as `inside` says for its tag, or left opaque."""
+
+    every: bool = False
+    kept: frozenset[str] = frozenset()
+    firsts: frozenset[str] = frozenset()
+    inside: Mapping[str, Part] = field(default_factory=dict)
+
+    @cached_property
+    def conditions(self) -> Mapping[str, tuple[tuple[str, str], ...]]:
+        """The "tag attribute=value" keys of `kept`, by tag."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for key in self.kept:
+            tag, _, condition = key.partition(" ")
+            if condition:
+                attribute, _, value = condition.partition("=")
+                found.setdefault(tag, []).append((attribute, value))
+        return {tag: tuple(pairs) for tag, pairs in found.items()}
+
+    def keeps(self, tag: str, head: str) -> bool:
+        if self.every or tag in self.kept:
+            return True
+        pairs = self.conditions.get(tag)
+        return pairs is not None and any(_value_in(head, attribute) == value for attribute, value in pairs)
+
 
 _ATTRIBUTES = r"""(?:[^>"'/]++|"[^"]*+"|'[^']*+'|/(?!>))*+"""
 _START_TAG = re.compile(rf"<([^\s/>]++){_ATTRIBUTES}(/?)>")
-_AFTER_NAME = " \t\r\n/>"
+# comments, CDATA and processing instructions, whole
+_MARKUP = r"<!--(?:[^-]++|-(?!->))*+-->|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|<\?(?:[^?]++|\?(?!>))*+\?>"
 _QUOTED = re.compile(r"""=[ \t\r\n]++(["'])""")  # = "value", with space between
 _FIRST_QUOTE = re.compile(r"""<[^\s/>]++\s++[^\s=/>]++\s*+=\s*+(["'])""")
 _SPACE = " \t\r\n"
 
 
 @lru_cache(maxsize=64)
-def _markers(tag: str) -> re.Pattern[str]:
-    """What can end the content of a `tag` element: its end tag (group 1 is
-    "/"), another `tag` (group 1 is ""), or markup whose text may hold either."""
-    return re.compile(rf"<(/?){re.escape(tag)}[\s/>]|<!--|<!\[CDATA\[|<\?")
+def _content(tag: str) -> re.Pattern[str]:
+    """The content of a `tag` element up to its end tag or another `tag`
+    (then group 1 is "/" or ""), markup passed whole."""
+    return re.compile(rf"(?:[^<]++|{_MARKUP}|<(?!/?{re.escape(tag)}[\s/>]))*+<(/?){re.escape(tag)}[\s/>]")
 
 
-@lru_cache(maxsize=16)
-def _plain_run(named: frozenset[str]) -> re.Pattern[str]:
-    """Consecutive children not in `named`, each with the text before it,
-    that hold no element of their own name and no comment, CDATA or
-    processing instruction (all others are followed one by one). Group 1 is
-    the last such child."""
-    unnamed = "|".join(re.escape(tag) for tag in sorted(named)) or "(?!)"
-    content = r"(?:[^<]++|<(?!/?\2[\s/>]|[!?]))*+"
-    child = rf"<(?!(?:{unnamed})[\s/>])([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
-    return re.compile(rf"(?:[^<]*+({child}))*+")
+@lru_cache(maxsize=256)
+def _plain_run(kept: frozenset[str]) -> re.Pattern[str]:
+    """Consecutive children that `kept` does not name, with the text and
+    markup before each, that hold no element of their own name (the others
+    are followed one by one). Group 1 is the last child."""
+    refused = []
+    for key in sorted(kept):
+        tag, _, condition = key.partition(" ")
+        if condition:
+            attribute, _, value = condition.partition("=")
+            other = r"""(?>\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+'))"""
+            # that value, or one with a reference that may spell it (then a step of Python decides)
+            value = re.escape(value)
+            quoted = rf"""(?:"(?:{value}|[^"&]*+&[^"]*+)"|'(?:{value}|[^'&]*+&[^']*+)')"""
+            having = rf"(?={other}*?\s++{re.escape(attribute)}\s*+=\s*+{quoted})"
+            refused.append(rf"{re.escape(tag)}{having}")
+        else:
+            refused.append(rf"{re.escape(tag)}[\s/>]")
+    unkept = f"(?!{'|'.join(refused)})" if refused else ""
+    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?\2[\s/>]|[!?]))*+"
+    child = rf"<{unkept}([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
+    return re.compile(rf"(?:[^<]++|{_MARKUP}|({child}))*+")
 
 
 @lru_cache(maxsize=64)
@@ -70,6 +114,11 @@ def _attribute_pattern(name: str) -> re.Pattern[str]:
     attribute = r"""\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+')"""
     value = r"""("[^"]*+"|'[^']*+')"""
     return re.compile(rf"<[^\s/>]++(?>{attribute})*?\s++({re.escape(name)})\s*+=\s*+{value}")
+
+
+def _value_in(head: str, name: str) -> str | None:
+    found = _attribute_pattern(name).match(head)
+    return _unescape(found.group(2)[1:-1]) if found else None
 
 
 class Attribute(NamedTuple):
@@ -166,15 +215,9 @@ class Element:
 
 
 def _unescape(value: str) -> str:
-    if "&" not in value:
-        return value
-    return (
-        value.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
+    """An attribute value as written, with its references resolved (the
+    text is well-formed and has no DTD: only XML's five and numeric ones)."""
+    return html.unescape(value) if "&" in value else value
 
 
 def escape(value: str, quote: str) -> str:
@@ -197,12 +240,15 @@ def _line_indent(before: str, *, nested: bool) -> str:
 _AN_ELEMENT = re.compile(r"<[^!?/]")
 
 
+_AN_ELEMENT = re.compile(r"<[^!?/]")
+
+
 def _apart(content: str, parent: Element) -> tuple[list[Element], str]:
-    """Content left in the text between (whole elements, comments, text)
+    """Content left in the text between (whole elements, markup, text)
     taken apart as `_children` does: its first and last elements get an
     Element of their own; and the text after the last."""
     holder = Element("", "", "", None)
-    _children(content + "</>", holder, 0, {})
+    _children(content + "</>", holder, 0, Part())
     for child in holder.children:
         child.parent = parent
     return holder.children, holder.trailer
@@ -222,17 +268,14 @@ def _keep_ends(parent: Element) -> None:
 
 def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     """Where the end tag of the `tag` element whose content begins at
-    `start` begins and ends: only `tag` elements and comments, CDATA and
-    processing instructions need a look, the rest is passed at the speed of
-    a search."""
-    markers, depth, position = _markers(tag), 0, start
+    `start` begins and ends; only other `tag` elements inside take a step of
+    Python."""
+    content, depth, position = _content(tag), 0, start
     while True:
-        found = markers.search(text, position)
+        found = content.match(text, position)
         assert found, f"no end tag for <{tag}>"
-        index, slash = found.start(), found.group(1)
-        if slash is None:
-            position = _skip_markup(text, index)
-        elif slash:
+        index = found.end() - len(tag) - 2 - len(found.group(1))
+        if found.group(1):
             if depth == 0:
                 return index, text.index(">", index) + 1
             depth -= 1
@@ -254,32 +297,33 @@ def _skip_markup(text: str, index: int) -> int:
 
 
 def _element(
-    text: str, start: re.Match[str], spec: Spec | None, before: str, parent: Element | None
+    text: str, start: re.Match[str], part: Part | None, before: str, parent: Element | None
 ) -> tuple[Element, int]:
     """The element whose start tag is `start`, and the offset after it."""
     element = Element(start.group(1), start.group(), before, parent)
     if start.group(2):
         return element, start.end()
-    if spec is None:
+    if part is None:
         end_start, end = _end_of(text, start.end(), element.tag)
         element.trailer, element.end, element.opaque = text[start.end() : end_start], text[end_start:end], True
         return element, end
-    return element, _children(text, element, start.end(), spec)
+    return element, _children(text, element, start.end(), part)
 
 
-def _children(text: str, element: Element, position: int, spec: Spec) -> int:
+def _children(text: str, element: Element, position: int, part: Part) -> int:
     """Take apart an element's content from `position`; the offset after its end tag."""
-    every = "*" in spec
-    run = None if every else _plain_run(frozenset(spec))
+    firsts = part.firsts
     piece = position  # where the text before the next child begins
     last: tuple[int, int] | None = None  # a last child left in that text
-    indented = False  # whether a child so far begins its own line, indented (see Document.indent_unit)
+    # the root's children up to an indented one count (Document.indent_unit); of others the first
+    indented = False
     while True:
-        if run is not None and indented:
-            passed = run.match(text, position)
+        if indented and not part.every:
+            passed = _plain_run(part.kept | firsts).match(text, position)
             assert passed is not None  # it matches at least nothing
             if passed.end() > position:
-                last, position = passed.span(1), passed.end()
+                last = passed.span(1) if passed.group(1) is not None else last
+                position = passed.end()
         index = text.index("<", position)
         following = text[index + 1]
         if following == "/":
@@ -290,11 +334,11 @@ def _children(text: str, element: Element, position: int, spec: Spec) -> int:
         start = _START_TAG.match(text, index)
         assert start, f"no start tag at {index}"
         name = start.group(1)
-        if every or name in spec or not indented:
-            child, position = _element(text, start, spec.get(name, spec.get("*")), text[piece:index], element)
+        if not indented or name in firsts or part.keeps(name, start.group()):
+            child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
             element.children.append(child)
-            piece, last = position, None
-            indented = indented or bool(_line_indent(child.before, nested=True))
+            piece, last, firsts = position, None, firsts - {name}
+            indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
         else:
             position = _element(text, start, None, "", None)[1]
             last = index, position
@@ -310,9 +354,9 @@ def _children(text: str, element: Element, position: int, spec: Spec) -> int:
 
 class Document:
     """Well-formed XML text as pieces: the root element taken apart as far
-    as `spec` says, and the text before and after it."""
+    as `part` says, and the text before and after it."""
 
-    def __init__(self, text: str, spec: Spec):
+    def __init__(self, text: str, part: Part):
         index = 0
         while True:
             index = text.index("<", index)
@@ -321,7 +365,7 @@ class Document:
             index = _skip_markup(text, index)
         start = _START_TAG.match(text, index)
         assert start, "no root element"
-        self.root, end = _element(text, start, spec, text[:index], None)
+        self.root, end = _element(text, start, part, text[:index], None)
         self.epilog = text[end:]
         self.newline = line_ending(text)
         self._quotes = {"'": 0, '"': 0}
