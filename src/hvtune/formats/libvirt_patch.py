@@ -137,19 +137,35 @@ class _Domain:
     def top(self, tag: str) -> list[Element]:
         return self.root.named(tag)
 
-    def in_features(self, tag: str) -> list[Element]:
-        """Every <features>' `tag` children, in document order."""
-        return [child for features in self.top("features") for child in features.named(tag)]
+    # (an element not yet taken apart whose text lacks a name holds no such child)
+
+    def in_features(self, tag: str, holding: str = "") -> list[Element]:
+        """Every <features>' `tag` children (those whose text may hold
+        `holding`), in document order."""
+        features = [each for each in self.top("features") if each.holds(holding)]
+        return [child for child in _named(features, tag) if child.holds(holding)]
+
+    def last_in_features(self, tag: str) -> Element | None:
+        """The last <features> child `tag`, the only one taken apart."""
+        for features in reversed(self.top("features")):
+            found = features.named(tag) if features.holds("<" + tag) else []
+            if found:
+                return found[-1]
+        return None
 
     def hyperv_copies(self, tag: str) -> list[Element]:
-        """Every copy of a <hyperv> child, in every <hyperv>."""
-        return [child for hyperv in self.in_features("hyperv") for child in hyperv.named(tag)]
+        """Every copy of a <hyperv> child, in every <hyperv>; a domain may
+        have thousands of <features> and <hyperv>: only those holding the
+        name are taken apart."""
+        return _named(self.in_features("hyperv", "<" + tag), tag)
 
     def timers(self, name: str) -> list[Element]:
-        return [timer for clock in self.top("clock") for timer in clock.named("timer") if timer.get("name") == name]
+        clocks = [clock for clock in self.top("clock") if clock.holds(name)]
+        return [timer for timer in _named(clocks, "timer") if timer.get("name") == name]
 
     def panics(self) -> list[Element]:
-        return [p for devices in self.top("devices") for p in devices.named("panic") if p.get("model") == "hyperv"]
+        devices = [each for each in self.top("devices") if each.holds("hyperv")]
+        return [panic for panic in _named(devices, "panic") if panic.get("model") == "hyperv"]
 
     def cpu(self) -> Element | None:
         return next(iter(self.top("cpu")), None)
@@ -163,9 +179,9 @@ class _Domain:
         return self._new(self.root, tag, {}, self.facts.domain_order)
 
     def _in_features(self, tag: str) -> Element:
-        found = self.in_features(tag)
-        if found:
-            return found[-1]
+        found = self.last_in_features(tag)
+        if found is not None:
+            return found
         return self._new(self._top("features", last=True), tag, {}, self.facts.features_order)
 
     def hyperv(self) -> Element:
@@ -186,6 +202,11 @@ class _Domain:
         self._new(parent, tag, attributes, order)
 
 
+def _named(parents: list[Element], tag: str) -> list[Element]:
+    """The `tag` children of `parents`, in document order."""
+    return [child for parent in parents if parent.holds("<" + tag) for child in parent.named(tag)]
+
+
 def _set_hyperv_child(domain: _Domain, prop: Property, value: Value | None) -> None:
     assert prop.libvirt and prop.libvirt.element
     form = prop.libvirt
@@ -193,7 +214,7 @@ def _set_hyperv_child(domain: _Domain, prop: Property, value: Value | None) -> N
     assert element is not None
     if form.child:
         if value is None:
-            domain.remove(nested for parent in domain.hyperv_copies(element) for nested in parent.named(form.child))
+            domain.remove(_named(domain.hyperv_copies(element), form.child))
             return
         if value:
             _set_hyperv_child(domain, _by_element(element), True)
@@ -201,7 +222,7 @@ def _set_hyperv_child(domain: _Domain, prop: Property, value: Value | None) -> N
         if not parents:
             return
         state = "on" if value else "off"
-        for nested in (nested for parent in parents for nested in parent.named(form.child)):
+        for nested in _named(parents, form.child):
             domain.set(nested, "state", state)
         if not parents[-1].named(form.child):
             domain.add(parents[-1], form.child, {"state": state})
@@ -251,16 +272,16 @@ def _set_mode(domain: _Domain, mode: str | None, *, leaving: str | None = None) 
     if mode is not None:
         domain.set(domain.hyperv(), "mode", mode)
         return
-    hypervs = domain.in_features("hyperv")
-    written = hypervs[-1].get("mode") if hypervs else None
-    if written is not None and (leaving is None or written == leaving):
-        domain.document.remove_attribute(hypervs[-1], "mode")
+    hyperv = domain.last_in_features("hyperv")
+    written = hyperv.get("mode") if hyperv is not None else None
+    if hyperv is not None and written is not None and (leaving is None or written == leaving):
+        domain.document.remove_attribute(hyperv, "mode")
 
 
 def _set_kvm_hidden(domain: _Domain, kvm_visible: bool | None) -> None:
     """<kvm><hidden>: in every copy, and in the last <kvm> (some releases
     read only the last <kvm>, later ones all of them)."""
-    copies = [hidden for kvm in domain.in_features("kvm") for hidden in kvm.named("hidden")]
+    copies = _named(domain.in_features("kvm", "<hidden"), "hidden")
     if kvm_visible is None:
         domain.remove(copies)
         return

@@ -74,6 +74,7 @@ _MARKUP = r"<!--(?:[^-]++|-(?!->))*+-->|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|
 _QUOTED = re.compile(r"""=[ \t\r\n]++(["'])""")  # = "value", with space between
 _FIRST_QUOTE = re.compile(r"""<[^\s/>]++\s++[^\s=/>]++\s*+=\s*+(["'])""")
 _SPACE = " \t\r\n"
+_AFTER_NAME = " \t\r\n/>"
 
 
 @lru_cache(maxsize=64)
@@ -86,8 +87,9 @@ def _content(tag: str) -> re.Pattern[str]:
 @lru_cache(maxsize=256)
 def _plain_run(kept: frozenset[str]) -> re.Pattern[str]:
     """Consecutive children that `kept` does not name, with the text and
-    markup before each, that hold no element of their own name (the others
-    are followed one by one). Group 1 is the last child."""
+    markup before each, that hold no element of their own name and are
+    small (the others are followed one by one, a large one found at the
+    speed of a search). Group 1 is the last child."""
     refused = []
     for key in sorted(kept):
         tag, _, condition = key.partition(" ")
@@ -102,7 +104,7 @@ def _plain_run(kept: frozenset[str]) -> re.Pattern[str]:
         else:
             refused.append(rf"{re.escape(tag)}[\s/>]")
     unkept = f"(?!{'|'.join(refused)})" if refused else ""
-    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?\2[\s/>]|[!?]))*+"
+    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?\2[\s/>]|[!?])){{0,1000}}+"
     child = rf"<{unkept}([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
     return re.compile(rf"(?:[^<]++|{_MARKUP}|({child}))*+")
 
@@ -138,17 +140,42 @@ class Element:
     the whole content of an opaque element) and ``end`` (its end tag, empty
     when the element is written ``<empty/>``)."""
 
-    __slots__ = ("before", "children", "end", "head", "opaque", "parent", "tag", "trailer")
+    __slots__ = ("_by_tag", "_children", "before", "end", "head", "parent", "part", "tag", "trailer")
 
     def __init__(self, tag: str, head: str, before: str, parent: Element | None):
         self.tag = tag
         self.head = head
         self.before = before
         self.parent = parent
-        self.children: list[Element] = []
         self.trailer = ""
         self.end = ""
-        self.opaque = False
+        self.part: Part | None = None  # how to take it apart when first asked (None: opaque)
+        self._children: list[Element] | None = []  # None until taken apart
+        self._by_tag: dict[str, list[Element]] | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._children is not None
+
+    @property
+    def children(self) -> list[Element]:
+        """The children with an Element; an element is taken apart the first
+        time they are asked for (an opaque one has none)."""
+        if self._children is None:
+            if self.part is None:
+                return []
+            self._children = []
+            _children(self.trailer + self.end, self, 0, self.part)
+        return self._children
+
+    @children.setter
+    def children(self, children: list[Element]) -> None:
+        self._children = children
+        self._by_tag = None
+
+    def holds(self, text: str) -> bool:
+        """Whether the element may hold `text` (taken apart, or its text does)."""
+        return self._children is not None or text in self.trailer
 
     @property
     def self_closing(self) -> bool:
@@ -171,7 +198,11 @@ class Element:
         return found.group(1) if found else None
 
     def named(self, tag: str) -> list[Element]:
-        return [child for child in self.children if child.tag == tag]
+        if self._by_tag is None:
+            self._by_tag = {}
+            for child in self.children:
+                self._by_tag.setdefault(child.tag, []).append(child)
+        return self._by_tag.get(tag, [])
 
     def set_attribute(self, name: str, value: str, quote: str) -> str:
         """Set an attribute, keeping its quote; a new one takes the quote of
@@ -202,7 +233,7 @@ class Element:
 
     def render(self, out: list[str]) -> None:
         out.append(self.head)
-        for child in self.children:
+        for child in self._children or ():
             out.append(child.before)
             child.render(out)
         out.append(self.trailer)
@@ -260,16 +291,24 @@ def _keep_ends(parent: Element) -> None:
     children = parent.children
     if children and _AN_ELEMENT.search(children[0].before):
         first, children[0].before = _apart(children[0].before, parent)
-        children[:0] = first
+        children = first + children
     if _AN_ELEMENT.search(parent.trailer):
         last, parent.trailer = _apart(parent.trailer, parent)
-        children += last
+        children = children + last
+    parent.children = children
 
 
 def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     """Where the end tag of the `tag` element whose content begins at
-    `start` begins and ends; only other `tag` elements inside take a step of
-    Python."""
+    `start` begins and ends. The first ``</tag>`` is it unless the content
+    opens another `tag` or holds markup before it; then only other `tag`
+    elements inside take a step of Python."""
+    closer = "</" + tag
+    close = text.find(closer, start)
+    while text[close + len(closer)] not in _AFTER_NAME:
+        close = text.find(closer, close + 1)
+    if text.find("<!", start, close) < 0 and text.find("<?", start, close) < 0 and not _opens(text, tag, start, close):
+        return close, text.index(">", close) + 1
     content, depth, position = _content(tag), 0, start
     while True:
         found = content.match(text, position)
@@ -287,6 +326,17 @@ def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
             position = nested.end()
 
 
+def _opens(text: str, tag: str, start: int, end: int) -> bool:
+    """Whether a start tag of `tag` begins in text[start:end]."""
+    opener = "<" + tag
+    index = text.find(opener, start, end)
+    while index >= 0:
+        if text[index + len(opener)] in _AFTER_NAME:
+            return True
+        index = text.find(opener, index + 1, end)
+    return False
+
+
 def _skip_markup(text: str, index: int) -> int:
     """The offset after the comment, CDATA, processing instruction or
     declaration at `index`."""
@@ -299,19 +349,25 @@ def _skip_markup(text: str, index: int) -> int:
 def _element(
     text: str, start: re.Match[str], part: Part | None, before: str, parent: Element | None
 ) -> tuple[Element, int]:
-    """The element whose start tag is `start`, and the offset after it."""
+    """The element whose start tag is `start`, and the offset after it; its
+    content is taken apart when its children are first asked for."""
     element = Element(start.group(1), start.group(), before, parent)
     if start.group(2):
         return element, start.end()
-    if part is None:
-        end_start, end = _end_of(text, start.end(), element.tag)
-        element.trailer, element.end, element.opaque = text[start.end() : end_start], text[end_start:end], True
-        return element, end
-    return element, _children(text, element, start.end(), part)
+    end_start, end = _end_of(text, start.end(), element.tag)
+    element.trailer, element.end, element.part, element._children = (
+        text[start.end() : end_start],
+        text[end_start:end],
+        part,
+        None,
+    )
+    return element, end
 
 
 def _children(text: str, element: Element, position: int, part: Part) -> int:
-    """Take apart an element's content from `position`; the offset after its end tag."""
+    """Take apart an element's content from `position` into its (empty)
+    children; the offset after its end tag."""
+    children = element.children
     firsts = part.firsts
     piece = position  # where the text before the next child begins
     last: tuple[int, int] | None = None  # a last child left in that text
@@ -336,7 +392,7 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         name = start.group(1)
         if not indented or name in firsts or part.keeps(name, start.group()):
             child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
-            element.children.append(child)
+            children.append(child)
             piece, last, firsts = position, None, firsts - {name}
             indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
         else:
@@ -346,7 +402,7 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         start = _START_TAG.match(text, last[0])
         assert start, f"no start tag at {last[0]}"
         child, piece = _element(text, start, None, text[piece : last[0]], element)
-        element.children.append(child)
+        children.append(child)
     end = text.index(">", index) + 1
     element.trailer, element.end = text[piece:index], text[index:end]
     return end
@@ -365,9 +421,11 @@ class Document:
             index = _skip_markup(text, index)
         start = _START_TAG.match(text, index)
         assert start, "no root element"
-        self.root, end = _element(text, start, part, text[:index], None)
+        self.root = Element(start.group(1), start.group(), text[:index], None)
+        end = start.end() if start.group(2) else _children(text, self.root, start.end(), part)
         self.epilog = text[end:]
         self.newline = line_ending(text)
+        self.revision = 0  # how many insertions and removals so far
         self._quotes = {"'": 0, '"': 0}
         self._count_quotes(text, 1, index, end)  # not the XML declaration's
 
@@ -423,6 +481,7 @@ class Document:
         """Remove elements (in document order), each with its line when it
         stands alone on one: one after the other, as if each were removed
         alone, but with each parent's children listed once."""
+        self.revision += 1
         by_parent: dict[int, list[Element]] = {}
         for element in elements:
             assert element.parent is not None
@@ -455,11 +514,13 @@ class Document:
     def insert(self, parent: Element, element: Element, before: Element | None) -> None:
         """Insert an element into `parent`, before `before` or at the end,
         indented like its siblings."""
-        assert not parent.opaque, f"<{parent.tag}> was not taken apart"
+        self.revision += 1
+        siblings = parent.children
+        assert parent.opened, f"<{parent.tag}> is not taken apart"
+        parent.children = siblings  # (its index by tag is renewed)
         self._count_quotes(element.text(), 1)
         newline = self.newline
         parent_indent = self.line_indent(parent)
-        siblings = parent.children
         child_indent = self.line_indent(siblings[0]) if siblings else parent_indent + self.indent_unit()
         element.parent = parent
         if before is not None:
