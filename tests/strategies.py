@@ -51,6 +51,13 @@ def feature_sets(draw: st.DrawFn) -> HypervConfig:
 # --- libvirt domains whose elements are written more than once ---------------
 
 ON_OFF = st.sampled_from(["on", "off"])
+TIMERS = (
+    "<timer name='hypervclock' present='yes'/>",
+    "<timer name='hypervclock' present='no'/>",
+    "<timer name='kvmclock' present='no'/>",
+    "<timer name='kvmclock' present='yes'/>",
+    "<timer name='rtc' tickpolicy='catchup'/>",
+)
 SIMPLE = ("relaxed", "vapic", "vpindex", "runtime", "synic", "reset", "frequencies", "ipi")
 
 
@@ -105,20 +112,7 @@ def duplicated_domains(draw: st.DrawFn) -> str:
         others.append(f"<{draw(st.sampled_from(['pmu', 'pvspinlock']))} state='{draw(ON_OFF)}'/>")
     features = draw(st.permutations(hypervs + others))
     feature_parts = _split(draw, list(features), draw(st.integers(1, 2)))
-    timers = draw(
-        st.lists(
-            st.sampled_from(
-                [
-                    "<timer name='hypervclock' present='yes'/>",
-                    "<timer name='hypervclock' present='no'/>",
-                    "<timer name='kvmclock' present='no'/>",
-                    "<timer name='kvmclock' present='yes'/>",
-                    "<timer name='rtc' tickpolicy='catchup'/>",
-                ]
-            ),
-            max_size=4,
-        )
-    )
+    timers = draw(st.lists(st.sampled_from(TIMERS), max_size=4))
     if draw(st.integers(0, 9)) == 0:
         timers.append("<timer name='hypervclock' present='yes' tickpolicy='catchup'/>")
     clocks = _split(draw, timers, draw(st.integers(1, 2)))

@@ -16,6 +16,7 @@ from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
 
+from strategies import TIMERS
 from support.libvirt import Virsh, assert_libvirt_agrees
 
 DATA = Path(__file__).parent / "data"
@@ -164,14 +165,7 @@ def domains(draw: st.DrawFn) -> str:
         cpu = f"<cpu mode='custom' match='exact'><model fallback='allow'>{model}</model>{policies}</cpu>"
     timers = draw(
         st.lists(
-            st.sampled_from(
-                [
-                    "<timer name='hypervclock' present='yes'/>",
-                    "<timer name='hypervclock' present='no'/>",
-                    "<timer name='kvmclock' present='no'/>",
-                    "<timer name='rtc' tickpolicy='catchup'/>",
-                ]
-            ),
+            st.sampled_from(TIMERS),
             unique=True,
             max_size=3,
         )
