@@ -210,19 +210,17 @@ def _hyperv_child(
 
 
 def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
-    """The timers of every <clock> that reach -cpu, a run of equal ones as
-    one; every timer's frequency is checked, as libvirt does."""
+    """The timers of every <clock> that reach -cpu (the frequency only of
+    tsc's, the one passed on), a run of equal ones as one; every timer's
+    frequency is checked, as libvirt does."""
     for element in _pick(root, "frequencies"):
         _unsigned(element, "frequency", source, 2**64 - 1)
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
     for element in _pick(root, "cpu_timers"):
-        timer = (
-            element.get("name") or "",
-            element.get("present"),
-            element.get("tickpolicy"),
-            _unsigned(element, "frequency", source, 2**64 - 1),
-        )
+        name = element.get("name") or ""
+        frequency = _unsigned(element, "frequency", source, 2**64 - 1) if name == "tsc" else None
+        timer = (name, element.get("present"), element.get("tickpolicy"), frequency)
         if timers and timers[-1] == timer:
             repeats[-1] += 1
         else:
