@@ -121,7 +121,8 @@ class _Domain:
     def render(self) -> str:
         return self.document.render()
 
-    def _new(self, parent: Element, tag: str, attributes: dict[str, str], order: Sequence[str] = ()) -> Element:
+    def add(self, parent: Element, tag: str, attributes: dict[str, str], order: Sequence[str] = ()) -> Element:
+        """A new element in `parent`, before the first that `order` puts after it."""
         element = self.document.element(tag, attributes)
         self.document.insert(parent, element, _in_order(parent, tag, order))
         return element
@@ -132,12 +133,11 @@ class _Domain:
     def remove(self, elements: Iterable[Element]) -> None:
         self.document.remove(elements)
 
-    # --- where libvirt reads ---------------------------------------------
+    # --- where libvirt reads (an element not yet taken apart whose text
+    # lacks a name holds no such child, and is passed over) ----------------
 
     def top(self, tag: str) -> list[Element]:
         return self.root.named(tag)
-
-    # (an element not yet taken apart whose text lacks a name holds no such child)
 
     def in_features(self, tag: str, holding: str = "") -> list[Element]:
         """Every <features>' `tag` children (those whose text may hold
@@ -176,13 +176,13 @@ class _Domain:
         found = self.top(tag)
         if found:
             return found[-1] if last else found[0]
-        return self._new(self.root, tag, {}, self.facts.domain_order)
+        return self.add(self.root, tag, {}, self.facts.domain_order)
 
     def _in_features(self, tag: str) -> Element:
         found = self.last_in_features(tag)
         if found is not None:
             return found
-        return self._new(self._top("features", last=True), tag, {}, self.facts.features_order)
+        return self.add(self._top("features", last=True), tag, {}, self.facts.features_order)
 
     def hyperv(self) -> Element:
         return self._in_features("hyperv")
@@ -197,9 +197,6 @@ class _Domain:
 
     def devices(self) -> Element:
         return self._top("devices", last=False)
-
-    def add(self, parent: Element, tag: str, attributes: dict[str, str], order: Sequence[str] = ()) -> None:
-        self._new(parent, tag, attributes, order)
 
 
 def _named(parents: list[Element], tag: str) -> list[Element]:

@@ -10,9 +10,10 @@ A ``Document`` is the text cut into pieces once: each element that matters
 keeps its start tag, the text before it, its element children, the text
 after its last child and its end tag; every other element stays one opaque
 piece, passed over without being parsed (a search for its end tag, at the
-speed of ``str.find``). Edits change pieces; ``render`` joins them once. The
-cost is linear in the text whatever is edited, and a domain's large parts
-(devices, metadata) are never taken apart.
+speed of ``str.find`` or of one regular expression). An element is taken
+apart only as far as a ``Part`` says, and only when first asked for. Edits
+change pieces; ``render`` joins them once. The cost is linear in the text
+whatever is edited.
 
 The text must already be well-formed (xmlsafe.parse_xml checks that first):
 the pieces follow tags only, passing over comments, CDATA, processing
