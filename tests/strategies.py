@@ -46,3 +46,104 @@ def feature_sets(draw: st.DrawFn) -> HypervConfig:
     catalog = load_catalog()
     chosen = draw(st.lists(st.sampled_from(catalog.features), unique_by=lambda p: p.name, max_size=10))
     return HypervConfig(model="host", values={p.name: draw(st.booleans()) for p in chosen})
+
+
+# --- libvirt domains whose elements are written more than once ---------------
+
+ON_OFF = st.sampled_from(["on", "off"])
+TIMERS = (
+    "<timer name='hypervclock' present='yes'/>",
+    "<timer name='hypervclock' present='no'/>",
+    "<timer name='kvmclock' present='no'/>",
+    "<timer name='kvmclock' present='yes'/>",
+    "<timer name='rtc' tickpolicy='catchup'/>",
+)
+SIMPLE = ("relaxed", "vapic", "vpindex", "runtime", "synic", "reset", "frequencies", "ipi")
+
+
+@st.composite
+def hyperv_child(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from([*SIMPLE, "spinlocks", "vendor_id", "stimer", "tlbflush", "unknown"]))
+    state = draw(ON_OFF)
+    if kind == "spinlocks":
+        retries = draw(st.sampled_from(["retries='4095'", "retries='8191'", "retries='12287'", "retries='100'", ""]))
+        return f"<spinlocks state='{state}' {retries}/>"
+    if kind == "vendor_id":
+        return f"<vendor_id state='{state}' value='{draw(st.sampled_from(['KVM Hv', 'Hv2', 'far-too-long-id']))}'/>"
+    if kind == "stimer":
+        nested = draw(st.sampled_from(["", "<direct state='on'/>", "<direct state='off'/>"]))
+        return f"<stimer state='{state}'>{nested}</stimer>"
+    if kind == "tlbflush":
+        nested = draw(st.sampled_from(["", "<direct state='on'/>"]))
+        return f"<tlbflush state='{state}'>{nested}</tlbflush>"
+    if kind == "unknown":
+        return "<vsm state='on'/>"
+    return f"<{kind} state='{state}'/>"
+
+
+def _split(draw: st.DrawFn, items: list[str], parts: int) -> list[list[str]]:
+    """`items` in order, cut into `parts` runs (some may be empty)."""
+    cuts = sorted(draw(st.lists(st.integers(0, len(items)), min_size=parts - 1, max_size=parts - 1)))
+    bounds = [0, *cuts, len(items)]
+    return [items[bounds[i] : bounds[i + 1]] for i in range(parts)]
+
+
+@st.composite
+def duplicated_domains(draw: st.DrawFn) -> str:
+    children = draw(st.lists(hyperv_child(), max_size=8))
+    if children and draw(st.booleans()):
+        children.append(draw(st.sampled_from(children)))  # a copy of one, later
+    hypervs = []
+    for part in _split(draw, children, draw(st.integers(1, 3))):
+        mode = draw(st.sampled_from(["", "", "", " mode='custom'", " mode='passthrough'"]))
+        hypervs.append(f"<hyperv{mode}>{''.join(part)}</hyperv>")
+    others = []
+    for _ in range(draw(st.integers(0, 2))):
+        hints = draw(
+            st.lists(
+                st.sampled_from(["<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>"]),
+                max_size=2,
+            )
+        )
+        others.append(f"<kvm>{''.join(hints)}</kvm>")
+    for _ in range(draw(st.integers(0, 2))):
+        others.append(draw(st.sampled_from(["<apic/>", "<apic eoi='on'/>", "<apic eoi='off'/>"])))
+    for _ in range(draw(st.integers(0, 2))):
+        others.append(f"<{draw(st.sampled_from(['pmu', 'pvspinlock']))} state='{draw(ON_OFF)}'/>")
+    features = draw(st.permutations(hypervs + others))
+    feature_parts = _split(draw, list(features), draw(st.integers(1, 2)))
+    timers = draw(st.lists(st.sampled_from(TIMERS), max_size=4))
+    if draw(st.integers(0, 9)) == 0:
+        timers.append("<timer name='hypervclock' present='yes' tickpolicy='catchup'/>")
+    clocks = _split(draw, timers, draw(st.integers(1, 2)))
+    first_cpu = draw(st.sampled_from(["none", "host-passthrough", "maximum", "custom"]))
+    cpus = []
+    if first_cpu in ("host-passthrough", "maximum"):
+        cpus.append(f"<cpu mode='{first_cpu}'/>")
+    elif first_cpu == "custom":
+        features_of_cpu = draw(st.lists(st.sampled_from(["vmx", "pcid", "lahf_lm"]), max_size=3))
+        policies = "".join(
+            f"<feature policy='{draw(st.sampled_from(['require', 'disable']))}' name='{name}'/>"
+            for name in features_of_cpu
+        )
+        cpus.append(f"<cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model>{policies}</cpu>")
+    if cpus and draw(st.booleans()):
+        cpus.append(draw(st.sampled_from(["<cpu mode='host-passthrough'/>", "<cpu mode='maximum'/>"])))
+    panics = ["<panic model='hyperv'/>"] * draw(st.sampled_from([0, 1, 1, 2]))
+    devices = _split(draw, panics, draw(st.integers(1, 2)))
+    oses = ["<os><type arch='x86_64' machine='pc'>hvm</type></os>"]
+    if draw(st.booleans()):
+        oses.append("<os><type arch='x86_64' machine='q35'>hvm</type></os>")
+    kind = "kvm" if first_cpu in ("host-passthrough", "maximum") else "qemu"
+    return (
+        f"<domain type='{kind}'><name>duplicates</name><memory unit='KiB'>131072</memory><vcpu>2</vcpu>"
+        + "".join(oses)
+        + "".join(f"<features>{''.join(part)}</features>" for part in feature_parts)
+        + "".join(cpus)
+        + "".join(f"<clock offset='utc'>{''.join(part)}</clock>" for part in clocks)
+        + "".join(
+            f"<devices>{'<emulator>/usr/bin/qemu-system-x86_64</emulator>' if i == 0 else ''}{''.join(part)}</devices>"
+            for i, part in enumerate(devices)
+        )
+        + "</domain>"
+    )

@@ -11,9 +11,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 from hvtune.bundled import bundled_examples
+from hvtune.config import HypervConfig
+from hvtune.errors import InputError
+from hvtune.fixing import fix_text
+from hvtune.formats.libvirt_patch import into_domain
 
+from strategies import configs, duplicated_domains
 from support.cli import assert_one_line_error, run
 from support.programs import require_program
 
@@ -254,3 +262,52 @@ def test_convert_refuses_values_libvirt_refuses(
     assert code == 2 and out == ""
     assert_one_line_error(err, "libvirt 9.0.0 refuses the domain", limit)
     assert sorted(p.name for p in hand_edited.parent.iterdir()) == ["win10.xml"]
+
+
+# --- line endings ------------------------------------------------------------
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+def _pretty(xml: str) -> str:
+    """The domain indented on lines of its own, as libvirt writes it."""
+    root = etree.fromstring(xml.encode())
+    etree.indent(root, space="  ")
+    return etree.tostring(root, encoding="unicode") + "\n"
+
+
+def _fixed(text: str, *, into: HypervConfig | None = None) -> str:
+    try:
+        if into is not None:
+            return into_domain(text, into, source="d.xml")
+        return fix_text(text, source="d.xml", warnings_too=True).fixed
+    except InputError as error:
+        return f"error: {error}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(xml=duplicated_domains(), config=st.none() | configs())
+def test_a_crlf_domain_gets_crlf_lines_and_the_same_changes(xml: str, config: HypervConfig | None) -> None:
+    """Fixing (or converting into) a CRLF domain changes what fixing the
+    same domain with LF changes, every line it adds ending in CRLF."""
+    text = _pretty(xml)
+    crlf = _fixed(_crlf(text), into=config)
+    assert "\n" not in crlf.replace("\r\n", "")
+    assert crlf == _crlf(_fixed(text, into=config))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "qemu-system-x86_64 \\\n  -machine q35 \\\n  -cpu host,hv_relaxed,hv_stimer \\\n  -m 4G\n",
+        "qemu-system-x86_64 -machine q35 -cpu 'host,hv-stimer'\n",
+        '{\n  "model": "host",\n  "hv-synic": true,\n  "hv-stimer": true\n}\n',
+    ],
+    ids=["qemu", "qemu quoted", "json"],
+)
+def test_crlf_command_lines_and_json_stay_crlf(text: str) -> None:
+    fixed = fix_text(_crlf(text), source="vm").fixed
+    assert fixed != _crlf(text)
+    assert fixed == _crlf(fix_text(text, source="vm").fixed)

@@ -16,7 +16,8 @@ from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
 
-from support.libvirt import Virsh
+from strategies import TIMERS
+from support.libvirt import Virsh, assert_libvirt_agrees
 
 DATA = Path(__file__).parent / "data"
 VECTORS = DATA / "libvirt-vectors"
@@ -73,24 +74,10 @@ def test_host_model_needs_capabilities() -> None:
         libvirt_cpu(reading.libvirt, version="12.5.0")  # type: ignore[arg-type]
 
 
-def _agree(virsh: Virsh, xml: str) -> None:
-    """hvtune and the real libvirt translate `xml` alike, or refuse it alike."""
-    native = virsh.to_native(xml)
-    reading = parse_text(xml, source="domain.xml")
-    refusal = libvirt_refusal(check_reading(reading, libvirt_version=virsh.version))
-    if native.error is not None:
-        assert refusal is not None, f"libvirt refuses ({native.error}); hvtune does not"
-        said = refusal.message.split(" refuses the domain: ", 1)[1]
-        assert said.startswith(native.error), f"libvirt says {native.error!r}, hvtune {said!r}"
-        return
-    assert refusal is None, f"hvtune says libvirt refuses ({refusal.message}); it does not"
-    assert libvirt_cpu(reading.libvirt, version=virsh.version) == (native.cpu or "qemu64")  # type: ignore[arg-type]
-
-
 @pytest.mark.libvirt
 @pytest.mark.parametrize("domain", INPUTS, ids=[str(p.relative_to(VECTORS)) for p in INPUTS])
 def test_real_libvirt_agrees_on_the_vectors(virsh: Virsh, domain: Path) -> None:
-    _agree(virsh, domain.read_text())
+    assert_libvirt_agrees(virsh, domain.read_text())
 
 
 # --- generated domains -----------------------------------------------------
@@ -178,14 +165,7 @@ def domains(draw: st.DrawFn) -> str:
         cpu = f"<cpu mode='custom' match='exact'><model fallback='allow'>{model}</model>{policies}</cpu>"
     timers = draw(
         st.lists(
-            st.sampled_from(
-                [
-                    "<timer name='hypervclock' present='yes'/>",
-                    "<timer name='hypervclock' present='no'/>",
-                    "<timer name='kvmclock' present='no'/>",
-                    "<timer name='rtc' tickpolicy='catchup'/>",
-                ]
-            ),
+            st.sampled_from(TIMERS),
             unique=True,
             max_size=3,
         )
@@ -203,4 +183,4 @@ def domains(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(xml=domains())
 def test_real_libvirt_agrees_on_generated_domains(virsh: Virsh, xml: str) -> None:
-    _agree(virsh, xml)
+    assert_libvirt_agrees(virsh, xml)

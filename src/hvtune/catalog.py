@@ -284,6 +284,7 @@ class LibvirtFacts:
     hyperv_order: tuple[str, ...]
     renders_on_values: str
     passthrough_children_ignored: str
+    kvm_elements_merged: str
     spinlocks_retries_optional: str
     host_model: str
     host_model_children: str

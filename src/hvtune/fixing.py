@@ -27,6 +27,7 @@ from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats import Reading, read_text
 from hvtune.formats import json as json_format
 from hvtune.formats.libvirt_patch import patch_domain
+from hvtune.formats.lines import line_ending, with_line_ending
 from hvtune.formats.qemu import patch_cpu
 from hvtune.live import Connection, backup_path
 from hvtune.plan import Goals, make_plan
@@ -86,7 +87,7 @@ def apply_change(reading: Reading, text: str, change: ConfigChange) -> str:
     if reading.format == "libvirt":
         return patch_domain(text, change, source=reading.source)
     if reading.format == "json":
-        return json_format.render(change.apply(reading.config))
+        return with_line_ending(json_format.render(change.apply(reading.config)), line_ending(text))
     if reading.span is None:
         raise InputError(reading.source, None, "has no -cpu option to fix; add one")
     start, end = reading.span

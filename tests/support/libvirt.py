@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from hvtune.api import check_reading, libvirt_refusal
+from hvtune.formats.libvirt import parse_text
+from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
 
 from support.programs import require_program, under_ci
@@ -136,3 +139,18 @@ class Virsh:
             return Native(None, done.stderr.strip().removeprefix("error: "))
         words = [word.text for word in split_words(done.stdout)]
         return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
+
+
+def assert_libvirt_agrees(virsh: Virsh, xml: str) -> None:
+    """hvtune and the real libvirt translate `xml` alike, or refuse it alike."""
+    native = virsh.to_native(xml)
+    reading = parse_text(xml, source="domain.xml")
+    refusal = libvirt_refusal(check_reading(reading, libvirt_version=virsh.version))
+    if native.error is not None:
+        assert refusal is not None, f"libvirt refuses ({native.error}); hvtune does not"
+        said = refusal.message.split(" refuses the domain: ", 1)[1]
+        assert said.startswith(native.error), f"libvirt says {native.error!r}, hvtune {said!r}"
+        return
+    assert refusal is None, f"hvtune says libvirt refuses ({refusal.message}); it does not"
+    assert reading.libvirt is not None
+    assert libvirt_cpu(reading.libvirt, version=virsh.version) == (native.cpu or "qemu64")

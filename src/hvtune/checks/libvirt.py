@@ -1,15 +1,18 @@
 """libvirt's own rules, release by release, with libvirt's messages.
 
-In libvirt's own phases: the ``mode`` attribute, then the ``<hyperv>``
-children in document order exactly as virDomainFeaturesHyperVDefParse meets
-them (src/conf/domain_conf.c), then post-parse checks (domain_postparse.c),
-then define-time validation (src/qemu/qemu_validate.c). libvirt stops at the
+In libvirt's own phases: the ``<cpu>`` (parsed before ``<features>``), the
+``mode`` attribute, then the ``<hyperv>`` children in document order exactly
+as virDomainFeaturesHyperVDefParse meets them (src/conf/domain_conf.c), then
+post-parse checks (domain_postparse.c), then define-time validation
+(src/qemu/qemu_validate.c). libvirt stops at the
 first problem; hvtune reports all of them, in that order, so the first error
 is libvirt's. The dependency validation applies to any config libvirt will
 read; the rest to a domain hvtune read from XML.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
@@ -19,12 +22,39 @@ from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.formats.libvirt import HypervChild, LibvirtDomain
+from hvtune.formats.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.releases import parse_release
 
 
 def _domain(context: CheckContext) -> LibvirtDomain | None:
     return context.domain if context.target == "libvirt" else None
+
+
+@only_for("libvirt")
+def check_libvirt_cpu(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A <cpu> feature named twice, which libvirt's CPU parser refuses
+    whatever the policies say. The fix keeps one, with the value hvtune read
+    (the last), where hvtune can write it."""
+    domain = _domain(context)
+    if domain is None or domain.cpu is None:
+        return []
+    catalog = load_catalog()
+    names = [name for _, name in domain.cpu.features]
+    twice = [name for name, count in Counter(names).items() if count > 1]
+    findings = []
+    for name in twice:
+        qemu_name = catalog.libvirt.cpu_feature_names.get(name, name)
+        value = config.get(qemu_name) if catalog.entry(qemu_name) is not None else None
+        findings.append(
+            libvirt_refusal(
+                "libvirt-duplicate-cpu-feature",
+                None,
+                f"XML error: CPU feature '{name}' specified more than once",
+                context,
+                ConfigChange({qemu_name: value}) if value is not None else None,
+            )
+        )
+    return findings
 
 
 @only_for("libvirt")
@@ -46,7 +76,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                     context,
                 )
             ]
-        if domain.hyperv and release < parse_release(facts.host_model_children):
+        if (domain.hyperv or domain.unknown) and release < parse_release(facts.host_model_children):
             return [
                 Finding(
                     code="libvirt-host-model-children-ignored",
@@ -60,7 +90,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
             ]
     passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
     if domain.hyperv_mode == "passthrough" and release < parse_release(passthrough_since):
-        gets = "only the children listed" if domain.hyperv else "no Hyper-V enlightenment at all"
+        gets = "only the children listed" if domain.hyperv or domain.unknown else "no Hyper-V enlightenment at all"
         return [
             Finding(
                 code="libvirt-mode-unknown",
@@ -72,14 +102,16 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                 ),
             )
         ]
-    if domain.hyperv_mode == "passthrough" and domain.hyperv:
+    under_passthrough = [child for child in domain.hyperv if child.passthrough]
+    if under_passthrough or any(child.passthrough for child in domain.unknown):
         ignored = release >= parse_release(facts.passthrough_children_ignored)
         effect = (
             "ignores them"
             if ignored
             else f"passes them to QEMU as well (from {facts.passthrough_children_ignored} it ignores them)"
         )
-        listed = [prop.name for child in domain.hyperv if (prop := load_catalog().by_libvirt().get(child.name))]
+        by_libvirt = load_catalog().by_libvirt()
+        listed = list(dict.fromkeys(prop.name for child in under_passthrough if (prop := by_libvirt.get(child.name))))
         return [
             Finding(
                 code="libvirt-passthrough-children",
@@ -95,7 +127,7 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
     return []
 
 
-def _unknown(child: HypervChild, context: CheckContext) -> Finding:
+def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
     newest = load_catalog().libvirt.newest
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
     if libvirt_release(context) <= parse_release(newest):
@@ -195,15 +227,20 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
         return []
     facts = load_catalog().libvirt
     release = libvirt_release(context)
-    if domain.hyperv_mode == "passthrough" and release >= parse_release(facts.passthrough_children_ignored):
-        return []
+    skipped = release >= parse_release(facts.passthrough_children_ignored)  # those of a passthrough <hyperv>
+    # unknown children, in their places among the known ones (kept in that order)
+    unknown = iter(child for child in domain.unknown if not (skipped and child.passthrough))
+    pending = next(unknown, None)
     by_libvirt = load_catalog().by_libvirt()
     findings = []
-    for child in domain.hyperv:
-        prop = by_libvirt.get(child.name)
-        if prop is None:
-            findings.append(_unknown(child, context))
-        elif release < parse_release(prop.since.libvirt):
+    for position, child in enumerate(domain.hyperv):
+        while pending is not None and pending.position == position:
+            findings.append(_unknown(pending, context))
+            pending = next(unknown, None)
+        if skipped and child.passthrough:
+            continue
+        prop = by_libvirt[child.name]
+        if release < parse_release(prop.since.libvirt):
             findings.append(
                 libvirt_refusal(
                     "libvirt-unsupported-element",
@@ -218,18 +255,21 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             findings += _nested(child, prop, context) if child.children else []
             if prop.libvirt is not None and prop.libvirt.attribute:  # retries, value
                 findings += _values(child, prop, context)
-    return findings
+    return findings + ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
 
 
 @only_for("libvirt")
 def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """The hypervclock timer and duplicate panic devices."""
+    """Duplicate panic devices, then the hypervclock timers, in libvirt's
+    post-parse order (virDomainDefPostParseCommon)."""
     domain = _domain(context)
     if domain is None:
         return []
     findings = []
-    hypervclock = domain.timer("hypervclock")
-    if hypervclock and hypervclock.tickpolicy:
+    if domain.hyperv_panics > 1:
+        message = "XML error: Multiple panic devices with model 'hyperv'"
+        findings.append(libvirt_refusal("libvirt-duplicate-panic", "hv-crash", message, context))
+    if any(timer.tickpolicy for timer in domain.timers_named("hypervclock")):
         findings.append(
             libvirt_refusal(
                 "libvirt-timer-tickpolicy",
@@ -238,9 +278,6 @@ def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> lis
                 context,
             )
         )
-    if domain.hyperv_panics > 1:
-        message = "XML error: Multiple panic devices with model 'hyperv'"
-        findings.append(libvirt_refusal("libvirt-duplicate-panic", "hv-crash", message, context))
     return findings
 
 

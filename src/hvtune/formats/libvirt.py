@@ -7,18 +7,27 @@ clock timers, panic devices, ``<kvm>``, ``<cpu>``); checks judge it and the
 libvirt renderer turns it into the ``-cpu`` libvirt would build. The
 HypervConfig is what the domain asks QEMU for, in hvtune's neutral form.
 
-Like libvirt, a later duplicate child overrides an earlier one, ``<direct>``
-under ``<stimer>`` (and ``<direct>``/``<extended>`` under ``<tlbflush>``) count
-only when their parent is on, and ``retries``/``value`` count only when
-``state='on'``. What libvirt would refuse but hvtune can still read (a value
-out of libvirt's range, an element a release does not know) is read, and
-left to the checks.
+It reads what libvirt reads, duplicates included (seen with libvirt 9.0,
+11.3 and 12.8): the children of every ``<features>`` in document order, so
+the ``<hyperv>`` children of every ``<hyperv>`` in turn, the mode of the last
+``<hyperv>``, the last ``<apic>``, ``<pmu>``, ``<pvspinlock>``; the ``<kvm>``
+children of every ``<kvm>`` (libvirt 9.0 keeps only the last ``<kvm>``, later
+releases all: see ``kvm_hints``); every ``<timer>`` of every ``<clock>``; the
+panic devices of every ``<devices>``; and only the first ``<cpu>``, the first
+``<os><type>`` and the first ``<devices><emulator>``. Of a ``<hyperv>`` child
+written twice the later copy wins; ``<direct>`` under ``<stimer>`` (and
+``<direct>``/``<extended>`` under ``<tlbflush>``) count only when their
+parent copy is on, and then stay until a later one says otherwise;
+``retries``/``value`` count only when ``state='on'``. What libvirt would
+refuse but hvtune can still read (a value out of libvirt's range, an element
+a release does not know) is read, and left to the checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import NamedTuple
 
 from lxml import etree
@@ -37,24 +46,65 @@ _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
 
 
 class HypervChild(NamedTuple):
-    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written.
+    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written:
+    its state and the value attribute libvirt reads (``retries``, ``value``).
     (Records read per element are named tuples: a domain has dozens, and a
     frozen dataclass costs several times as much to build.)"""
 
     name: str
     state: str
-    attributes: Mapping[str, str]
+    # The value attribute (retries, value) as libvirt reads it, when the child
+    # is on and has one (libvirt reads it only then; a number is parsed).
+    value: Value | None
     children: tuple[HypervChild, ...]
     line: int  # where it is written; kept (non-zero) for children with value attributes
-    # The value attribute (retries, value) as libvirt reads it: only when on.
-    value: Value | None = None
+    passthrough: bool = False  # written under <hyperv mode='passthrough'>
+
+
+class UnknownChild(NamedTuple):
+    """A <hyperv> child hvtune does not know (libvirt refuses it by its
+    name, whatever it holds): the first copy of each name, and where it
+    stands among the known children (how many of ``LibvirtDomain.hyperv``
+    come before it)."""
+
+    name: str
+    passthrough: bool  # written under <hyperv mode='passthrough'>
+    position: int
+
+
+class HypervSettings(NamedTuple):
+    """What libvirt keeps of the <hyperv> children, read in turn: each
+    name's last state, the value attribute of its last copy that is on, and
+    the nested children (``stimer.direct``) of copies that are on, the last
+    one read winning."""
+
+    states: Mapping[str, str]
+    values: Mapping[str, Value | None]
+    nested: Mapping[str, str]
+
+
+def hyperv_settings(children: tuple[HypervChild, ...] | list[HypervChild]) -> HypervSettings:
+    states: dict[str, str] = {}
+    values: dict[str, Value | None] = {}
+    nested: dict[str, str] = {}
+    for child in children:
+        states[child.name] = child.state
+        if child.state == "on":
+            values[child.name] = child.value
+            for grandchild in child.children:
+                nested[f"{child.name}.{grandchild.name}"] = grandchild.state
+    return HypervSettings(states, values, nested)
 
 
 class Timer(NamedTuple):
+    """A ``<timer>`` that reaches QEMU's -cpu (kvmclock, hypervclock, tsc),
+    and how many times it is written in a row: libvirt passes each one on."""
+
     name: str
     present: str | None
     tickpolicy: str | None
     frequency: int | None
+    repeat: int = 1
 
 
 class Cpu(NamedTuple):
@@ -78,44 +128,42 @@ class LibvirtDomain:
     arch: str
     machine: str | None
     hyperv_mode: str | None  # None when there is no <hyperv>
-    hyperv: tuple[HypervChild, ...]
+    hyperv: tuple[HypervChild, ...]  # the known children (see _Copies)
     timers: tuple[Timer, ...]
     hyperv_panics: int
     hyperv_panic_has_address: bool
-    kvm: Mapping[str, str]  # <kvm> child -> state; present only with <kvm>
-    has_kvm_element: bool
+    kvm: tuple[Mapping[str, str], ...]  # each <kvm>'s children: name -> state
     apic_eoi: str | None
     pvspinlock: str | None
     pmu: str | None
     cpu: Cpu | None
     os_id: str | None
     emulator: str | None = None
-    unknown: tuple[str, ...] = field(default=())  # <hyperv> children hvtune does not know
+    unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
 
-    def child(self, name: str) -> HypervChild | None:
-        """The effective (last) <hyperv> child of that name."""
-        found = [child for child in self.hyperv if child.name == name]
-        return found[-1] if found else None
+    @cached_property
+    def settings(self) -> HypervSettings:
+        return hyperv_settings(self.hyperv)
 
-    def timer(self, name: str) -> Timer | None:
-        found = [timer for timer in self.timers if timer.name == name]
-        return found[-1] if found else None
+    def timers_named(self, name: str) -> tuple[Timer, ...]:
+        return tuple(timer for timer in self.timers if timer.name == name)
+
+    def kvm_hints(self, *, merged: bool) -> Mapping[str, str] | None:
+        """The <kvm> children libvirt takes: those of every <kvm> (`merged`,
+        later ones overriding) or of the last one; None without <kvm>."""
+        if not self.kvm:
+            return None
+        if not merged:
+            return self.kvm[-1]
+        hints: dict[str, str] = {}
+        for element in self.kvm:
+            hints.update(element)
+        return hints
 
 
-def _elements(parent: etree._Element) -> list[etree._Element]:
-    return [child for child in parent if isinstance(child.tag, str)]
-
-
-def _first_children(parent: etree._Element | None, *tags: str) -> dict[str, etree._Element]:
-    """Each tag's first element child (what parent.find(tag) would return),
-    for all `tags` (default: every tag) in one pass."""
-    found: dict[str, etree._Element] = {}
-    if parent is not None:
-        for child in parent.iterchildren(*tags) if tags else parent:
-            tag = child.tag
-            if isinstance(tag, str) and tag not in found:
-                found[tag] = child
-    return found
+def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Element]:
+    """Each tag's first element child (what parent.find(tag) returns)."""
+    return {tag: found for tag in tags if (found := parent.find(tag)) is not None}
 
 
 def _state(element: etree._Element, source: str) -> str:
@@ -149,54 +197,50 @@ def _number(element: etree._Element, attribute: str, source: str) -> int | None:
         raise Refusal("libvirt", source, f"line {element.sourceline}", str(refused)) from None
 
 
-def _value(element: etree._Element, prop: Property | None, source: str) -> Value | None:
-    """The value attribute of a <hyperv> child that is on (libvirt reads it
-    only then): a number as libvirt reads it, or the text."""
-    if prop is None or prop.libvirt is None or prop.libvirt.attribute is None:
-        return None
-    attribute = prop.libvirt.attribute
-    if VALUE_TYPES[prop.type].python is int:
-        return _number(element, attribute, source)
-    text: str | None = element.get(attribute)
-    return text
+def _hyperv_child(
+    element: etree._Element, source: str, value_attribute: str, passthrough: bool, children: tuple[HypervChild, ...]
+) -> HypervChild:
+    """A known child as written, with the one value attribute libvirt reads
+    (a child may carry thousands), read only when the child is on."""
+    state = _state(element, source)
+    value: Value | None = None
+    if value_attribute and state == "on":
+        prop = load_catalog().by_libvirt()[str(element.tag)]
+        numeric = VALUE_TYPES[prop.type].python is int
+        value = _number(element, value_attribute, source) if numeric else element.get(value_attribute)
+    # only children with values need their line, for those values' errors
+    line = element.sourceline or 0 if value is not None else 0
+    return HypervChild(element.tag, state, value, children, line, passthrough)
 
 
-def _hyperv_child(element: etree._Element, source: str, known: bool = True) -> HypervChild:
-    """A child as written; libvirt refuses an unknown child by its name
-    before it looks at its state, so only known ones must have one."""
-    grandchildren = tuple(_hyperv_child(child, source, known) for child in _elements(element)) if len(element) else ()
-    attributes = dict(element.items())
-    state = _state(element, source) if known else attributes.get("state") or ""
-    attributes.pop("state", None)
-    value = _value(element, load_catalog().by_libvirt().get(element.tag), source) if state == "on" else None
-    # only children with value attributes need their line, for those values' errors
-    line = element.sourceline or 0 if attributes else 0
-    return HypervChild(element.tag, state, attributes, grandchildren, line, value)
-
-
-def _timers(clock: etree._Element | None, source: str) -> tuple[Timer, ...]:
-    return tuple(
-        Timer(
-            name=element.get("name") or "",
-            present=element.get("present"),
-            tickpolicy=element.get("tickpolicy"),
-            frequency=_number(element, "frequency", source),
-        )
-        for element in (clock if clock is not None else ())
-        if element.tag == "timer"
-    )
+def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
+    """The timers of every <clock> that reach -cpu (the frequency only of
+    tsc's, the one passed on), a run of equal ones as one; every timer's
+    frequency is checked, as libvirt does."""
+    for element in _pick(root, "frequencies"):
+        _number(element, "frequency", source)
+    timers: list[tuple[str, str | None, str | None, int | None]] = []
+    repeats: list[int] = []
+    for element in _pick(root, "cpu_timers"):
+        name = element.get("name") or ""
+        frequency = _number(element, "frequency", source) if name == "tsc" else None
+        timer = (name, element.get("present"), element.get("tickpolicy"), frequency)
+        if timers and timers[-1] == timer:
+            repeats[-1] += 1
+        else:
+            timers.append(timer)
+            repeats.append(1)
+    return tuple(Timer(*timer, repeat) for timer, repeat in zip(timers, repeats, strict=True))
 
 
 def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
     if element is None:
         return None
-    parts = _first_children(element)
+    parts = _first_children(element, "model", "cache", "maxphysaddr")
     model = parts.get("model")
     mode = element.get("mode") or "custom"
     features = tuple(
-        (feature.get("policy") or "require", feature.get("name") or "")
-        for feature in element
-        if feature.tag == "feature"
+        (feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")
     )
     cache = parts.get("cache")
     address = parts.get("maxphysaddr")
@@ -235,41 +279,141 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
+class _Copies:
+    """The copies of <hyperv> children (or of one child's children) worth
+    keeping, in document order. A copy without children of its own is kept
+    the first time its name, state and value attribute are seen: a later
+    equal one meets the same checks, so it only matters when it is the last
+    of its name, and then it is kept again at the end (libvirt keeps the
+    last state and value of a name). A copy with children is always kept
+    (libvirt keeps what the nested children of each copy that is on say).
+    An unknown child is noted once, by name: libvirt refuses it by its name.
+    So a <hyperv> written with thousands of repeats is cheap to read and
+    judge."""
+
+    def __init__(self, source: str, value_attribute: Mapping[str, str]):
+        self.source = source
+        self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
+        self.kept: list[HypervChild] = []
+        self.seen: dict[tuple[str, str | None, str | None, bool], HypervChild] = {}
+        self.last: dict[str, HypervChild] = {}  # each name's last copy
+        self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
+        self.unknown: list[UnknownChild] = []
+        self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
+
+    def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
+        """Read children in turn; `nested` ones (under <stimer>) are all
+        read as known, their parent's checks judge their names."""
+        source, value_attribute, seen, last, tail = self.source, self.value_attribute, self.seen, self.last, self.tail
+        unknown = self.unknown_seen[passthrough]
+        for element in elements:
+            name = element.tag
+            attribute = "" if nested else value_attribute.get(name)
+            if attribute is None:
+                if name not in unknown:
+                    unknown.add(name)
+                    self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
+                continue
+            if not nested and len(element):
+                children = _Copies(source, {})
+                children.read(element.iterchildren(etree.Element), False, True)
+                record = _hyperv_child(element, source, attribute, passthrough, children.records())
+            else:
+                copy = (name, element.get("state"), element.get(attribute) if attribute else None, passthrough)
+                found = seen.get(copy)
+                if found is not None:
+                    last[name] = found
+                    continue
+                record = seen[copy] = _hyperv_child(element, source, attribute, passthrough, ())
+            self.kept.append(record)
+            last[name] = tail[name] = record
+
+    def records(self) -> tuple[HypervChild, ...]:
+        """The copies kept, and the last copy of each name when it is not
+        the last kept of its name."""
+        return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
+
+
+# What libvirt reads, picked by lxml without visiting the rest: every
+# <features>' children in turn, every <clock>'s timers, every <devices>'
+# panics, the first <os><type>, <devices><emulator> and <cpu>.
+_PICK = {
+    name: etree.XPath(path)
+    for name, path in {
+        "hypervs": "features/hyperv",
+        "kvm": "features/kvm",
+        "apic": "(features/apic)[last()]",
+        "pvspinlock": "(features/pvspinlock)[last()]",
+        "pmu": "(features/pmu)[last()]",
+        "frequencies": "clock/timer[@frequency]",
+        "cpu_timers": "clock/timer[@name='kvmclock' or @name='hypervclock' or @name='tsc']",
+        "panics": "devices/panic[@model='hyperv']",
+    }.items()
+}
+
+
+def _pick(root: etree._Element, name: str) -> list[etree._Element]:
+    found: list[etree._Element] = _PICK[name](root)
+    return found
+
+
+def _last(root: etree._Element, name: str) -> etree._Element | None:
+    found = _pick(root, name)
+    return found[-1] if found else None
+
+
+@cache
+def _value_attributes() -> Mapping[str, str]:
+    """Each known <hyperv> child -> the value attribute libvirt reads ("": none)."""
+    catalog = load_catalog()
+    by_libvirt = catalog.by_libvirt()
+    return {
+        name: (form.attribute or "") if (form := by_libvirt[name].libvirt) else ""
+        for name in catalog.libvirt.known_hyperv
+    }
+
+
+def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
+    """The mode libvirt takes (the last <hyperv>'s) and the children of
+    every <hyperv>, in turn."""
+    copies = _Copies(source, _value_attributes())
+    hypervs = _pick(root, "hypervs")
+    for hyperv in hypervs:
+        copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
+    return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
+
+
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     """The facts of a parsed <domain> element."""
     if root.tag != "domain":
         raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
-    top = _first_children(root, "name", "metadata", "os", "features", "cpu", "clock", "devices")
-    features = _first_children(top.get("features"))
-    hyperv, kvm, apic = features.get("hyperv"), features.get("kvm"), features.get("apic")
-    os_type = _first_children(top.get("os")).get("type")
-    devices = top.get("devices")
-    # devices are many: let lxml pick the two kinds needed without building the rest
-    panics = [p for p in devices.iterchildren("panic") if p.get("model") == "hyperv"] if devices is not None else []
-    emulator = next(devices.iterchildren("emulator"), None) if devices is not None else None
-    known = load_catalog().libvirt.known_hyperv
-    children = tuple(
-        _hyperv_child(child, source, child.tag in known) for child in (_elements(hyperv) if hyperv is not None else ())
+    cpu = _cpu(root.find("cpu"), source)
+    hyperv_mode, hyperv = _hyperv(root, source)
+    kvm = tuple(
+        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _pick(root, "kvm")
     )
+    apic = _last(root, "apic")
+    timers = _timers(root, source)
+    panics = _pick(root, "panics")
+    os_type = root.find("os/type")  # the first, as libvirt's ./os/type[1]
     return LibvirtDomain(
-        name=_text(top.get("name")) or "",
+        name=_text(root.find("name")) or "",
         domain_type=root.get("type") or "",
         arch=(os_type.get("arch") if os_type is not None else None) or "x86_64",
         machine=os_type.get("machine") if os_type is not None else None,
-        hyperv_mode=(hyperv.get("mode") or "custom") if hyperv is not None else None,
-        hyperv=children,
-        timers=_timers(top.get("clock"), source),
+        hyperv_mode=hyperv_mode,
+        hyperv=hyperv.records(),
+        timers=timers,
         hyperv_panics=len(panics),
         hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
-        kvm={child.tag: child.get("state") or "" for child in _elements(kvm)} if kvm is not None else {},
-        has_kvm_element=kvm is not None,
+        kvm=kvm,
         apic_eoi=apic.get("eoi") if apic is not None else None,
-        pvspinlock=_feature_state(features.get("pvspinlock")),
-        pmu=_feature_state(features.get("pmu")),
-        cpu=_cpu(top.get("cpu"), source),
-        os_id=_os_id(top.get("metadata")),
-        emulator=_text(emulator),
-        unknown=tuple(dict.fromkeys(child.name for child in children if child.name not in known)),
+        pvspinlock=_feature_state(_last(root, "pvspinlock")),
+        pmu=_feature_state(_last(root, "pmu")),
+        cpu=cpu,
+        os_id=_os_id(root.find("metadata")),
+        emulator=_text(root.find("devices/emulator")),
+        unknown=tuple(hyperv.unknown),
     )
 
 
@@ -298,10 +442,10 @@ def _hyperv_values(domain: LibvirtDomain, source: str) -> dict[str, Value]:
             values.pop(prop.name, None)
         else:
             values[prop.name] = value
-        for grandchild in child.children if child.state == "on" else ():
-            nested = by_libvirt.get(f"{child.name}.{grandchild.name}")
-            if nested is not None:
-                values[nested.name] = grandchild.state == "on"
+    for key, state in domain.settings.nested.items():
+        nested = by_libvirt.get(key)
+        if nested is not None:
+            values[nested.name] = state == "on"
     return values
 
 
@@ -332,15 +476,18 @@ def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
     """What the domain asks QEMU for."""
     model, values, extra = _cpu_values(domain.cpu)
     values.update(_hyperv_values(domain, source))
-    hypervclock = domain.timer("hypervclock")
-    if hypervclock is not None and hypervclock.present in ("yes", "no"):
-        values["hv-time"] = hypervclock.present == "yes"
-    tsc = domain.timer("tsc")
-    if tsc is not None and tsc.frequency:
-        values["tsc-frequency"] = tsc.frequency
+    # libvirt passes hv-time=on for each hypervclock timer present, and every
+    # tsc frequency (QEMU keeps the last)
+    present = {timer.present for timer in domain.timers_named("hypervclock")}
+    if present & {"yes", "no"}:
+        values["hv-time"] = "yes" in present
+    frequencies = [timer.frequency for timer in domain.timers_named("tsc") if timer.frequency]
+    if frequencies:
+        values["tsc-frequency"] = frequencies[-1]
     if domain.hyperv_panics:
         values["hv-crash"] = True
-    hidden = domain.kvm.get("hidden")
+    hints = domain.kvm_hints(merged=True)  # as the newest releases read it
+    hidden = hints.get("hidden") if hints is not None else None
     if hidden in _STATES:
         values["kvm"] = hidden == "off"
     try:

@@ -6,15 +6,18 @@ in ``<clock>`` order (``kvmclock``, ``hv-time``, ``tsc-frequency``);
 children in libvirt's element order as ``hv-<name>=on``, spinlocks as
 ``0x%x``, the vendor id raw, direct-mode timers after ``hv-stimer``, direct and
 extended TLB flush after ``hv-tlbflush``; ``hv-crash`` (without ``=on``, once);
-``kvm=off`` and the other ``<kvm>`` hints; ``pmu``; cache; physical address
-bits. Without a model, QEMU's default for the machine, which libvirt fills
-in: ``qemu64`` (``qemu32`` for i686).
+``kvm=off`` and the other ``<kvm>`` hints (of the last ``<kvm>``, or from 11.3
+of them all); ``pmu``; cache; physical address bits. Without a model, QEMU's
+default for the machine, which libvirt fills in: ``qemu64`` (``qemu32`` for
+i686).
 
-It follows the libvirt release given: the children of a passthrough
-``<hyperv>`` count before 11.0, ``<tlbflush>`` children from 11.0,
-``mode='host-model'`` is expanded (11.9) from the host's capabilities, with
-the domain's own choices kept from 12.1. It renders a domain libvirt
-accepts; what libvirt would refuse is for the checks to say.
+Written twice, a timer gives its flag twice and a ``<hyperv>`` child counts
+as libvirt keeps it (see formats/libvirt.py). It follows the libvirt release
+given: the children of a passthrough ``<hyperv>`` count before 11.0,
+``<tlbflush>`` children from 11.0, ``mode='host-model'`` is expanded (11.9)
+from the host's capabilities, with the domain's own choices kept from 12.1.
+It renders a domain libvirt accepts; what libvirt would refuse is for the
+checks to say.
 
 For ``<cpu mode='host-model'>`` libvirt substitutes the host's CPU model,
 which only the host knows; hvtune writes ``host`` in its place.
@@ -27,7 +30,7 @@ from dataclasses import replace
 from hvtune.catalog import load_catalog
 from hvtune.errors import InputError
 from hvtune.formats.domcaps import HypervCapabilities
-from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer
+from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer, hyperv_settings
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import Value
 
@@ -69,50 +72,49 @@ def _model_tokens(domain: LibvirtDomain) -> list[str]:
 
 
 def _timer_flags(timers: tuple[Timer, ...]) -> list[str]:
+    """One flag per timer, repeats included: libvirt passes each on."""
     flags = []
     for timer in timers:
         if timer.name == "kvmclock" and timer.present in ("yes", "no"):
-            flags.append(f"kvmclock={'on' if timer.present == 'yes' else 'off'}")
+            flags += [f"kvmclock={'on' if timer.present == 'yes' else 'off'}"] * timer.repeat
         elif timer.name == "hypervclock" and timer.present == "yes":
-            flags.append("hv-time=on")
+            flags += ["hv-time=on"] * timer.repeat
         elif timer.name == "tsc" and timer.frequency:
-            flags.append(f"tsc-frequency={timer.frequency}")
+            flags += [f"tsc-frequency={timer.frequency}"] * timer.repeat
     return flags
 
 
-def _effective(children: tuple[HypervChild, ...]) -> dict[str, HypervChild]:
-    """The last child of each name, as libvirt's parser keeps it."""
-    return {child.name: child for child in children}
-
-
 def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[str]:
+    """The flags in libvirt's order. A nested flag (hv-stimer-direct) goes
+    with its parent's place even when a later copy of the parent is off:
+    libvirt keeps what the copies that were on said."""
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
-    present = _effective(children)
+    settings = hyperv_settings(children)
     flags = []
     for key in catalog.libvirt.hyperv_order:
         prop = by_libvirt[key]
-        name, _, grandchild = key.partition(".")
-        child = present.get(name)
-        if child is None or child.state != "on" or version < parse_release(prop.since.libvirt):
+        if version < parse_release(prop.since.libvirt):
             continue
-        if grandchild:
-            nested = _effective(child.children).get(grandchild)
-            if nested is not None and nested.state == "on":
+        if "." in key:
+            if settings.nested.get(key) == "on":
                 flags.append(f"{prop.name}=on")
             continue
+        if settings.states.get(key) != "on":
+            continue
         attribute = prop.libvirt.attribute if prop.libvirt else None
+        value = settings.values.get(key)
         if attribute is None:
             flags.append(f"{prop.name}=on")
         elif prop.notation == "hex":
-            flags.append(f"{prop.name}=0x{child.value if isinstance(child.value, int) else prop.default:x}")
-        elif child.value is not None:
-            flags.append(f"{prop.name}={child.value}")
+            flags.append(f"{prop.name}=0x{value if isinstance(value, int) else prop.default:x}")
+        elif value is not None:
+            flags.append(f"{prop.name}={value}")
     return flags
 
 
 def _child(name: str, value: Value | None = None, children: tuple[HypervChild, ...] = ()) -> HypervChild:
-    return HypervChild(name, "on", {}, children, 0, value)
+    return HypervChild(name, "on", value, children, 0)
 
 
 def expand_host_model(
@@ -187,12 +189,14 @@ def libvirt_cpu(
     if mode is not None:
         if mode == "passthrough":
             flags.append("hv-passthrough=on")
-        if mode != "passthrough" or release < parse_release(facts.passthrough_children_ignored):
-            flags += _hyperv_flags(children, release)
+        if release >= parse_release(facts.passthrough_children_ignored):
+            # the children of a passthrough <hyperv> are not read; another <hyperv>'s are
+            children = tuple(child for child in children if not child.passthrough)
+        flags += _hyperv_flags(children, release)
     if domain.hyperv_panics:
         flags.append("hv-crash")
-    if domain.has_kvm_element:
-        kvm = domain.kvm
+    kvm = domain.kvm_hints(merged=release >= parse_release(facts.kvm_elements_merged))
+    if kvm is not None:
         flags += [
             flag
             for flag, on in (

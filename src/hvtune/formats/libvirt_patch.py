@@ -7,250 +7,353 @@ device, ``<kvm><hidden>``, the ``tsc`` timer's frequency, a ``<cpu><feature>``
 policy. Missing parents (``<features>``, ``<hyperv>``, ``<clock>``,
 ``<devices>``) are created where libvirt itself writes them. Removing a value
 removes its element. Everything else in the text stays byte-identical.
+
+The edits go where libvirt reads (see formats/libvirt.py): libvirt reads
+every ``<hyperv>`` child of every ``<features>`` in turn, each ``<timer>`` of
+every ``<clock>``, each panic of every ``<devices>``, and only the first
+``<cpu>``. So a value is written into every copy of its element (none keeps
+a value libvirt refuses or one that disagrees), a new child goes into the
+last ``<hyperv>`` or ``<kvm>`` (whose mode, or whose whole content, some
+releases take), a new timer into the first ``<clock>`` (whose offset libvirt
+reads), a new panic device into the first ``<devices>``. A ``<cpu>`` feature
+libvirt refuses to see twice is left once.
+
+The text is cut into pieces once (xmltext.Document); every edit changes
+pieces and the result is joined once, so the cost stays linear in the text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
-from hvtune.formats.xmltext import (
-    Node,
-    escape,
-    indent_unit,
-    insert_element,
-    quote_style,
-    remove_attribute,
-    remove_element,
-    scan,
-    set_attribute,
-)
+from hvtune.formats.xmltext import Document, Element, Part, escape
 from hvtune.valuetypes import Value, display
 
 
-class _Document:
-    """Domain text with its scanned structure, rebuilt after every edit."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.root = scan(text)
-        self.quote = quote_style(self.root)
-        self.unit = indent_unit(text, self.root)
-
-    def element(self, open_tag: str, attributes: dict[str, str], children: Sequence[str] = ()) -> str:
-        """A new element as text, in the document's quote style."""
-        q = self.quote
-        written = "".join(f" {name}={q}{escape(value, q)}{q}" for name, value in attributes.items())
-        if not children:
-            return f"<{open_tag}{written}/>"
-        inner = "\n".join(self.unit + line for child in children for line in child.split("\n"))
-        return f"<{open_tag}{written}>\n{inner}\n</{open_tag}>"
+def _ranked_after(order: Sequence[str], tags: Iterable[str]) -> frozenset[str]:
+    """The tags `order` puts after the first of `tags`: those a new one of
+    `tags` may have to go before."""
+    ranks = [order.index(tag) for tag in tags if tag in order]
+    return frozenset(order[min(ranks) + 1 :]) if ranks else frozenset()
 
 
-def _in_order(parent: Node, tag: str, order: Sequence[str]) -> Node | None:
+def _part(names: Iterable[str]) -> Part:
+    """What changing `names` needs taken apart, and no more: the elements
+    edited (every copy: <features>, <hyperv> and <kvm>, <hyperv> children
+    and theirs, <clock> and its hypervclock or tsc timers, <devices> and its
+    hyperv panics, <cpu> and its features named) and the first of each
+    element a new one may have to go before."""
+    catalog = load_catalog()
+    facts = catalog.libvirt
+    top: set[str] = set()
+    inside_top: dict[str, Part] = {}
+    features: set[str] = set()
+    hyperv: set[str] = set()
+    nested: dict[str, set[str]] = {}
+    timers: set[str] = set()
+    cpu_features: set[str] = set()
+    for name in names:
+        entry = catalog.entry(name)
+        form = entry.libvirt if isinstance(entry, Property) else None
+        if form is not None and (form.element or form.mode):
+            features.add("hyperv")
+            if form.element:
+                hyperv.add(form.element)
+            if form.element and form.child:
+                nested.setdefault(form.element, set()).add(form.child)
+        elif form is not None and form.timer:
+            timers.add(form.timer)
+        elif form is not None and form.panic:
+            inside_top["devices"] = Part(kept=frozenset({"panic model=hyperv"}))
+        elif name == "kvm":
+            features.add("kvm")
+        elif name == "tsc-frequency":
+            timers.add("tsc")
+        elif name in ("vmx", "invtsc"):
+            cpu_features.add(name)
+        elif name == "migratable":
+            top.add("cpu")
+    if timers:
+        inside_top["clock"] = Part(kept=frozenset(f"timer name={timer}" for timer in timers))
+    if cpu_features:
+        inside_top["cpu"] = Part(kept=frozenset(f"feature name={feature}" for feature in cpu_features))
+    if features:
+        inside_hyperv = {element: Part(kept=frozenset(children)) for element, children in nested.items()}
+        inside_features = {
+            "hyperv": Part(
+                kept=frozenset(hyperv), firsts=_ranked_after(facts.hyperv_elements, hyperv), inside=inside_hyperv
+            )
+        }
+        if "kvm" in features:
+            inside_features["kvm"] = Part(kept=frozenset({"hidden"}))
+        inside_top["features"] = Part(
+            kept=frozenset(features), firsts=_ranked_after(facts.features_order, features), inside=inside_features
+        )
+    top |= inside_top.keys()
+    return Part(
+        kept=frozenset(top),
+        firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
+        inside=inside_top,
+    )
+
+
+def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None:
     """The child to insert `tag` before, so that known tags keep `order`."""
     if tag not in order:
         return None
     rank = order.index(tag)
-    return next((child for child in parent.children if child.tag in order and order.index(child.tag) > rank), None)
+    ranks = {name: index for index, name in enumerate(order) if index > rank}
+    return next((child for child in parent.children if child.tag in ranks), None)
 
 
-def _insert(text: str, parent: Node, fragment: str, tag: str, order: Sequence[str] = ()) -> str:
-    document_unit = indent_unit(text, scan(text))
-    return insert_element(text, parent, fragment, _in_order(parent, tag, order), document_unit)
+class _Domain:
+    """Domain text as pieces, with the places libvirt reads."""
+
+    def __init__(self, text: str, names: Iterable[str]):
+        self.document = Document(text, _part(names))
+        self.root = self.document.root
+        self.facts = load_catalog().libvirt
+
+    def render(self) -> str:
+        return self.document.render()
+
+    def add(self, parent: Element, tag: str, attributes: dict[str, str], order: Sequence[str] = ()) -> Element:
+        """A new element in `parent`, before the first that `order` puts after it."""
+        element = self.document.element(tag, attributes)
+        self.document.insert(parent, element, _in_order(parent, tag, order))
+        return element
+
+    def set(self, element: Element, name: str, value: str) -> None:
+        self.document.set_attribute(element, name, value)
+
+    def remove(self, elements: Iterable[Element]) -> None:
+        self.document.remove(elements)
+
+    # --- where libvirt reads (an element not yet taken apart whose text
+    # lacks a name holds no such child, and is passed over) ----------------
+
+    def top(self, tag: str) -> list[Element]:
+        return self.root.named(tag)
+
+    def in_features(self, tag: str, holding: str = "") -> list[Element]:
+        """Every <features>' `tag` children (those whose text may hold
+        `holding`), in document order."""
+        features = [each for each in self.top("features") if each.holds(holding)]
+        return [child for child in _named(features, tag) if child.holds(holding)]
+
+    def last_in_features(self, tag: str) -> Element | None:
+        """The last <features> child `tag`, the only one taken apart."""
+        for features in reversed(self.top("features")):
+            found = features.named(tag) if features.holds("<" + tag) else []
+            if found:
+                return found[-1]
+        return None
+
+    def hyperv_copies(self, tag: str) -> list[Element]:
+        """Every copy of a <hyperv> child, in every <hyperv>; a domain may
+        have thousands of <features> and <hyperv>: only those holding the
+        name are taken apart."""
+        return _named(self.in_features("hyperv", "<" + tag), tag)
+
+    def timers(self, name: str) -> list[Element]:
+        clocks = [clock for clock in self.top("clock") if clock.holds(name)]
+        return [timer for timer in _named(clocks, "timer") if timer.get("name") == name]
+
+    def panics(self) -> list[Element]:
+        devices = [each for each in self.top("devices") if each.holds("hyperv")]
+        return [panic for panic in _named(devices, "panic") if panic.get("model") == "hyperv"]
+
+    def cpu(self) -> Element | None:
+        return next(iter(self.top("cpu")), None)
+
+    # --- parents, created where libvirt writes them -------------------------
+
+    def _top(self, tag: str, *, last: bool) -> Element:
+        found = self.top(tag)
+        if found:
+            return found[-1] if last else found[0]
+        return self.add(self.root, tag, {}, self.facts.domain_order)
+
+    def _in_features(self, tag: str) -> Element:
+        found = self.last_in_features(tag)
+        if found is not None:
+            return found
+        return self.add(self._top("features", last=True), tag, {}, self.facts.features_order)
+
+    def hyperv(self) -> Element:
+        return self._in_features("hyperv")
+
+    def kvm(self) -> Element:
+        return self._in_features("kvm")
+
+    def clock(self) -> Element:
+        if not self.top("clock"):
+            self.set(self._top("clock", last=False), "offset", "utc")
+        return self._top("clock", last=False)
+
+    def devices(self) -> Element:
+        return self._top("devices", last=False)
 
 
-def _ensure(text: str, path: Sequence[str]) -> str:
-    """The text with every element of `path` (below <domain>) present."""
-    facts = load_catalog().libvirt
-    orders = {"features": facts.features_order}
-    parent = scan(text)
-    for depth, tag in enumerate(path):
-        node = parent.child(tag)
-        if node is None:
-            order = facts.domain_order if depth == 0 else orders.get(parent.tag, ())
-            document = _Document(text)
-            return _ensure(_insert(text, parent, document.element(tag, {}), tag, order), path)
-        parent = node
-    return text
+def _named(parents: list[Element], tag: str) -> list[Element]:
+    """The `tag` children of `parents`, in document order."""
+    return [child for parent in parents if parent.holds("<" + tag) for child in parent.named(tag)]
 
 
-def _find(text: str, path: Sequence[str]) -> Node | None:
-    node: Node | None = scan(text)
-    for tag in path:
-        node = node.child(tag) if node else None
-    return node
-
-
-def _set_hyperv_child(text: str, prop: Property, value: Value | None) -> str:
+def _set_hyperv_child(domain: _Domain, prop: Property, value: Value | None) -> None:
     assert prop.libvirt and prop.libvirt.element
     form = prop.libvirt
     element = form.element
     assert element is not None
-    path = ["features", "hyperv"]
     if form.child:
         if value is None:
-            parent = _find(text, [*path, element])
-            nested = parent.child(form.child) if parent else None
-            return remove_element(text, nested) if nested else text
-        text = _set_hyperv_child(text, _by_element(element), True) if value else text
-        parent = _find(text, [*path, element])
-        if parent is None:
-            return text
-        nested = parent.child(form.child)
+            domain.remove(_named(domain.hyperv_copies(element), form.child))
+            return
+        if value:
+            _set_hyperv_child(domain, _by_element(element), True)
+        parents = domain.hyperv_copies(element)
+        if not parents:
+            return
         state = "on" if value else "off"
-        if nested is not None:
-            return set_attribute(text, nested, "state", state, _Document(text).quote)
-        return _insert(text, parent, _Document(text).element(form.child, {"state": state}), form.child)
+        for nested in _named(parents, form.child):
+            domain.set(nested, "state", state)
+        if not parents[-1].named(form.child):
+            domain.add(parents[-1], form.child, {"state": state})
+        return
     if value is None:
-        while (node := _find(text, [*path, element])) is not None:
-            text = remove_element(text, node)
-        return text
-    text = _ensure(text, path)
-    document = _Document(text)
-    hyperv = _find(text, path)
-    assert hyperv is not None
+        domain.remove(domain.hyperv_copies(element))
+        return
     attributes = {"state": "off" if value is False else "on"}
     if form.attribute and value is not False:
         attributes[form.attribute] = display(value)
-    node = hyperv.child(element)
-    if node is None:
-        order = load_catalog().libvirt.hyperv_elements
-        return _insert(text, hyperv, document.element(element, attributes), element, order)
-    for name, written in attributes.items():
-        node = _find(text, [*path, element])
-        assert node is not None
-        text = set_attribute(text, node, name, written, document.quote)
-    return text
+    hyperv = domain.hyperv()
+    copies = domain.hyperv_copies(element)
+    if not copies:
+        domain.add(hyperv, element, attributes, domain.facts.hyperv_elements)
+    for copy in copies:
+        for name, written in attributes.items():
+            domain.set(copy, name, written)
 
 
 def _by_element(element: str) -> Property:
     return load_catalog().by_libvirt()[element]
 
 
-def _set_timer(text: str, name: str, attribute: str, written: str | None) -> str:
-    clock = _find(text, ["clock"])
-    timers = [t for t in (clock.children if clock else []) if t.tag == "timer" and t.get("name") == name]
+def _set_timer(domain: _Domain, name: str, attribute: str, written: str | None) -> None:
+    timers = domain.timers(name)
     if written is None:
-        for timer in reversed(timers):
-            text = remove_element(text, timer)
-        return text
-    if timers:
-        return set_attribute(text, timers[-1], attribute, written, _Document(text).quote)
-    if clock is None:
-        text = _ensure(text, ["clock"])
-        clock = _find(text, ["clock"])
-        assert clock is not None
-        text = set_attribute(text, clock, "offset", "utc", _Document(text).quote)
-        clock = _find(text, ["clock"])
-        assert clock is not None
-    return _insert(text, clock, _Document(text).element("timer", {"name": name, attribute: written}), "timer")
+        domain.remove(timers)
+    elif timers:
+        for timer in timers:
+            domain.set(timer, attribute, written)
+    else:
+        domain.add(domain.clock(), "timer", {"name": name, attribute: written})
 
 
-def _set_panic(text: str, on: bool) -> str:
-    devices = _find(text, ["devices"])
-    panics = [p for p in (devices.children if devices else []) if p.tag == "panic" and p.get("model") == "hyperv"]
+def _set_panic(domain: _Domain, on: bool) -> None:
+    panics = domain.panics()
     if not on:
-        for panic in reversed(panics):
-            text = remove_element(text, panic)
-        return text
-    if panics:
-        return text
-    text = _ensure(text, ["devices"])
-    devices = _find(text, ["devices"])
-    assert devices is not None
-    return _insert(text, devices, _Document(text).element("panic", {"model": "hyperv"}), "panic")
+        domain.remove(panics)
+    elif not panics:
+        domain.add(domain.devices(), "panic", {"model": "hyperv"})
 
 
-def set_hyperv_mode(text: str, mode: str | None, *, leaving: str | None = None) -> str:
-    """Set <hyperv mode=...>; None goes back to the default (custom) when
-    the mode was `leaving` (or any mode when `leaving` is None)."""
+def _set_mode(domain: _Domain, mode: str | None, *, leaving: str | None = None) -> None:
+    """Set <hyperv mode=...> (on the last <hyperv>, whose mode libvirt
+    takes); None goes back to the default (custom) when the mode was
+    `leaving` (or any mode when `leaving` is None)."""
     if mode is not None:
-        text = _ensure(text, ["features", "hyperv"])
-        hyperv = _find(text, ["features", "hyperv"])
-        assert hyperv is not None
-        return set_attribute(text, hyperv, "mode", mode, _Document(text).quote)
-    hyperv = _find(text, ["features", "hyperv"])
-    if hyperv is None or hyperv.get("mode") is None or (leaving and hyperv.get("mode") != leaving):
-        return text
-    return remove_attribute(text, hyperv, "mode")
+        domain.set(domain.hyperv(), "mode", mode)
+        return
+    hyperv = domain.last_in_features("hyperv")
+    written = hyperv.get("mode") if hyperv is not None else None
+    if hyperv is not None and written is not None and (leaving is None or written == leaving):
+        domain.document.remove_attribute(hyperv, "mode")
 
 
-def _set_kvm_hidden(text: str, kvm_visible: bool | None) -> str:
-    path = ["features", "kvm", "hidden"]
+def _set_kvm_hidden(domain: _Domain, kvm_visible: bool | None) -> None:
+    """<kvm><hidden>: in every copy, and in the last <kvm> (some releases
+    read only the last <kvm>, later ones all of them)."""
+    copies = _named(domain.in_features("kvm", "<hidden"), "hidden")
     if kvm_visible is None:
-        node = _find(text, path)
-        return remove_element(text, node) if node else text
+        domain.remove(copies)
+        return
     state = "off" if kvm_visible else "on"
-    node = _find(text, path)
-    if node is not None:
-        return set_attribute(text, node, "state", state, _Document(text).quote)
-    text = _ensure(text, ["features", "kvm"])
-    kvm = _find(text, ["features", "kvm"])
-    assert kvm is not None
-    return _insert(text, kvm, _Document(text).element("hidden", {"state": state}), "hidden")
+    for hidden in copies:
+        domain.set(hidden, "state", state)
+    kvm = domain.kvm()
+    if not kvm.named("hidden"):
+        domain.add(kvm, "hidden", {"state": state})
 
 
-def _set_cpu_feature(text: str, name: str, on: bool | None, source: str) -> str:
-    cpu = _find(text, ["cpu"])
+def _set_cpu_feature(domain: _Domain, name: str, on: bool | None, source: str) -> None:
+    cpu = domain.cpu()
     if cpu is None:
         if on is None:
-            return text
+            return
         raise InputError(source, "<cpu>", f"cannot set {name}: the domain has no <cpu> element to add it to")
-    features = [f for f in cpu.children if f.tag == "feature" and f.get("name") == name]
+    features = [feature for feature in cpu.named("feature") if feature.get("name") == name]
     if on is None:
-        for feature in reversed(features):
-            text = remove_element(text, feature)
-        return text
+        domain.remove(features)
+        return
     policy = "require" if on else "disable"
-    if features:
-        return set_attribute(text, features[-1], "policy", policy, _Document(text).quote)
-    return _insert(text, cpu, _Document(text).element("feature", {"policy": policy, "name": name}), "feature")
+    if not features:
+        domain.add(cpu, "feature", {"policy": policy, "name": name})
+        return
+    domain.set(features[0], "policy", policy)
+    domain.remove(features[1:])  # libvirt refuses a feature named twice
 
 
-def _set_migratable(text: str, value: bool | None, source: str) -> str:
-    cpu = _find(text, ["cpu"])
+def _set_migratable(domain: _Domain, value: bool | None, source: str) -> None:
+    cpu = domain.cpu()
     if cpu is None:
         if value is None:
-            return text
+            return
         raise InputError(source, "<cpu>", "cannot set migratable: the domain has no <cpu mode='host-passthrough'>")
     if value is None:
-        return remove_attribute(text, cpu, "migratable")
-    return set_attribute(text, cpu, "migratable", "on" if value else "off", _Document(text).quote)
+        domain.document.remove_attribute(cpu, "migratable")
+    else:
+        domain.set(cpu, "migratable", "on" if value else "off")
 
 
-def _apply(text: str, name: str, value: Value | None, source: str) -> str:
+def _apply(domain: _Domain, name: str, value: Value | None, source: str) -> None:
     catalog = load_catalog()
     entry = catalog.entry(name)
     if isinstance(entry, Property) and entry.libvirt is not None:
         form = entry.libvirt
         if form.element:
-            return _set_hyperv_child(text, entry, value)
+            return _set_hyperv_child(domain, entry, value)
         if form.timer:
-            return _set_timer(text, form.timer, "present", None if value is None else ("yes" if value else "no"))
+            return _set_timer(domain, form.timer, "present", None if value is None else ("yes" if value else "no"))
         if form.panic:
-            return _set_panic(text, value is True)
+            return _set_panic(domain, value is True)
         if form.mode:
-            return set_hyperv_mode(text, form.mode if value is True else None, leaving=form.mode)
+            return _set_mode(domain, form.mode if value is True else None, leaving=form.mode)
     if name == "kvm":
-        return _set_kvm_hidden(text, None if value is None else bool(value))
+        return _set_kvm_hidden(domain, None if value is None else bool(value))
     if name == "tsc-frequency":
-        return _set_timer(text, "tsc", "frequency", None if value is None else str(value))
+        return _set_timer(domain, "tsc", "frequency", None if value is None else str(value))
     if name in ("vmx", "invtsc"):
-        return _set_cpu_feature(text, name, None if value is None else bool(value), source)
+        return _set_cpu_feature(domain, name, None if value is None else bool(value), source)
     if name == "migratable":
-        return _set_migratable(text, None if value is None else bool(value), source)
+        return _set_migratable(domain, None if value is None else bool(value), source)
     raise InputError(source, name, f"libvirt domain XML has no place for {name}")
+
+
+def _patched(text: str, change: ConfigChange, source: str) -> _Domain:
+    domain = _Domain(text, change.values)
+    for name, value in change.values.items():
+        _apply(domain, name, value, source)
+    return domain
 
 
 def patch_domain(text: str, change: ConfigChange, *, source: str) -> str:
     """The domain text with `change` applied."""
-    for name, value in change.values.items():
-        text = _apply(text, name, value, source)
-    return text
+    return _patched(text, change, source).render()
 
 
 def replacement(config: HypervConfig) -> ConfigChange:
@@ -281,22 +384,23 @@ def _cpu_skeleton(config: HypervConfig) -> str:
     return f"  <cpu mode='custom' match='exact'>\n    <model fallback='forbid'>{model}</model>\n  </cpu>\n"
 
 
+def _into(text: str, config: HypervConfig, source: str) -> _Domain:
+    """The domain whose Hyper-V setup becomes `config`'s."""
+    domain = _patched(text, replacement(config), source)
+    _set_mode(domain, "host-model" if config.host_model else None, leaving="host-model")
+    return domain
+
+
 def fragments(config: HypervConfig, *, source: str = "config") -> str:
     """The domain XML for `config`: <features> (<hyperv>, <kvm>), <cpu> when
     needed, <clock> with its timers and <devices> with the panic device."""
     skeleton = "<domain type='kvm'>\n" + _cpu_skeleton(config) + "</domain>\n"
-    text = patch_domain(skeleton, replacement(config), source=source)
-    if config.host_model:
-        text = set_hyperv_mode(text, "host-model")
-    root = scan(text)
-    unit = indent_unit(text, root)
-    parts = [text[child.start : child.end] for child in root.children]
+    domain = _into(skeleton, config, source)
+    unit = domain.document.indent_unit()
+    parts = [child.text() for child in domain.root.children]
     return "\n".join(part.replace("\n" + unit, "\n") for part in parts) + "\n"
 
 
 def into_domain(text: str, config: HypervConfig, *, source: str) -> str:
     """Domain text whose Hyper-V setup becomes `config`'s."""
-    text = patch_domain(text, replacement(config), source=source)
-    if config.host_model:
-        return set_hyperv_mode(text, "host-model")
-    return set_hyperv_mode(text, None, leaving="host-model")
+    return _into(text, config, source).render()

@@ -1,72 +1,255 @@
 """Edit XML text in place, changing nothing but the edited elements.
 
 Serializing a parsed tree rewrites quoting, attribute spacing, empty elements
-and more all over a file; these edits instead find the element's position in
-the original text and splice there. Comments, namespaces, quoting and
-whitespace elsewhere stay byte-identical, and inserted elements take the
-quote style and indentation of their neighbours.
+and more all over a file; these edits instead work on the text itself.
+Comments, namespaces, quoting and whitespace elsewhere stay byte-identical,
+and inserted elements take the quote style, indentation and line ending of
+their neighbours.
+
+A ``Document`` is the text cut into pieces once: each element that matters
+keeps its start tag, the text before it, its element children, the text
+after its last child and its end tag; every other element stays one opaque
+piece, passed over without being parsed (a search for its end tag, at the
+speed of ``str.find`` or of one regular expression). An element is taken
+apart only as far as a ``Part`` says, and only when first asked for. Edits
+change pieces; ``render`` joins them once. The cost is linear in the text
+whatever is edited.
 
 The text must already be well-formed (xmlsafe.parse_xml checks that first):
-the scanner only tracks tags, skipping comments, CDATA, processing
+the pieces follow tags only, passing over comments, CDATA, processing
 instructions and text.
 """
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
-_ATTRIBUTE = re.compile(r"""([^\s=/>]+)\s*=\s*("[^"]*"|'[^']*')""")
-_SKIPS = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">"))
+from hvtune.formats.lines import line_ending
 
 
-@dataclass
-class Attribute:
-    name: str
-    value: str
+@dataclass(frozen=True, eq=False)
+class Part:
+    """What of an element's content to take apart.
+
+    A child gets an Element of its own when `every` child does, when `kept`
+    names it (a tag, or "tag attribute=value" for those with that value),
+    or when it is the first child of a tag in `firsts` (enough to keep an
+    order); the first and the last child always do (for indentation and
+    appending), and so do the root's children up to the first indented one.
+    The other children stay in the text between, passed by a regular
+    expression without a step of Python each. A child with an Element is
+    taken apart as `inside` says for its tag, or left opaque."""
+
+    every: bool = False
+    kept: frozenset[str] = frozenset()
+    firsts: frozenset[str] = frozenset()
+    inside: Mapping[str, Part] = field(default_factory=dict)
+
+    @cached_property
+    def conditions(self) -> Mapping[str, tuple[tuple[str, str], ...]]:
+        """The "tag attribute=value" keys of `kept`, by tag."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for key in self.kept:
+            tag, _, condition = key.partition(" ")
+            if condition:
+                attribute, _, value = condition.partition("=")
+                found.setdefault(tag, []).append((attribute, value))
+        return {tag: tuple(pairs) for tag, pairs in found.items()}
+
+    def keeps(self, tag: str, head: str) -> bool:
+        if self.every or tag in self.kept:
+            return True
+        pairs = self.conditions.get(tag)
+        return pairs is not None and any(_value_in(head, attribute) == value for attribute, value in pairs)
+
+
+_ATTRIBUTES = r"""(?:[^>"'/]++|"[^"]*+"|'[^']*+'|/(?!>))*+"""
+_START_TAG = re.compile(rf"<([^\s/>]++){_ATTRIBUTES}(/?)>")
+# comments, CDATA and processing instructions, whole
+_MARKUP = r"<!--(?:[^-]++|-(?!->))*+-->|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|<\?(?:[^?]++|\?(?!>))*+\?>"
+_QUOTED = re.compile(r"""=[ \t\r\n]++(["'])""")  # = "value", with space between
+_FIRST_QUOTE = re.compile(r"""<[^\s/>]++\s++[^\s=/>]++\s*+=\s*+(["'])""")
+_SPACE = " \t\r\n"
+_AFTER_NAME = " \t\r\n/>"
+
+
+@lru_cache(maxsize=64)
+def _content(tag: str) -> re.Pattern[str]:
+    """The content of a `tag` element up to its end tag or another `tag`
+    (then group 1 is "/" or ""), markup passed whole."""
+    return re.compile(rf"(?:[^<]++|{_MARKUP}|<(?!/?{re.escape(tag)}[\s/>]))*+<(/?){re.escape(tag)}[\s/>]")
+
+
+@lru_cache(maxsize=256)
+def _plain_run(kept: frozenset[str]) -> re.Pattern[str]:
+    """Consecutive children that `kept` does not name, with the text and
+    markup before each, that hold no element of their own name and are
+    small (the others are followed one by one, a large one found at the
+    speed of a search). Group 1 is the last child."""
+    refused = []
+    for key in sorted(kept):
+        tag, _, condition = key.partition(" ")
+        if condition:
+            attribute, _, value = condition.partition("=")
+            other = r"""(?>\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+'))"""
+            # that value, or one with a reference that may spell it (then a step of Python decides)
+            value = re.escape(value)
+            quoted = rf"""(?:"(?:{value}|[^"&]*+&[^"]*+)"|'(?:{value}|[^'&]*+&[^']*+)')"""
+            having = rf"(?={other}*?\s++{re.escape(attribute)}\s*+=\s*+{quoted})"
+            refused.append(rf"{re.escape(tag)}{having}")
+        else:
+            refused.append(rf"{re.escape(tag)}[\s/>]")
+    unkept = f"(?!{'|'.join(refused)})" if refused else ""
+    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?\2[\s/>]|[!?])){{0,1000}}+"
+    child = rf"<{unkept}([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
+    return re.compile(rf"(?:[^<]++|{_MARKUP}|({child}))*+")
+
+
+@lru_cache(maxsize=64)
+def _attribute_pattern(name: str) -> re.Pattern[str]:
+    """A start tag's attribute `name`, found by stepping over whole
+    attributes (so never inside another attribute's value)."""
+    attribute = r"""\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+')"""
+    value = r"""("[^"]*+"|'[^']*+')"""
+    return re.compile(rf"<[^\s/>]++(?>{attribute})*?\s++({re.escape(name)})\s*+=\s*+{value}")
+
+
+def _value_in(head: str, name: str) -> str | None:
+    found = _attribute_pattern(name).match(head)
+    return _unescape(found.group(2)[1:-1]) if found else None
+
+
+class Attribute(NamedTuple):
+    """An attribute of a start tag, by offsets into that tag."""
+
+    value: str  # unescaped
     quote: str
     start: int  # where the name begins
     value_start: int  # after the opening quote
     value_end: int  # at the closing quote
 
 
-@dataclass
-class Node:
-    """An element's position: ``start`` at its '<', ``start_end`` after its
-    start tag, ``end_start`` at its end tag (== start_end when self-closing),
-    ``end`` after the whole element."""
+class Element:
+    """An element as pieces of text: ``before`` (what precedes it since its
+    previous sibling or its parent's start tag), ``head`` (its start tag),
+    its element ``children``, ``trailer`` (what follows the last child, or
+    the whole content of an opaque element) and ``end`` (its end tag, empty
+    when the element is written ``<empty/>``)."""
 
-    tag: str
-    start: int
-    start_end: int
-    self_closing: bool
-    attributes: list[Attribute]
-    parent: Node | None
-    end_start: int = 0
-    end: int = 0
-    children: list[Node] = field(default_factory=list)
+    __slots__ = ("_by_tag", "_children", "before", "end", "head", "parent", "part", "tag", "trailer")
+
+    def __init__(self, tag: str, head: str, before: str, parent: Element | None):
+        self.tag = tag
+        self.head = head
+        self.before = before
+        self.parent = parent
+        self.trailer = ""
+        self.end = ""
+        self.part: Part | None = None  # how to take it apart when first asked (None: opaque)
+        self._children: list[Element] | None = []  # None until taken apart
+        self._by_tag: dict[str, list[Element]] | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._children is not None
+
+    @property
+    def children(self) -> list[Element]:
+        """The children with an Element; an element is taken apart the first
+        time they are asked for (an opaque one has none)."""
+        if self._children is None:
+            if self.part is None:
+                return []
+            self._children = []
+            _children(self.trailer + self.end, self, 0, self.part)
+        return self._children
+
+    @children.setter
+    def children(self, children: list[Element]) -> None:
+        self._children = children
+        self._by_tag = None
+
+    def holds(self, text: str) -> bool:
+        """Whether the element may hold `text` (taken apart, or its text does)."""
+        return self._children is not None or text in self.trailer
+
+    @property
+    def self_closing(self) -> bool:
+        return not self.end
 
     def attribute(self, name: str) -> Attribute | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        found = _attribute_pattern(name).match(self.head)
+        if found is None:
+            return None
+        start, end = found.span(2)
+        quoted = self.head[start:end]
+        return Attribute(_unescape(quoted[1:-1]), quoted[0], found.start(1), start + 1, end - 1)
 
     def get(self, name: str) -> str | None:
         found = self.attribute(name)
         return found.value if found else None
 
-    def child(self, tag: str) -> Node | None:
-        """The last child with that tag (libvirt keeps the last)."""
-        found = [child for child in self.children if child.tag == tag]
-        return found[-1] if found else None
+    def first_quote(self) -> str | None:
+        found = _FIRST_QUOTE.match(self.head)
+        return found.group(1) if found else None
+
+    def named(self, tag: str) -> list[Element]:
+        if self._by_tag is None:
+            self._by_tag = {}
+            for child in self.children:
+                self._by_tag.setdefault(child.tag, []).append(child)
+        return self._by_tag.get(tag, [])
+
+    def set_attribute(self, name: str, value: str, quote: str) -> str:
+        """Set an attribute, keeping its quote; a new one takes the quote of
+        the element's first attribute (else `quote`) and goes last. Returns
+        the quote of an attribute it added ("" when it changed one)."""
+        head = self.head
+        existing = self.attribute(name)
+        if existing is not None:
+            self.head = head[: existing.value_start] + escape(value, existing.quote) + head[existing.value_end :]
+            return ""
+        quote = self.first_quote() or quote
+        insert = len(head) - (2 if self.self_closing else 1)
+        while head[insert - 1] in _SPACE:
+            insert -= 1
+        self.head = head[:insert] + f" {name}={quote}{escape(value, quote)}{quote}" + head[insert:]
+        return quote
+
+    def remove_attribute(self, name: str) -> str:
+        """Remove an attribute; returns its quote ("" when there was none)."""
+        existing = self.attribute(name)
+        if existing is None:
+            return ""
+        head, start = self.head, existing.start
+        while head[start - 1] in _SPACE:
+            start -= 1
+        self.head = head[:start] + head[existing.value_end + 1 :]
+        return existing.quote
+
+    def render(self, out: list[str]) -> None:
+        out.append(self.head)
+        for child in self._children or ():
+            out.append(child.before)
+            child.render(out)
+        out.append(self.trailer)
+        out.append(self.end)
+
+    def text(self) -> str:
+        out: list[str] = []
+        self.render(out)
+        return "".join(out)
 
 
 def _unescape(value: str) -> str:
-    return (
-        value.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
+    """An attribute value as written, with its references resolved (the
+    text is well-formed and has no DTD: only XML's five and numeric ones)."""
+    return html.unescape(value) if "&" in value else value
 
 
 def escape(value: str, quote: str) -> str:
@@ -75,163 +258,289 @@ def escape(value: str, quote: str) -> str:
     return escaped.replace(quote, "&quot;" if quote == '"' else "&apos;")
 
 
-def scan(text: str) -> Node:
-    """The root element of well-formed XML text, with every element's place."""
-    stack: list[Node] = []
-    root: Node | None = None
-    index = 0
-    while True:
-        index = text.find("<", index)
-        if index < 0:
-            break
-        skip = next((end for begin, end in _SKIPS if text.startswith(begin, index)), None)
-        if skip is not None:
-            index = text.index(skip, index) + len(skip)
-            continue
-        close = _tag_end(text, index)
-        if text.startswith("</", index):
-            node = stack.pop()
-            node.end_start, node.end = index, close
-        else:
-            body = text[index + 1 : close - 1]
-            self_closing = body.endswith("/")
-            tag = re.match(r"[^\s/>]+", body)
-            assert tag, f"no tag name at {index}"
-            attributes = [
-                Attribute(
-                    match.group(1),
-                    _unescape(match.group(2)[1:-1]),
-                    match.group(2)[0],
-                    index + 1 + match.start(1),
-                    index + 1 + match.start(2) + 1,
-                    index + 1 + match.end(2) - 1,
-                )
-                for match in _ATTRIBUTE.finditer(body, tag.end())
-            ]
-            node = Node(tag.group(), index, close, self_closing, attributes, stack[-1] if stack else None)
-            if stack:
-                stack[-1].children.append(node)
-            else:
-                root = node
-            if self_closing:
-                node.end_start, node.end = close, close
-            else:
-                stack.append(node)
-        index = close
-    assert root is not None, "no root element"
-    return root
-
-
-def _tag_end(text: str, start: int) -> int:
-    """The offset after the '>' that closes the tag at `start`, skipping
-    '>' inside quoted attribute values."""
-    quote = ""
-    for index in range(start + 1, len(text)):
-        char = text[index]
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == ">":
-            return index + 1
-    raise ValueError("unterminated tag")
-
-
-def line_indent(text: str, offset: int) -> str:
-    """The white space between the start of offset's line and offset."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    prefix = text[line_start:offset]
+def _line_indent(before: str, *, nested: bool) -> str:
+    """The white space at the end of `before` after its last line break; a
+    `nested` element's line holds its parent's start tag or a sibling when
+    `before` has no line break."""
+    line_start = before.rfind("\n") + 1
+    if line_start == 0 and nested:
+        return ""
+    prefix = before[line_start:]
     return prefix if prefix.strip() == "" else ""
 
 
-def indent_unit(text: str, root: Node) -> str:
-    """The document's indentation step (two spaces when it has none)."""
-    for child in root.children:
-        indent = line_indent(text, child.start)
-        if indent:
-            return indent
-    return "  "
+_AN_ELEMENT = re.compile(r"<[^!?/]")
 
 
-def quote_style(root: Node) -> str:
-    """The quote most attributes use (libvirt writes single quotes)."""
-    quotes = [a.quote for node in _walk(root) for a in node.attributes]
-    return '"' if quotes.count('"') > quotes.count("'") else "'"
+_AN_ELEMENT = re.compile(r"<[^!?/]")
 
 
-def _walk(node: Node) -> list[Node]:
-    nodes = [node]
-    for child in node.children:
-        nodes += _walk(child)
-    return nodes
+def _apart(content: str, parent: Element) -> tuple[list[Element], str]:
+    """Content left in the text between (whole elements, markup, text)
+    taken apart as `_children` does: its first and last elements get an
+    Element of their own; and the text after the last."""
+    holder = Element("", "", "", None)
+    _children(content + "</>", holder, 0, Part())
+    for child in holder.children:
+        child.parent = parent
+    return holder.children, holder.trailer
 
 
-def set_attribute(text: str, node: Node, name: str, value: str, quote: str) -> str:
-    existing = node.attribute(name)
-    if existing is not None:
-        return text[: existing.value_start] + escape(value, existing.quote) + text[existing.value_end :]
-    quote = node.attributes[0].quote if node.attributes else quote
-    insert = node.start_end - (2 if node.self_closing else 1)
-    while text[insert - 1] in " \t\n":
-        insert -= 1
-    return text[:insert] + f" {name}={quote}{escape(value, quote)}{quote}" + text[insert:]
+def _keep_ends(parent: Element) -> None:
+    """After removals, give the first and the last child of `parent` an
+    Element again when they were left in the text between."""
+    children = parent.children
+    if children and _AN_ELEMENT.search(children[0].before):
+        first, children[0].before = _apart(children[0].before, parent)
+        children = first + children
+    if _AN_ELEMENT.search(parent.trailer):
+        last, parent.trailer = _apart(parent.trailer, parent)
+        children = children + last
+    parent.children = children
 
 
-def remove_attribute(text: str, node: Node, name: str) -> str:
-    existing = node.attribute(name)
-    if existing is None:
-        return text
-    start = existing.start
-    while text[start - 1] in " \t\n":
-        start -= 1
-    return text[:start] + text[existing.value_end + 1 :]
+def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
+    """Where the end tag of the `tag` element whose content begins at
+    `start` begins and ends. The first ``</tag>`` is it unless the content
+    opens another `tag` or holds markup before it; then only other `tag`
+    elements inside take a step of Python."""
+    closer = "</" + tag
+    close = text.find(closer, start)
+    while text[close + len(closer)] not in _AFTER_NAME:
+        close = text.find(closer, close + 1)
+    if text.find("<!", start, close) < 0 and text.find("<?", start, close) < 0 and not _opens(text, tag, start, close):
+        return close, text.index(">", close) + 1
+    content, depth, position = _content(tag), 0, start
+    while True:
+        found = content.match(text, position)
+        assert found, f"no end tag for <{tag}>"
+        index = found.end() - len(tag) - 2 - len(found.group(1))
+        if found.group(1):
+            if depth == 0:
+                return index, text.index(">", index) + 1
+            depth -= 1
+            position = found.end()
+        else:
+            nested = _START_TAG.match(text, index)
+            assert nested, f"no start tag at {index}"
+            depth += not nested.group(2)
+            position = nested.end()
 
 
-def remove_element(text: str, node: Node) -> str:
-    """Remove an element, and its line when it stands alone on one."""
-    start, end = node.start, node.end
-    indent = line_indent(text, start)
-    line_end = text.find("\n", end)
-    rest = text[end : line_end if line_end >= 0 else len(text)]
-    alone_on_line = (indent or start == 0 or text[start - 1] == "\n") and rest.strip() == ""
-    if alone_on_line:
-        start -= len(indent)
-        end = line_end + 1 if line_end >= 0 else len(text)
-    return text[:start] + text[end:]
+def _opens(text: str, tag: str, start: int, end: int) -> bool:
+    """Whether a start tag of `tag` begins in text[start:end]."""
+    opener = "<" + tag
+    index = text.find(opener, start, end)
+    while index >= 0:
+        if text[index + len(opener)] in _AFTER_NAME:
+            return True
+        index = text.find(opener, index + 1, end)
+    return False
 
 
-def insert_element(text: str, parent: Node, fragment: str, before: Node | None, unit: str) -> str:
-    """Insert an element (a fragment whose later lines are indented relative
-    to its first) into `parent`, before `before` or at the end, indented like
-    its siblings."""
-    parent_indent = line_indent(text, parent.start)
-    siblings = parent.children
-    child_indent = line_indent(text, siblings[0].start) if siblings else parent_indent + unit
-    lines = fragment.split("\n")
-    body = ("\n" + child_indent).join(lines)
-    if before is not None:
-        if line_indent(text, before.start) or text[before.start - 1 : before.start] == "\n":
-            return text[: before.start] + body + "\n" + child_indent + text[before.start :]
-        return text[: before.start] + body + text[before.start :]
-    if siblings:
-        last = siblings[-1]
-        return text[: last.end] + "\n" + child_indent + body + text[last.end :]
-    if parent.self_closing:
-        opening = text[parent.start : parent.start_end - 2].rstrip() + ">"
-        return (
-            text[: parent.start]
-            + opening
-            + "\n"
-            + child_indent
-            + body
-            + "\n"
-            + parent_indent
-            + f"</{parent.tag}>"
-            + text[parent.end :]
-        )
-    inner = text[parent.start_end : parent.end_start]
-    closing = "\n" + child_indent + body + "\n" + parent_indent + text[parent.end_start :]
-    if inner.strip():  # comments or text only: keep them, append after
-        return text[: parent.end_start].rstrip() + closing
-    return text[: parent.start_end] + closing
+def _skip_markup(text: str, index: int) -> int:
+    """The offset after the comment, CDATA, processing instruction or
+    declaration at `index`."""
+    for begin, finish in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">")):
+        if text.startswith(begin, index):
+            return text.index(finish, index + len(begin)) + len(finish)
+    raise ValueError(f"no markup at {index}")
+
+
+def _element(
+    text: str, start: re.Match[str], part: Part | None, before: str, parent: Element | None
+) -> tuple[Element, int]:
+    """The element whose start tag is `start`, and the offset after it; its
+    content is taken apart when its children are first asked for."""
+    element = Element(start.group(1), start.group(), before, parent)
+    if start.group(2):
+        return element, start.end()
+    end_start, end = _end_of(text, start.end(), element.tag)
+    element.trailer, element.end, element.part, element._children = (
+        text[start.end() : end_start],
+        text[end_start:end],
+        part,
+        None,
+    )
+    return element, end
+
+
+def _children(text: str, element: Element, position: int, part: Part) -> int:
+    """Take apart an element's content from `position` into its (empty)
+    children; the offset after its end tag."""
+    children = element.children
+    firsts = part.firsts
+    piece = position  # where the text before the next child begins
+    last: tuple[int, int] | None = None  # a last child left in that text
+    # the root's children up to an indented one count (Document.indent_unit); of others the first
+    indented = False
+    while True:
+        if indented and not part.every:
+            passed = _plain_run(part.kept | firsts).match(text, position)
+            assert passed is not None  # it matches at least nothing
+            if passed.end() > position:
+                last = passed.span(1) if passed.group(1) is not None else last
+                position = passed.end()
+        index = text.index("<", position)
+        following = text[index + 1]
+        if following == "/":
+            break
+        if following in "!?":
+            position = _skip_markup(text, index)
+            continue
+        start = _START_TAG.match(text, index)
+        assert start, f"no start tag at {index}"
+        name = start.group(1)
+        if not indented or name in firsts or part.keeps(name, start.group()):
+            child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
+            children.append(child)
+            piece, last, firsts = position, None, firsts - {name}
+            indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
+        else:
+            position = _element(text, start, None, "", None)[1]
+            last = index, position
+    if last is not None:
+        start = _START_TAG.match(text, last[0])
+        assert start, f"no start tag at {last[0]}"
+        child, piece = _element(text, start, None, text[piece : last[0]], element)
+        children.append(child)
+    end = text.index(">", index) + 1
+    element.trailer, element.end = text[piece:index], text[index:end]
+    return end
+
+
+class Document:
+    """Well-formed XML text as pieces: the root element taken apart as far
+    as `part` says, and the text before and after it."""
+
+    def __init__(self, text: str, part: Part):
+        index = 0
+        while True:
+            index = text.index("<", index)
+            if text[index + 1] not in "!?":
+                break
+            index = _skip_markup(text, index)
+        start = _START_TAG.match(text, index)
+        assert start, "no root element"
+        self.root = Element(start.group(1), start.group(), text[:index], None)
+        end = start.end() if start.group(2) else _children(text, self.root, start.end(), part)
+        self.epilog = text[end:]
+        self.newline = line_ending(text)
+        self.revision = 0  # how many insertions and removals so far
+        self._quotes = {"'": 0, '"': 0}
+        self._count_quotes(text, 1, index, end)  # not the XML declaration's
+
+    def _count_quotes(self, text: str, sign: int, start: int = 0, end: int | None = None) -> None:
+        """Count (or with sign -1, uncount) the quotes of the attributes in
+        text[start:end]: ``name="value"`` or ``name='value'``."""
+        end = len(text) if end is None else end
+        spaced = _QUOTED.findall(text, start, end)
+        self._quotes['"'] += sign * (text.count('="', start, end) + spaced.count('"'))
+        self._quotes["'"] += sign * (text.count("='", start, end) + spaced.count("'"))
+
+    @property
+    def quote(self) -> str:
+        """The quote most attributes use (libvirt writes single quotes)."""
+        return '"' if self._quotes['"'] > self._quotes["'"] else "'"
+
+    def set_attribute(self, element: Element, name: str, value: str) -> None:
+        added = element.set_attribute(name, value, self.quote)
+        if added:
+            self._quotes[added] += 1
+
+    def remove_attribute(self, element: Element, name: str) -> None:
+        removed = element.remove_attribute(name)
+        if removed:
+            self._quotes[removed] -= 1
+
+    def render(self) -> str:
+        out = [self.root.before]
+        self.root.render(out)
+        out.append(self.epilog)
+        return "".join(out)
+
+    def element(self, tag: str, attributes: Mapping[str, str]) -> Element:
+        """A new empty element, in the document's quote style."""
+        q = self.quote
+        written = "".join(f" {name}={q}{escape(value, q)}{q}" for name, value in attributes.items())
+        return Element(tag, f"<{tag}{written}/>", "", None)
+
+    def line_indent(self, element: Element) -> str:
+        """The white space between the start of the element's line and the
+        element (empty when anything else stands before it on its line)."""
+        return _line_indent(element.before, nested=element.parent is not None)
+
+    def indent_unit(self) -> str:
+        """The document's indentation step (two spaces when it has none)."""
+        for child in self.root.children:
+            indent = self.line_indent(child)
+            if indent:
+                return indent
+        return "  "
+
+    def remove(self, elements: Iterable[Element]) -> None:
+        """Remove elements (in document order), each with its line when it
+        stands alone on one: one after the other, as if each were removed
+        alone, but with each parent's children listed once."""
+        self.revision += 1
+        by_parent: dict[int, list[Element]] = {}
+        for element in elements:
+            assert element.parent is not None
+            by_parent.setdefault(id(element.parent), []).append(element)
+        for doomed in by_parent.values():
+            parent = doomed[0].parent
+            assert parent is not None
+            siblings = parent.children
+            places = {id(child): index for index, child in enumerate(siblings)}
+            for element in doomed:
+                self._cut(element, parent, siblings, places[id(element)])
+            parent.children = [child for child in siblings if child.parent is parent]
+            _keep_ends(parent)
+
+    def _cut(self, element: Element, parent: Element, siblings: list[Element], index: int) -> None:
+        following = siblings[index + 1] if index + 1 < len(siblings) else None
+        after = following.before if following is not None else parent.trailer
+        before = element.before
+        indent = self.line_indent(element)
+        line_end = after.find("\n")
+        if (indent or before.endswith("\n")) and line_end >= 0 and after[:line_end].strip() == "":
+            before, after = before[: len(before) - len(indent)], after[line_end + 1 :]
+        if following is not None:
+            following.before = before + after
+        else:
+            parent.trailer = before + after
+        element.parent = None
+        self._count_quotes(element.text(), -1)
+
+    def insert(self, parent: Element, element: Element, before: Element | None) -> None:
+        """Insert an element into `parent`, before `before` or at the end,
+        indented like its siblings."""
+        self.revision += 1
+        siblings = parent.children
+        assert parent.opened, f"<{parent.tag}> is not taken apart"
+        parent.children = siblings  # (its index by tag is renewed)
+        self._count_quotes(element.text(), 1)
+        newline = self.newline
+        parent_indent = self.line_indent(parent)
+        child_indent = self.line_indent(siblings[0]) if siblings else parent_indent + self.indent_unit()
+        element.parent = parent
+        if before is not None:
+            element.before = before.before
+            at_line_start = self.line_indent(before) or before.before.endswith("\n")
+            before.before = newline + child_indent if at_line_start else ""
+            siblings.insert(siblings.index(before), element)
+            return
+        if siblings:
+            element.before = newline + child_indent
+            siblings.append(element)
+            return
+        if parent.self_closing:
+            parent.head = parent.head[:-2].rstrip() + ">"
+            parent.end = f"</{parent.tag}>"
+            element.before = newline + child_indent
+        elif parent.trailer.strip():  # comments or text only: keep them, append after
+            element.before = parent.trailer.rstrip() + newline + child_indent
+        else:
+            element.before = newline + child_indent
+        parent.trailer = newline + parent_indent
+        siblings.append(element)
