@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from hvtune.config import _plainly_valid, token_problem
 from hvtune.errors import InputError
 from hvtune.formats.qemu import parse_cpu
 
+from strategies import OTHER_TOKENS
 from support.agreement import assert_agrees
 from support.hostile import assert_kept_promises, hvtune, one_line_each
 
@@ -114,3 +116,13 @@ def test_unicode_digits_are_no_digits() -> None:
     for cpu in ("qemu64,tsc-freq=٣G", "qemu64,hv-spinlocks=٨١٩١", "qemu64,hv-spinlocks=²"):
         with pytest.raises(InputError):
             parse_cpu(cpu)
+
+
+@settings(max_examples=500, deadline=None)
+@given(tokens=st.lists(st.one_of(st.sampled_from(OTHER_TOKENS), st.text(max_size=8)), min_size=1, max_size=6))
+def test_the_fast_token_check_never_passes_a_bad_token(tokens: list[str]) -> None:
+    """Configs with many tokens are validated in one pass; that pass must
+    only ever let through what the token-by-token check passes."""
+    fast = _plainly_valid(tuple(tokens))
+    slow = all(token_problem(token) is None for token in tokens)
+    assert fast == slow, tokens

@@ -353,6 +353,7 @@ class Catalog:
         self._by_qemu_name: dict[str, Entry] = {
             name: entry for entry in self.entries for name in (entry.name, *entry.aliases)
         }
+        self.names = frozenset(self._by_qemu_name)  # every QEMU name and alias
         self._by_spelling: dict[str, Entry] = {}
         hyperv_first: tuple[Entry, ...] = (*properties, *neighbours)  # Hyper-V properties win spellings
         for entry in hyperv_first:

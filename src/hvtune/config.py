@@ -15,7 +15,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Generic, TypeVar
 
 from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
-from hvtune.errors import has_control_characters
+from hvtune.errors import CONTROL_CHARACTERS, has_control_characters
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 
@@ -116,15 +116,33 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+# Tokens token_problem passes, joined by commas: one C-level match checks a
+# domain's thousands of <cpu> features at once.
+_PLAIN_TOKEN = rf"[+-]?{_PROPERTY_NAME.pattern}(?:=[^,{CONTROL_CHARACTERS}]*)?"
+_PLAIN_TOKENS = re.compile(rf"{_PLAIN_TOKEN}(?:,{_PLAIN_TOKEN})*")
+_TOKEN_NAMES = re.compile(r"(?:^|,)[+-]?([A-Za-z0-9_.-]+)")
+
+
+def _plainly_valid(tokens: tuple[str, ...]) -> bool:
+    """Whether every token passes token_problem, decided in a few C-level
+    passes; False means: look at each (token_problem says which and why)."""
+    joined = ",".join(tokens)
+    if joined.count(",") != len(tokens) - 1 or not _PLAIN_TOKENS.fullmatch(joined):
+        return False
+    names = set(_TOKEN_NAMES.findall(joined.replace("_", "-")))
+    return names.isdisjoint(load_catalog().names)
+
+
 def _check_model_and_tokens(config: HypervConfig) -> None:
     """The one validation every format's config passes, besides each
     value's type: a CPU model name QEMU could have, -cpu tokens QEMU could
     read, and neighbours that exist for the model."""
     if config.model is not None and (problem := model_problem(config.model)):
         raise ConfigValueError("model", problem, config.model)
-    for token in config.extra:
-        if problem := token_problem(token):
-            raise ConfigValueError("token", problem, token)
+    if config.extra and not _plainly_valid(config.extra):
+        for token in config.extra:
+            if problem := token_problem(token):
+                raise ConfigValueError("token", problem, token)
     catalog = load_catalog()
     model = config.model or DEFAULT_MODEL
     for name in config.values:

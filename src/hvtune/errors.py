@@ -9,7 +9,8 @@ import re
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators:
 # anything a terminal or a log reader could take for a line break or a
 # command.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = "\x00-\x1f\x7f-\x9f\u2028\u2029"  # as a regular expression class
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

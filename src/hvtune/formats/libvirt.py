@@ -455,15 +455,15 @@ def _cpu_values(cpu: Cpu | None) -> tuple[str | None, dict[str, Value], tuple[st
         return None, {}, ()
     model = {"host-passthrough": "host", "maximum": "max", "custom": cpu.model}.get(cpu.mode)
     catalog = load_catalog()
-    names = catalog.libvirt.cpu_feature_names
+    spelt, known = catalog.libvirt.cpu_feature_names, catalog.names
     values: dict[str, Value] = {}
     extra = []
     for policy, name in cpu.features:
         if policy == "optional":
             continue
-        on = policy in ("force", "require")
-        qemu_name = names.get(name, name)
-        if catalog.entry(qemu_name) is not None:
+        on = policy == "require" or policy == "force"
+        qemu_name = spelt.get(name, name)
+        if qemu_name in known:
             values[qemu_name] = on
         else:
             extra.append(f"{qemu_name}={'on' if on else 'off'}")
