@@ -23,7 +23,7 @@ import time
 
 from shapes import ONE_ELEMENT, SHAPES
 
-from hvtune.api import check_reading
+from hvtune.checking import check_reading
 from hvtune.fixing import fix_text, plan_text
 from hvtune.formats import read_text
 from hvtune.host.profile_json import load_profile

@@ -15,7 +15,7 @@ from check_throughput import best_of
 from domains import domain_xmls
 from lxml import etree
 
-from hvtune.api import check_reading
+from hvtune.checking import check_reading
 from hvtune.formats import read_text
 
 

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvtune.api import check
 from hvtune.catalog import load_catalog
+from hvtune.checking import check
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext
 from hvtune.config import HypervConfig
+from hvtune.documents.qemu import QemuCommand
 from hvtune.findings import Finding, Severity
 from hvtune.formats.qemu import parse_cpu
 
@@ -27,7 +28,7 @@ GOOD = (
 
 def findings(cpu: str, **context: object) -> list[Finding]:
     parsed = parse_cpu(cpu)
-    return run_checks(parsed.config, CheckContext(ambiguous=parsed.ambiguous, **context))  # type: ignore[arg-type]
+    return run_checks(parsed.config, CheckContext(document=QemuCommand(ambiguous=parsed.ambiguous), **context))  # type: ignore[arg-type]
 
 
 def codes(cpu: str, **context: object) -> list[str]:

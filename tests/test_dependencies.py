@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from hvtune.api import check
 from hvtune.catalog import load_catalog
+from hvtune.checking import check
 from hvtune.config import HypervConfig
 from hvtune.findings import Severity
 

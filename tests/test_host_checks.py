@@ -9,10 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from hvtune.api import check_reading, read_cpu_option
 from hvtune.catalog import load_catalog
+from hvtune.checking import check_reading
 from hvtune.findings import Finding, Severity
 from hvtune.formats import read_text
+from hvtune.formats.qemu import read_cpu_option
 from hvtune.host.kvm import probe_kvm
 from hvtune.host.profile import HostProfile, probe_host
 from hvtune.host.profile_json import load_profile

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from hvtune.api import check_reading
+from hvtune.checking import check_reading
 from hvtune.findings import Severity
 from hvtune.fixing import fix_text
 from hvtune.formats import read_text
@@ -88,8 +88,8 @@ SEEN = [
 def test_what_releases_were_seen_doing(features: str, release: str, cpu: str) -> None:
     xml = domain(features, machine="pc")
     reading = parse_text(xml, source="d.xml")
-    assert reading.libvirt is not None
-    assert libvirt_cpu(reading.libvirt, version=release) == cpu
+    assert reading.document is not None
+    assert libvirt_cpu(reading.document, version=release) == cpu
 
 
 def test_two_clocks_and_cpus_are_read_as_libvirt_reads_them() -> None:
@@ -99,6 +99,6 @@ def test_two_clocks_and_cpus_are_read_as_libvirt_reads_them() -> None:
         cpu="<cpu mode='maximum'/><cpu mode='host-passthrough'/>",
     )
     reading = parse_text(xml, source="d.xml")
-    assert reading.libvirt is not None
-    assert libvirt_cpu(reading.libvirt, version="9.0.0") == "max,hv-time=on,kvmclock=off"
+    assert reading.document is not None
+    assert libvirt_cpu(reading.document, version="9.0.0") == "max,hv-time=on,kvmclock=off"
     assert reading.config.get("hv-time") is True

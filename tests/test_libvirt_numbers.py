@@ -114,9 +114,9 @@ def test_maxphysaddr_bits(virsh: Virsh, text: str) -> None:
     if judged is None:
         return
     native, reading = judged.native, judged.reading
-    assert reading is not None and reading.libvirt is not None and reading.libvirt.cpu is not None, judged
-    assert reading.libvirt.cpu.maxphysaddr is not None
-    bits = reading.libvirt.cpu.maxphysaddr[1]
+    assert reading is not None and reading.document is not None and reading.document.cpu is not None, judged
+    assert reading.document.cpu.maxphysaddr is not None
+    bits = reading.document.cpu.maxphysaddr[1]
     found = re.search(r"phys-bits=(\d+)", native.cpu or "")
     if found:
         assert bits == int(found.group(1))

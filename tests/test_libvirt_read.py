@@ -61,7 +61,7 @@ def test_modes_and_unknown_children() -> None:
     host_model = parse_text(domain("<hyperv mode='host-model'><relaxed state='on'/></hyperv>"), source="d")
     assert host_model.config.host_model and host_model.config.enabled("hv-relaxed")
     unknown = parse_text(domain("<hyperv><vsm state='on'/><relaxed state='on'/></hyperv>"), source="d")
-    assert unknown.libvirt is not None and [child.name for child in unknown.libvirt.unknown] == ["vsm"]
+    assert unknown.document is not None and [child.name for child in unknown.document.unknown] == ["vsm"]
     assert unknown.config.enabled("hv-relaxed")
 
 

@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
-from hvtune.api import check_reading, read_cpu_option
+from hvtune.checking import check_reading
 from hvtune.findings import Finding, Severity
 from hvtune.formats import read_text
+from hvtune.formats.qemu import read_cpu_option
 
 from support.domains import HYPERVCLOCK, domain, hyperv
 from support.qemu import VPINDEX_REFUSED, QemuProbe
@@ -230,7 +231,7 @@ def test_qemu_under_tcg_checks_no_dependency_and_old_releases_refuse_vpindex(qem
 
 
 def test_passthrough_mode_before_libvirt_knew_it() -> None:
-    from hvtune.api import translate
+    from hvtune.converting import translate
 
     xml = domain(hyperv("relaxed", mode="passthrough"))
     reading = read_text(xml, source="d.xml")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hvtune.api import check_reading, libvirt_refusal
+from hvtune.checking import check_reading, refusal
 from hvtune.formats.domcaps import parse_domcaps
 from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
@@ -63,15 +63,15 @@ def _cpu_of(args: str) -> str:
 @pytest.mark.parametrize(("domain", "args", "release"), CASES, ids=[f"{a} @{r}" for _, a, r in CASES])
 def test_libvirts_own_vectors(domain: str, args: str, release: str) -> None:
     reading = parse_text((VECTORS / domain).read_text(), source=domain)
-    assert libvirt_refusal(check_reading(reading, libvirt_version=release)) is None
+    assert refusal(check_reading(reading, libvirt_version=release), "libvirt") is None
     expected = _cpu_of((VECTORS / args).read_text())
-    assert libvirt_cpu(reading.libvirt, version=release, capabilities=CAPABILITIES) == expected  # type: ignore[arg-type]
+    assert libvirt_cpu(reading.document, version=release, capabilities=CAPABILITIES) == expected  # type: ignore[arg-type]
 
 
 def test_host_model_needs_capabilities() -> None:
     reading = parse_text((VECTORS / "upstream-380fb893/hyperv-host-model.xml").read_text(), source="d.xml")
     with pytest.raises(Exception, match="host's capabilities"):
-        libvirt_cpu(reading.libvirt, version="12.5.0")  # type: ignore[arg-type]
+        libvirt_cpu(reading.document, version="12.5.0")  # type: ignore[arg-type]
 
 
 @pytest.mark.libvirt

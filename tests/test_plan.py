@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hvtune.api import check, render
 from hvtune.catalog import load_catalog
+from hvtune.checking import check
+from hvtune.converting import render
 from hvtune.findings import Severity
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import bundled_profile_names, load_profile

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import hvtune.api
+import hvtune.converting
 from hvtune.bundled import bundled_examples
 from hvtune.errors import InputError
 from hvtune.fixing import Fixing, fix_file
@@ -442,7 +442,7 @@ def test_an_edit_made_while_hvtune_works_is_never_lost(
             return stepped
 
         if command == "convert --into":
-            patch.setattr(hvtune.api, "into_domain", meanwhile(hvtune.api.into_domain))
+            patch.setattr(hvtune.converting, "into_domain", meanwhile(hvtune.converting.into_domain))
             argv: tuple[str, ...] = ("convert", "--cpu", "host,hv-relaxed,hv-vapic", "--into", str(path))
         else:
             patch.setattr(Fixing, "outcome", meanwhile(Fixing.outcome))

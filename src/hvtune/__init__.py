@@ -20,30 +20,37 @@ from typing import TYPE_CHECKING, Any
 from hvtune._version import __version__
 
 if TYPE_CHECKING:
-    from hvtune.api import check, check_live, check_reading, read_cpu_option, render, translate
     from hvtune.bench.options import BenchOptions
     from hvtune.bench.run import run_bench
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
+    from hvtune.checking import check, check_reading, refusal
     from hvtune.checks.context import CheckContext
-    from hvtune.compare import compare
+    from hvtune.compare import Comparison, compare
     from hvtune.config import HypervConfig
+    from hvtune.converting import Into, render, translate, write_into
     from hvtune.doctor import DoctorReport, run_doctor
-    from hvtune.errors import InputError
+    from hvtune.errors import InputError, Refusal
     from hvtune.findings import CheckResult, ConfigChange, Finding, Severity
-    from hvtune.fixing import FixOutcome, fix_file, fix_live, fix_text
-    from hvtune.formats import Reading, read_file, read_text
+    from hvtune.fixing import FileFix, Fixing, FixOutcome, LiveFix, fix_file, fix_live, fix_text
+    from hvtune.formats import Format, Reading, format_named, read_file, read_text
+    from hvtune.formats.domcaps import HypervCapabilities
+    from hvtune.formats.qemu import read_cpu_option
     from hvtune.host.profile import HostProfile, probe_host
     from hvtune.host.profile_json import load_profile
     from hvtune.lab.run import LabResult, run_lab
+    from hvtune.live import check_live
     from hvtune.plan import Goals, Plan, make_plan
 
 _WHERE = {
-    "check": "hvtune.api",
-    "check_live": "hvtune.api",
-    "check_reading": "hvtune.api",
-    "read_cpu_option": "hvtune.api",
-    "render": "hvtune.api",
-    "translate": "hvtune.api",
+    "check": "hvtune.checking",
+    "check_reading": "hvtune.checking",
+    "refusal": "hvtune.checking",
+    "render": "hvtune.converting",
+    "translate": "hvtune.converting",
+    "write_into": "hvtune.converting",
+    "Into": "hvtune.converting",
+    "check_live": "hvtune.live",
+    "read_cpu_option": "hvtune.formats.qemu",
     "BenchOptions": "hvtune.bench.options",
     "run_bench": "hvtune.bench.run",
     "Catalog": "hvtune.catalog",
@@ -51,21 +58,30 @@ _WHERE = {
     "Property": "hvtune.catalog",
     "load_catalog": "hvtune.catalog",
     "CheckContext": "hvtune.checks.context",
+    "Comparison": "hvtune.compare",
+    "compare": "hvtune.compare",
     "HypervConfig": "hvtune.config",
     "DoctorReport": "hvtune.doctor",
     "run_doctor": "hvtune.doctor",
     "InputError": "hvtune.errors",
+    "Refusal": "hvtune.errors",
     "CheckResult": "hvtune.findings",
     "ConfigChange": "hvtune.findings",
     "Finding": "hvtune.findings",
     "Severity": "hvtune.findings",
+    "FileFix": "hvtune.fixing",
+    "Fixing": "hvtune.fixing",
     "FixOutcome": "hvtune.fixing",
+    "LiveFix": "hvtune.fixing",
     "fix_file": "hvtune.fixing",
     "fix_live": "hvtune.fixing",
     "fix_text": "hvtune.fixing",
+    "Format": "hvtune.formats",
     "Reading": "hvtune.formats",
+    "format_named": "hvtune.formats",
     "read_file": "hvtune.formats",
     "read_text": "hvtune.formats",
+    "HypervCapabilities": "hvtune.formats.domcaps",
     "HostProfile": "hvtune.host.profile",
     "probe_host": "hvtune.host.profile",
     "load_profile": "hvtune.host.profile_json",
@@ -74,7 +90,6 @@ _WHERE = {
     "Goals": "hvtune.plan",
     "Plan": "hvtune.plan",
     "make_plan": "hvtune.plan",
-    "compare": "hvtune.compare",
 }
 
 __all__ = [
@@ -82,19 +97,27 @@ __all__ = [
     "Catalog",
     "CheckContext",
     "CheckResult",
+    "Comparison",
     "ConfigChange",
     "DoctorReport",
+    "FileFix",
     "Finding",
     "FixOutcome",
+    "Fixing",
+    "Format",
     "Goals",
     "HostProfile",
+    "HypervCapabilities",
     "HypervConfig",
     "InputError",
+    "Into",
     "LabResult",
+    "LiveFix",
     "Neighbour",
     "Plan",
     "Property",
     "Reading",
+    "Refusal",
     "Severity",
     "__version__",
     "check",
@@ -104,6 +127,7 @@ __all__ = [
     "fix_file",
     "fix_live",
     "fix_text",
+    "format_named",
     "load_catalog",
     "load_profile",
     "make_plan",
@@ -111,11 +135,13 @@ __all__ = [
     "read_cpu_option",
     "read_file",
     "read_text",
+    "refusal",
     "render",
     "run_bench",
     "run_doctor",
     "run_lab",
     "translate",
+    "write_into",
 ]
 
 

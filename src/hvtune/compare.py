@@ -11,8 +11,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from hvtune.api import check
 from hvtune.catalog import Guest, load_catalog
+from hvtune.checking import check
 from hvtune.checks.migration import MIGRATION_CODES
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, Severity

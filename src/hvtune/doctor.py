@@ -14,9 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.bundled import bundled_examples
 from hvtune.catalog import load_catalog
+from hvtune.checking import check_reading
 from hvtune.errors import InputError, Refusal
 from hvtune.files import load_text
 from hvtune.findings import CheckResult
@@ -75,10 +75,16 @@ def run_doctor(
     uri: str | None = None,
     libvirt_version: str | None = None,
     host: HostProfile | None = None,
+    installed_libvirt: str | None = None,
 ) -> DoctorReport:
     """Check the named VM definitions, or a libvirt daemon's domains, or the
-    bundled examples, on `host` when one is given. Unreadable files, and a
-    daemon named with --connect that does not answer, raise InputError."""
+    bundled examples, on `host` when one is given. A daemon named with
+    --connect that does not answer raises InputError.
+
+    libvirt rules are judged as `libvirt_version`, else: for files the
+    host's release, else `installed_libvirt` (the caller says which libvirt
+    is installed: this function runs no program); for a daemon its own
+    release; for the examples the host's (None: the newest hvtune knows)."""
 
     unusable: list[str] = []
 
@@ -97,7 +103,7 @@ def run_doctor(
 
     host_libvirt = host.libvirt_version if host else None
     if paths:
-        version = resolve_libvirt_version(libvirt_version, host_libvirt)
+        version = libvirt_version or host_libvirt or installed_libvirt
         results = [judge(partial(load_text, path), str(path), version) for path in paths]
         note = f"checked {len(paths)} VM definition(s) named on the command line"
         return report("files", note, results)
@@ -105,7 +111,7 @@ def run_doctor(
     try:
         with Connection(target) as connection:
             domains = connection.domains()
-            connected = resolve_libvirt_version(libvirt_version, connection.version)
+            connected = libvirt_version or connection.version
     except InputError as error:
         if uri is not None:
             raise

@@ -13,22 +13,17 @@ properties the plan's.
 from __future__ import annotations
 
 import difflib
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hvtune.api import check_reading, resolve_libvirt_version
 from hvtune.catalog import Property, load_catalog
+from hvtune.checking import check_reading
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.files import load_text
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.formats import Reading, read_text
-from hvtune.formats import json as json_format
-from hvtune.formats.libvirt_patch import patch_domain
-from hvtune.formats.lines import line_ending, with_line_ending
-from hvtune.formats.qemu import patch_cpu
+from hvtune.formats import Reading, format_named, read_text
 from hvtune.live import Connection, backup_path
 from hvtune.plan import Goals, make_plan
 from hvtune.valuetypes import Value
@@ -76,24 +71,10 @@ def _merged(findings: Iterable[Finding]) -> ConfigChange:
     return ConfigChange(values)
 
 
-def _quoted(value: str, original: str) -> str:
-    if original[:1] in ("'", '"') or value != shlex.quote(value):
-        return "'" + value.replace("'", "'\\''") + "'"
-    return value
-
-
-def apply_change(reading: Reading, text: str, change: ConfigChange) -> str:
-    """`text` (what `reading` was read from) with `change` applied."""
-    if reading.format == "libvirt":
-        return patch_domain(text, change, source=reading.source)
-    if reading.format == "json":
-        return with_line_ending(json_format.render(change.apply(reading.config)), line_ending(text))
-    if reading.span is None:
-        raise InputError(reading.source, None, "has no -cpu option to fix; add one")
-    start, end = reading.span
-    raw = text[start:end]
-    cpu = shlex.split(raw)[0] if raw[:1] in ("'", '"') else raw
-    return text[:start] + _quoted(patch_cpu(cpu, change.values), raw) + text[end:]
+def apply_change(reading: Reading[Any], text: str, change: ConfigChange) -> str:
+    """`text` (what `reading` was read from) with `change` applied, by the
+    reading's format."""
+    return format_named(reading.format).patch(reading, text, change)
 
 
 def fix_text(
@@ -175,9 +156,10 @@ class Fixing:
     plan_goals: Goals | None = None
 
     def outcome(self, text: str, source: str, connected: str | None = None) -> FixOutcome:
-        """The fixed `text`; `connected` is the libvirt release of the daemon it came from."""
-        fallback = connected or (self.host.libvirt_version if self.host else None)
-        version = resolve_libvirt_version(self.libvirt_version, fallback)
+        """The fixed `text`, judged for `libvirt_version`, else `connected`
+        (the release of the daemon it came from), else the host's, else the
+        newest hvtune knows."""
+        version = self.libvirt_version or connected or (self.host.libvirt_version if self.host else None)
         if self.plan_goals is None:
             return fix_text(
                 text,

@@ -15,10 +15,16 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hvtune.checking import check_reading
 from hvtune.errors import InputError
+from hvtune.formats import read_text
 from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
+
+if TYPE_CHECKING:
+    from hvtune.findings import CheckResult
+    from hvtune.host.profile import HostProfile
 
 DEFAULT_URI = "qemu:///system"
 
@@ -140,3 +146,23 @@ class Connection:
         except self._libvirt.libvirtError:
             return None
         return parse_domcaps(xml, source=f"{self.uri} domcapabilities")
+
+
+def check_live(
+    uri: str,
+    names: tuple[str, ...] = (),
+    *,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+    host: HostProfile | None = None,
+) -> list[CheckResult]:
+    """Check the persistent definitions of a libvirt daemon's domains (the
+    named ones, or all), judged by `libvirt_version`, else by that daemon's
+    libvirt release."""
+    with Connection(uri) as connection:
+        version = libvirt_version or connection.version
+        domains = connection.domains(names)
+    return [
+        check_reading(read_text(d.xml, source=d.name), guest_os=guest_os, libvirt_version=version, host=host)
+        for d in domains
+    ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from hvtune.api import check_reading, libvirt_refusal
+from hvtune.checking import check_reading, refusal
 from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
@@ -145,12 +145,12 @@ def assert_libvirt_agrees(virsh: Virsh, xml: str) -> None:
     """hvtune and the real libvirt translate `xml` alike, or refuse it alike."""
     native = virsh.to_native(xml)
     reading = parse_text(xml, source="domain.xml")
-    refusal = libvirt_refusal(check_reading(reading, libvirt_version=virsh.version))
+    refused = refusal(check_reading(reading, libvirt_version=virsh.version), "libvirt")
     if native.error is not None:
-        assert refusal is not None, f"libvirt refuses ({native.error}); hvtune does not"
-        said = refusal.message.split(" refuses the domain: ", 1)[1]
+        assert refused is not None, f"libvirt refuses ({native.error}); hvtune does not"
+        said = refused.message.split(" refuses the domain: ", 1)[1]
         assert said.startswith(native.error), f"libvirt says {native.error!r}, hvtune {said!r}"
         return
-    assert refusal is None, f"hvtune says libvirt refuses ({refusal.message}); it does not"
-    assert reading.libvirt is not None
-    assert libvirt_cpu(reading.libvirt, version=virsh.version) == (native.cpu or "qemu64")
+    assert refused is None, f"hvtune says libvirt refuses ({refused.message}); it does not"
+    assert reading.document is not None
+    assert libvirt_cpu(reading.document, version=virsh.version) == (native.cpu or "qemu64")

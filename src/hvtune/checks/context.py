@@ -3,41 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, TypeVar
+
+from hvtune.documents.libvirt import LibvirtDomain
+from hvtune.documents.qemu import QemuCommand
 
 if TYPE_CHECKING:
-    from hvtune.formats.libvirt import LibvirtDomain
     from hvtune.host.profile import HostProfile
 
-Target = Literal["qemu", "libvirt"]
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
 class CheckContext:
     """The circumstances of one check.
 
-    ``target`` is the program that will read the configuration: limits that
-    only libvirt enforces are errors for ``libvirt`` and warnings for
-    ``qemu``. ``guest_os`` is ``linux``, a Windows name such as ``win11``, or
-    None when unknown. ``ambiguous`` lists property names the source text
-    both switched with ``+x``/``-x`` and set with ``x=...``, which QEMU warns
-    about. ``libvirt_version`` is the libvirt release that will read the
-    configuration (None: the newest the catalog describes), and ``domain``
-    holds the facts of a libvirt domain when the config came from one.
-    ``host`` is the host the guest will run on (None: judged without one).
+    ``target`` is the program that will read the configuration (a format's
+    ``target``: ``qemu`` or ``libvirt``): limits that only libvirt enforces
+    are errors for ``libvirt`` and warnings for ``qemu``. ``guest_os`` is
+    ``linux``, a Windows name such as ``win11``, or None when unknown.
+    ``libvirt_version`` is the libvirt release that will read the
+    configuration (None: the newest the catalog describes). ``document`` is
+    what the source's format kept of it (hvtune.documents: a libvirt
+    domain's facts, a QEMU command line's ambiguous names); checks ask for
+    the kind they judge with ``document_of``. ``host`` is the host the guest
+    will run on (None: judged without one).
     """
 
-    target: Target = "qemu"
+    target: str = "qemu"
     guest_os: str | None = None
-    ambiguous: tuple[str, ...] = ()
     libvirt_version: str | None = None
-    domain: LibvirtDomain | None = None
+    document: object | None = None
     host: HostProfile | None = None
+
+    def document_of(self, kind: type[K]) -> K | None:
+        """The document when it is a `kind`, else None."""
+        return self.document if isinstance(self.document, kind) else None
 
     @property
     def facts(self) -> frozenset[str]:
         """Which of the facts checks may need (rule.needs) this context has."""
-        present = {"host": self.host is not None, "linux": self.linux_guest, "ambiguous": bool(self.ambiguous)}
+        command = self.document_of(QemuCommand)
+        ambiguous = command is not None and bool(command.ambiguous)
+        present = {"host": self.host is not None, "linux": self.linux_guest, "ambiguous": ambiguous}
         return frozenset(name for name, ok in present.items() if ok)
 
     @property
@@ -53,7 +61,8 @@ class CheckContext:
         """A libvirt domain of a type other than kvm: QEMU runs it under TCG,
         which implements no Hyper-V enlightenment and checks none of their
         dependencies."""
-        return self.domain is not None and self.domain.domain_type != "kvm"
+        domain = self.document_of(LibvirtDomain)
+        return domain is not None and domain.domain_type != "kvm"
 
     @property
     def linux_guest(self) -> bool:

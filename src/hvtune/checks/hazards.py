@@ -8,6 +8,8 @@ from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
 from hvtune.checks.rule import about, needs, only_for
 from hvtune.config import HypervConfig
+from hvtune.documents.libvirt import LibvirtDomain
+from hvtune.documents.qemu import QemuCommand
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.releases import parse_release
 
@@ -186,6 +188,7 @@ def check_crash(config: HypervConfig, context: CheckContext) -> list[Finding]:
 
 @needs("ambiguous")
 def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    command = context.document_of(QemuCommand)
     return [
         Finding(
             code="ambiguous-cpu-string",
@@ -197,22 +200,22 @@ def check_ambiguous(config: HypervConfig, context: CheckContext) -> list[Finding
                 "today. `hvtune convert` prints an unambiguous string"
             ),
         )
-        for name in context.ambiguous
+        for name in (command.ambiguous if command else ())
     ]
 
 
 @only_for("libvirt")
 def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if not context.emulator_only or not config.hyperv_enabled:
+    domain = context.document_of(LibvirtDomain)
+    if domain is None or not context.emulator_only or not config.hyperv_enabled:
         return []
-    assert context.domain is not None
     findings = [
         Finding(
             code="hyperv-without-kvm",
             severity=Severity.WARNING,
             feature=None,
             message=(
-                f"<domain type='{context.domain.domain_type}'> runs under QEMU's emulator (TCG), which "
+                f"<domain type='{domain.domain_type}'> runs under QEMU's emulator (TCG), which "
                 "implements no Hyper-V enlightenment: the guest gets none of them, and QEMU does not check "
                 "their dependencies. They take effect with type='kvm', where hvtune checks them as QEMU will"
             ),

@@ -21,13 +21,14 @@ from hvtune.checks.refusal import libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
+from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.formats.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.releases import parse_release
 
 
 def _domain(context: CheckContext) -> LibvirtDomain | None:
-    return context.domain if context.target == "libvirt" else None
+    """The domain the config was read from, when libvirt reads it."""
+    return context.document_of(LibvirtDomain) if context.target == "libvirt" else None
 
 
 @only_for("libvirt")
@@ -287,7 +288,7 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
     (from 11.9; any config libvirt reads) and the panic device's address."""
     if context.target != "libvirt":
         return []
-    domain = context.domain
+    domain = _domain(context)
     release = libvirt_release(context)
     findings = []
     if domain is not None and domain.hyperv_mode is not None and domain.arch not in ("x86_64", "i686"):

@@ -18,6 +18,7 @@ from hvtune.cli.options import (
     guest_os_name,
     stdin_or_fail,
 )
+from hvtune.formats import format_names
 
 if TYPE_CHECKING:
     from hvtune.plan import Goals
@@ -61,12 +62,15 @@ def fix(
     changes, and a second run changes nothing. Exit code 1 when errors are
     left that need a decision.
     """
-    from hvtune.api import host_profile
+    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release
     from hvtune.fixing import Fixing, fix_file, fix_live
     from hvtune.report import fixes as report
 
     host = host_profile(host_spec or ("this" if use_plan else None))
-    fixing = Fixing(warnings_too, guest_os_name(guest_os), libvirt_version, host, goals if use_plan else None)
+    # a daemon's domain is judged by that daemon's release unless told otherwise
+    known = host.libvirt_version if host else None
+    version = checked_release(libvirt_version) if uri is not None else libvirt_release(libvirt_version, known)
+    fixing = Fixing(warnings_too, guest_os_name(guest_os), version, host, goals if use_plan else None)
     if uri is not None:
         live = fix_live(uri, target, fixing, apply=yes)
         click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
@@ -85,7 +89,7 @@ def fix(
 @click.option(
     "--to",
     "to",
-    type=click.Choice(["qemu", "json", "libvirt"]),
+    type=click.Choice(format_names()),
     help="qemu: the -cpu value (for domain XML, the one libvirt builds); json: one object keyed by QEMU "
     "property names; libvirt: the <hyperv> block with the timer and panic device it needs.",
 )
@@ -115,8 +119,9 @@ def convert(
     uri: str | None,
 ) -> int:
     """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
-    from hvtune.api import host_capabilities, libvirt_version_for, read_inputs, translate, write_into
-    from hvtune.errors import InputError
+    from hvtune.cli.inputs import connected_release, host_capabilities, read_inputs
+    from hvtune.converting import translate, write_into
+    from hvtune.errors import InputError, printable
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
@@ -127,9 +132,14 @@ def convert(
     (reading,) = read_inputs(stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
     if isinstance(reading, InputError):
         raise reading
-    version = libvirt_version_for(libvirt_version, uri)
+    version = connected_release(libvirt_version, uri)
     if into is not None:
-        click.echo(write_into(reading.config, into, source=reading.source, libvirt_version=version), err=True)
+        done = write_into(reading.config, into, source=reading.source, libvirt_version=version)
+        if done.written is None:
+            said = f"{done.path} already has this Hyper-V configuration; nothing written"
+        else:
+            said = f"wrote {done.written} (original kept as {done.backup})"
+        click.echo(printable(said), err=True)
         return 0
     assert to is not None
     # a --domcaps file is always read (and so checked); the daemon is asked only for host-model

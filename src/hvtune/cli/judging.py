@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION, guest_os_name, stdin_or_fail
+from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION, TARGETS, guest_os_name, stdin_or_fail
 
 
 @click.command()
@@ -16,7 +16,7 @@ from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION,
 @HOST
 @click.option(
     "--target",
-    type=click.Choice(["qemu", "libvirt"]),
+    type=click.Choice(TARGETS),
     help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
 )
 @LIBVIRT_VERSION
@@ -40,20 +40,22 @@ def check(
     error is the one you would meet first. Exit code 1 when any error is
     found, 2 when an input is unusable.
     """
-    from hvtune.api import check_live, check_reading, host_profile, read_inputs, resolve_libvirt_version
+    from hvtune.checking import check_reading
+    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release, read_inputs
     from hvtune.errors import InputError
+    from hvtune.live import check_live
     from hvtune.report import findings as report
 
     os_name = guest_os_name(guest_os)
     host = host_profile(host_spec)
     unusable: list[str] = []
     if uri is not None:
-        results = check_live(uri, files, guest_os=os_name, libvirt_version=libvirt_version, host=host)
+        results = check_live(uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host)
     else:
-        version = resolve_libvirt_version(libvirt_version, host.libvirt_version if host else None)
+        version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu)
         results = [
-            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)  # type: ignore[arg-type]
+            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)
             for reading in readings
             if not isinstance(reading, InputError)
         ]
@@ -91,13 +93,22 @@ def doctor(
     bundled examples. Each VM is judged on this machine's KVM, or on the host
     named by --host. Exit code 1 when a VM will not start.
     """
-    from hvtune.api import host_profile
+    from hvtune.cli.inputs import checked_release, host_profile, installed_libvirt
     from hvtune.doctor import run_doctor
     from hvtune.findings import Severity
     from hvtune.report import findings as report
 
     host = host_profile(host_spec or "this")
-    result = run_doctor(files, guest_os=guest_os_name(guest_os), uri=uri, libvirt_version=libvirt_version, host=host)
+    version = checked_release(libvirt_version)
+    installed = installed_libvirt() if files and version is None else None
+    result = run_doctor(
+        files,
+        guest_os=guest_os_name(guest_os),
+        uri=uri,
+        libvirt_version=version,
+        host=host,
+        installed_libvirt=installed,
+    )
     for problem in result.unusable:
         click.echo(f"hvtune: {problem}", err=True)
     click.echo(report.doctor_json(result) if output == "json" else report.doctor_text(result), nl=False)

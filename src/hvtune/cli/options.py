@@ -51,6 +51,8 @@ GOALS = (
     click.option("--overcommit", is_flag=True, help="More vCPUs than host CPUs: favour TLB flush, IPI, spinlocks."),
     click.option("--tsc-frequency", type=click.IntRange(min=1), metavar="HZ", help="Pin the guest's TSC frequency."),
 )
+# The programs whose rules hvtune judges a configuration by (check --target).
+TARGETS = ("qemu", "libvirt")
 GOAL_NAMES = ("migratable", "nested", "gpu_passthrough", "overcommit", "tsc_frequency")
 
 

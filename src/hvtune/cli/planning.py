@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hvtune.cli.options import FORMAT, HOST, PLANNED_OS, goal_options, guest_os_name
+from hvtune.formats import format_names
 
 if TYPE_CHECKING:
     from hvtune.plan import Goals
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 @PLANNED_OS
 @HOST
 @goal_options
-@click.option("--to", "to", type=click.Choice(["qemu", "libvirt", "json"]), default="qemu", show_default=True)
+@click.option("--to", "to", type=click.Choice(format_names()), default="qemu", show_default=True)
 @click.option("--explain", is_flag=True, help="Also give the reason for every property chosen or left out.")
 @FORMAT
 def plan(
@@ -32,7 +33,8 @@ def plan(
     machine unless --host), given the goals, written as a -cpu value, libvirt
     XML or JSON. Every choice has a reason (--explain); a plan always passes
     `hvtune check` on its host."""
-    from hvtune.api import host_profile, render
+    from hvtune.cli.inputs import host_profile
+    from hvtune.converting import render
     from hvtune.plan import make_plan
     from hvtune.report import plan as report
 
@@ -61,7 +63,7 @@ def compare(
     """Side by side: what virt-install, Proxmox VE, OpenStack Nova, KubeVirt
     and cloud-hypervisor would configure for this guest on this host (or
     --host), each judged by hvtune's checks, beside hvtune's plan."""
-    from hvtune.api import host_profile
+    from hvtune.cli.inputs import host_profile
     from hvtune.compare import compare as compare_stacks
     from hvtune.report import compare as report
 

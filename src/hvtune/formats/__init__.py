@@ -1,34 +1,57 @@
 """Formats: each module turns one outside format into a HypervConfig and
-back. ``read_text`` picks the parser from the content."""
+back, behind one interface (hvtune.formats.base.Format). MODULES names
+them; ``read_text`` asks each in turn whether a text is written in it.
+Modules are imported on first use, so naming the formats costs nothing."""
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from hvtune.errors import InputError
 from hvtune.files import load_text
+from hvtune.formats.base import Format
 from hvtune.formats.reading import Reading
 
+# Every format by name, in the order their `sniff` is asked: the last one
+# (a bare -cpu value or a command line) takes what no other recognises.
+MODULES = {
+    "json": "hvtune.formats.json",
+    "libvirt": "hvtune.formats.libvirt",
+    "qemu": "hvtune.formats.qemu",
+}
 
-def read_text(text: str, *, source: str) -> Reading:
-    """Parse text in whichever format it is written. (The parsers are
-    imported here, so that importing one format does not load them all.)"""
-    from hvtune.formats import json as json_format
-    from hvtune.formats import libvirt, qemu
 
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("{"):
-        return json_format.parse_text(text, source=source)
-    if stripped.startswith("<"):
-        return libvirt.parse_text(text, source=source)
-    if not stripped:
+@cache
+def format_named(name: str) -> Format:
+    """The format called `name` (a key of MODULES)."""
+    module = MODULES.get(name)
+    if module is None:
+        raise ValueError(f"unknown format {name!r}; expected one of {', '.join(MODULES)}")
+    found: Format = import_module(module).FORMAT
+    assert found.name == name, f"{module} names its format {found.name!r}"
+    return found
+
+
+def format_names() -> tuple[str, ...]:
+    """Every format's name (for options such as --to)."""
+    return tuple(MODULES)
+
+
+def read_text(text: str, *, source: str) -> Reading[Any]:
+    """Parse text in whichever format it is written."""
+    if not text.lstrip("\ufeff \t\r\n"):
         raise InputError(source, None, "empty input")
-    return qemu.parse_text(text, source=source)
+    *specific, last = MODULES
+    chosen = next((fmt for fmt in map(format_named, specific) if fmt.sniff(text)), format_named(last))
+    return chosen.read(text, source=source)
 
 
-def read_file(path: str | Path) -> Reading:
+def read_file(path: str | Path) -> Reading[Any]:
     """Read and parse one file."""
     return read_text(load_text(path), source=str(path))
 
 
-__all__ = ["Reading", "load_text", "read_file", "read_text"]
+__all__ = ["MODULES", "Format", "Reading", "format_named", "format_names", "load_text", "read_file", "read_text"]

@@ -17,7 +17,10 @@ from typing import Any
 from hvtune.catalog import load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
 from hvtune.errors import InputError
+from hvtune.findings import ConfigChange
+from hvtune.formats.base import Format
 from hvtune.formats.jsontext import load_json
+from hvtune.formats.lines import line_ending, with_line_ending
 from hvtune.formats.reading import Reading
 from hvtune.valuetypes import Value
 
@@ -74,9 +77,33 @@ def from_json(document: object, *, source: str) -> HypervConfig:
         raise InputError(source, place, error.problem) from None
 
 
-def parse_text(text: str, *, source: str) -> Reading:
-    return Reading(source, "json", from_json(load_json(text, source=source), source=source))
+def parse_text(text: str, *, source: str) -> Reading[None]:
+    return Reading(source, "json", from_json(load_json(text, source=source), source=source), None)
 
 
 def render(config: HypervConfig) -> str:
     return json.dumps(to_json(config), indent=2) + "\n"
+
+
+class JsonFormat(Format):
+    """hvtune's JSON: one object keyed by QEMU's property names; written
+    anew on every change (keeping the text's line endings)."""
+
+    name = "json"
+    title = "hvtune's JSON (one object keyed by QEMU property names)"
+    target = "qemu"
+
+    def sniff(self, text: str) -> bool:
+        return text.lstrip("\ufeff \t\r\n").startswith("{")
+
+    def read(self, text: str, *, source: str) -> Reading[None]:
+        return parse_text(text, source=source)
+
+    def render(self, config: HypervConfig, *, source: str) -> str:
+        return render(config)
+
+    def patch(self, reading: Reading[Any], text: str, change: ConfigChange) -> str:
+        return with_line_ending(render(change.apply(reading.config)), line_ending(text))
+
+
+FORMAT = JsonFormat()

@@ -26,16 +26,27 @@ a release does not know) is read, and left to the checks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cache, cached_property
-from typing import NamedTuple
+from functools import cache
+from typing import Any
 
 from lxml import etree
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
+from hvtune.documents.libvirt import (
+    Cpu,
+    HypervChild,
+    LibvirtDomain,
+    Timer,
+    UnknownChild,
+)
 from hvtune.errors import InputError, Refusal
+from hvtune.findings import ConfigChange
+from hvtune.formats.base import Format
+from hvtune.formats.domcaps import HypervCapabilities
+from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
+from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
 from hvtune.formats.xmlsafe import parse_xml
 from hvtune.valuetypes import VALUE_TYPES, Value
@@ -43,122 +54,6 @@ from hvtune.valuetypes import VALUE_TYPES, Value
 LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 _STATES = ("on", "off")
 _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
-
-
-class HypervChild(NamedTuple):
-    """One child of ``<hyperv>`` (or of ``<stimer>``/``<tlbflush>``) as written:
-    its state and the value attribute libvirt reads (``retries``, ``value``).
-    (Records read per element are named tuples: a domain has dozens, and a
-    frozen dataclass costs several times as much to build.)"""
-
-    name: str
-    state: str
-    # The value attribute (retries, value) as libvirt reads it, when the child
-    # is on and has one (libvirt reads it only then; a number is parsed).
-    value: Value | None
-    children: tuple[HypervChild, ...]
-    line: int  # where it is written; kept (non-zero) for children with value attributes
-    passthrough: bool = False  # written under <hyperv mode='passthrough'>
-
-
-class UnknownChild(NamedTuple):
-    """A <hyperv> child hvtune does not know (libvirt refuses it by its
-    name, whatever it holds): the first copy of each name, and where it
-    stands among the known children (how many of ``LibvirtDomain.hyperv``
-    come before it)."""
-
-    name: str
-    passthrough: bool  # written under <hyperv mode='passthrough'>
-    position: int
-
-
-class HypervSettings(NamedTuple):
-    """What libvirt keeps of the <hyperv> children, read in turn: each
-    name's last state, the value attribute of its last copy that is on, and
-    the nested children (``stimer.direct``) of copies that are on, the last
-    one read winning."""
-
-    states: Mapping[str, str]
-    values: Mapping[str, Value | None]
-    nested: Mapping[str, str]
-
-
-def hyperv_settings(children: tuple[HypervChild, ...] | list[HypervChild]) -> HypervSettings:
-    states: dict[str, str] = {}
-    values: dict[str, Value | None] = {}
-    nested: dict[str, str] = {}
-    for child in children:
-        states[child.name] = child.state
-        if child.state == "on":
-            values[child.name] = child.value
-            for grandchild in child.children:
-                nested[f"{child.name}.{grandchild.name}"] = grandchild.state
-    return HypervSettings(states, values, nested)
-
-
-class Timer(NamedTuple):
-    """A ``<timer>`` that reaches QEMU's -cpu (kvmclock, hypervclock, tsc),
-    and how many times it is written in a row: libvirt passes each one on."""
-
-    name: str
-    present: str | None
-    tickpolicy: str | None
-    frequency: int | None
-    repeat: int = 1
-
-
-class Cpu(NamedTuple):
-    """``<cpu>`` as libvirt's -cpu builder reads it."""
-
-    mode: str
-    model: str | None
-    vendor_id: str | None
-    features: tuple[tuple[str, str], ...]  # (policy, name)
-    migratable: str | None
-    cache_mode: str | None
-    maxphysaddr: tuple[str, int | None] | None
-
-
-@dataclass(frozen=True)
-class LibvirtDomain:
-    """The parts of a domain that decide its Hyper-V setup."""
-
-    name: str
-    domain_type: str
-    arch: str
-    machine: str | None
-    hyperv_mode: str | None  # None when there is no <hyperv>
-    hyperv: tuple[HypervChild, ...]  # the known children (see _Copies)
-    timers: tuple[Timer, ...]
-    hyperv_panics: int
-    hyperv_panic_has_address: bool
-    kvm: tuple[Mapping[str, str], ...]  # each <kvm>'s children: name -> state
-    apic_eoi: str | None
-    pvspinlock: str | None
-    pmu: str | None
-    cpu: Cpu | None
-    os_id: str | None
-    emulator: str | None = None
-    unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
-
-    @cached_property
-    def settings(self) -> HypervSettings:
-        return hyperv_settings(self.hyperv)
-
-    def timers_named(self, name: str) -> tuple[Timer, ...]:
-        return tuple(timer for timer in self.timers if timer.name == name)
-
-    def kvm_hints(self, *, merged: bool) -> Mapping[str, str] | None:
-        """The <kvm> children libvirt takes: those of every <kvm> (`merged`,
-        later ones overriding) or of the last one; None without <kvm>."""
-        if not self.kvm:
-            return None
-        if not merged:
-            return self.kvm[-1]
-        hints: dict[str, str] = {}
-        for element in self.kvm:
-            hints.update(element)
-        return hints
 
 
 def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Element]:
@@ -510,6 +405,57 @@ def guest_os(domain: LibvirtDomain) -> str | None:
     return guest.name if guest else None
 
 
-def parse_text(text: str, *, source: str) -> Reading:
+def parse_text(text: str, *, source: str) -> Reading[LibvirtDomain]:
     domain = read_domain(parse_xml(text, source=source), source=source)
-    return Reading(source, "libvirt", domain_config(domain, source=source), guest_os=guest_os(domain), libvirt=domain)
+    return Reading(source, "libvirt", domain_config(domain, source=source), domain, guest_os(domain))
+
+
+def _change_part(name: str, change: ConfigChange) -> str:
+    """One changed value as the element to write or remove."""
+    value = change.values[name]
+    entry = load_catalog().entry(name)
+    form = entry.libvirt if isinstance(entry, Property) else None
+    if form is None:
+        return ConfigChange({name: value}).describe()
+    if value is None:
+        return f"remove {form.snippet(True)}"
+    return f"write {form.snippet(value)}"
+
+
+class LibvirtFormat(Format):
+    """libvirt domain XML: read as libvirt reads it, edited in its text
+    (everything outside the touched elements stays byte-identical), and
+    turned into the -cpu value libvirt builds for it."""
+
+    name = "libvirt"
+    title = "libvirt domain XML"
+    target = "libvirt"
+
+    def sniff(self, text: str) -> bool:
+        return text.lstrip("\ufeff \t\r\n").startswith("<")
+
+    def read(self, text: str, *, source: str) -> Reading[LibvirtDomain]:
+        return parse_text(text, source=source)
+
+    def render(self, config: HypervConfig, *, source: str) -> str:
+        return fragments(config, source=source)
+
+    def patch(self, reading: Reading[Any], text: str, change: ConfigChange) -> str:
+        return patch_domain(text, change, source=reading.source)
+
+    def describe(self, change: ConfigChange) -> str:
+        return "; ".join(_change_part(name, change) for name in change.values)
+
+    def builds_cpu(
+        self,
+        reading: Reading[Any],
+        *,
+        libvirt_version: str | None,
+        capabilities: HypervCapabilities | None,
+    ) -> str | None:
+        domain = reading.document_of(LibvirtDomain)
+        assert domain is not None, "a libvirt reading keeps its domain"
+        return libvirt_cpu(domain, version=libvirt_version, capabilities=capabilities, source=reading.source) + "\n"
+
+
+FORMAT = LibvirtFormat()

@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hvtune.catalog import load_catalog
+from hvtune.documents.libvirt import HypervChild, LibvirtDomain, Timer, hyperv_settings
 from hvtune.errors import InputError
 from hvtune.formats.domcaps import HypervCapabilities
-from hvtune.formats.libvirt import HypervChild, LibvirtDomain, Timer, hyperv_settings
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import Value
 

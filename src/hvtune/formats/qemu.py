@@ -19,13 +19,18 @@ HypervConfig; every other token is kept verbatim.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
 from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
+from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import InputError, Refusal
+from hvtune.findings import ConfigChange
+from hvtune.formats.base import Format
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
@@ -341,7 +346,7 @@ def _machine_type(value: str) -> str:
     return ""
 
 
-def parse_command_line(text: str, *, source: str) -> Reading:
+def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
     """Read the CPU configuration from a QEMU command line (a shell script, a
     libvirt .args file, a pasted ``ps`` line). The last ``-cpu`` wins, as in
     QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
@@ -364,15 +369,16 @@ def parse_command_line(text: str, *, source: str) -> Reading:
     if cpu is None:
         if not command:
             raise InputError(source, None, "no QEMU command line found")
-        return Reading(source, "qemu", HypervConfig(model=None, machine=machine), guest_os=guest_os)
+        return Reading(source, "qemu", HypervConfig(model=None, machine=machine), QemuCommand(), guest_os)
     try:
         parsed = parse_cpu(cpu.text, source=source, machine=machine)
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
-    return Reading(source, "qemu", parsed.config, cpu.line, guest_os, parsed.ambiguous, span=(cpu.start, cpu.end))
+    found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous)
+    return Reading(source, "qemu", parsed.config, found, guest_os)
 
 
-def parse_text(text: str, *, source: str) -> Reading:
+def parse_text(text: str, *, source: str) -> Reading[QemuCommand]:
     """A file holding either a whole QEMU command line or just a -cpu value."""
     words = [word.text for word in _words(text, source)]
     is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
@@ -386,7 +392,8 @@ def parse_text(text: str, *, source: str) -> Reading:
     start = text.index(lines[0])
     parsed = parse_cpu(lines[0], source=source)
     span = (start, start + len(lines[0]))
-    return Reading(source, "qemu", parsed.config, text.count("\n", 0, start) + 1, None, parsed.ambiguous, span=span)
+    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous)
+    return Reading(source, "qemu", parsed.config, command)
 
 
 def _names_for(catalog: Catalog, piece: str) -> str | None:
@@ -425,3 +432,47 @@ def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
         spelt = name.replace("-", "_") if underscores else name
         pieces.append(spelt if bare and new is True else f"{spelt}={_render_value(entry, new)}")
     return ",".join([model, *pieces]) if pieces else model
+
+
+def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading[QemuCommand]:
+    """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``."""
+    parsed = parse_cpu(value, source=source)
+    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous))
+
+
+def _quoted(value: str, original: str) -> str:
+    """`value` quoted for a shell as `original` was (or when it must be)."""
+    if original[:1] in ("'", '"') or value != shlex.quote(value):
+        return "'" + value.replace("'", "'\\''") + "'"
+    return value
+
+
+class QemuFormat(Format):
+    """QEMU's -cpu value, alone or in a whole command line; a change edits
+    only the -cpu argument, and in it only the pieces that set a changed
+    property."""
+
+    name = "qemu"
+    title = "QEMU -cpu value or command line"
+    target = "qemu"
+
+    def sniff(self, text: str) -> bool:
+        return True  # the last format asked: what no other recognises
+
+    def read(self, text: str, *, source: str) -> Reading[QemuCommand]:
+        return parse_text(text, source=source)
+
+    def render(self, config: HypervConfig, *, source: str) -> str:
+        return render_cpu(config, source=source) + "\n"
+
+    def patch(self, reading: Reading[Any], text: str, change: ConfigChange) -> str:
+        command = reading.document_of(QemuCommand)
+        if command is None or command.span is None:
+            raise InputError(reading.source, None, "has no -cpu option to fix; add one")
+        start, end = command.span
+        raw = text[start:end]
+        cpu = shlex.split(raw)[0] if raw[:1] in ("'", '"') else raw
+        return text[:start] + _quoted(patch_cpu(cpu, change.values), raw) + text[end:]
+
+
+FORMAT = QemuFormat()

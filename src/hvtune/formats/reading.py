@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from hvtune.config import HypervConfig
 
-if TYPE_CHECKING:
-    from hvtune.formats.libvirt import LibvirtDomain
+D = TypeVar("D")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(Generic[D]):
     """A config read from one source, with what the source said besides.
 
-    ``format`` names the parser (``qemu``, ``json``, ``libvirt``); ``line``
-    is where the CPU configuration was found; ``guest_os`` is what the source
-    reveals about the guest (``-kernel`` means Linux, libosinfo metadata names
-    the OS); ``ambiguous`` lists names QEMU would warn about; ``libvirt`` holds
-    a domain's facts for libvirt's own rules.
+    ``format`` names the format that read it (hvtune.formats.format_named);
+    ``document`` is what that format keeps of the source for checks and
+    edits (a libvirt domain's facts, where a command line holds its -cpu:
+    the types of hvtune.documents; None for a format that keeps nothing);
+    ``guest_os`` is what the source reveals about the guest (``-kernel``
+    means Linux, libosinfo metadata names the OS).
     """
 
     source: str
     format: str
     config: HypervConfig
-    line: int | None = None
+    document: D
     guest_os: str | None = None
-    ambiguous: tuple[str, ...] = ()
-    libvirt: LibvirtDomain | None = None
-    span: tuple[int, int] | None = None  # where the -cpu value stands in the text
+
+    def document_of(self, kind: type[K]) -> K | None:
+        """The document when it is a `kind`, else None."""
+        return self.document if isinstance(self.document, kind) else None

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from hvtune.errors import printable
 from hvtune.findings import CheckResult, Finding, Severity
+from hvtune.formats import format_named
 from hvtune.formats.json import to_json
-from hvtune.report.changes import describe_change
 from hvtune.report.text import plural, wrap
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def _finding_lines(finding: Finding, spelling: str) -> list[str]:
     subject = f"{finding.feature}: " if finding.feature and not named else ""
     lines = [wrap(subject + finding.message, " " * len(label), first=label)]
     if finding.fix and finding.fix.values:
-        fix = "fix: " + describe_change(finding.fix, spelling)
+        fix = "fix: " + format_named(spelling).describe(finding.fix)
         lines.append(wrap(fix, " " * (len(label) + 5), first=" " * len(label)))
     return lines
 

@@ -8,7 +8,7 @@ from typing import Any
 from hvtune.errors import printable
 from hvtune.findings import Finding, Severity
 from hvtune.fixing import FileFix, FixOutcome, LiveFix
-from hvtune.report.changes import describe_change
+from hvtune.formats import format_named
 from hvtune.report.text import plural, wrap
 
 
@@ -26,14 +26,15 @@ def _fixed_lines(outcome: FixOutcome, done: bool) -> list[str]:
     def label(name: str) -> str:
         return f"  {name:<{width - 2}}"
 
+    spelt = format_named(outcome.format)
     lines = []
     if outcome.plan_change is not None:
-        change = describe_change(outcome.plan_change, outcome.format) or "nothing: it already is the plan"
+        change = spelt.describe(outcome.plan_change) or "nothing: it already is the plan"
         lines.append(wrap(change, " " * width, first=label("plan")))
     for finding in outcome.applied:
         assert finding.fix is not None
         lines.append(_finding_line(finding, label(fixed)))
-        lines.append(wrap(describe_change(finding.fix, outcome.format), " " * (width + 4), first=" " * width + "by "))
+        lines.append(wrap(spelt.describe(finding.fix), " " * (width + 4), first=" " * width + "by "))
     left = [f for f in outcome.remaining if f.severity is not Severity.INFO]
     for finding in left:
         lines.append(_finding_line(finding, label("left" if finding.fix is None else "not now")))

@@ -1,0 +1,58 @@
+"""Checking configurations: every finding for a config, or for a config read
+from a source (judged as the program that reads that source will judge it,
+with what the source revealed besides the config)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hvtune.checks import run_checks
+from hvtune.checks.context import CheckContext
+from hvtune.config import HypervConfig
+from hvtune.findings import CheckResult, Finding
+from hvtune.formats import format_named
+from hvtune.formats.reading import Reading
+
+if TYPE_CHECKING:
+    from hvtune.host.profile import HostProfile
+
+
+def check(
+    config: HypervConfig,
+    *,
+    target: str = "qemu",
+    guest_os: str | None = None,
+    host: HostProfile | None = None,
+) -> list[Finding]:
+    """Every finding for one config read by `target` (``qemu`` or
+    ``libvirt``), most important first."""
+    return run_checks(config, CheckContext(target=target, guest_os=guest_os, host=host))
+
+
+def check_reading(
+    reading: Reading[Any],
+    *,
+    target: str | None = None,
+    guest_os: str | None = None,
+    libvirt_version: str | None = None,
+    host: HostProfile | None = None,
+) -> CheckResult:
+    """Check a config read from a source, using what the source revealed,
+    judged for `target` (default: the program that reads its format), the
+    libvirt release `libvirt_version` (None: the newest hvtune knows) and on
+    `host` when one is given."""
+    context = CheckContext(
+        target=target or format_named(reading.format).target,
+        guest_os=guest_os or reading.guest_os,
+        libvirt_version=libvirt_version,
+        document=reading.document,
+        host=host,
+    )
+    findings = tuple(run_checks(reading.config, context))
+    return CheckResult(reading.source, reading.config, findings, format=reading.format)
+
+
+def refusal(result: CheckResult, program: str) -> Finding | None:
+    """The first finding for which `program` (``qemu``, ``libvirt``)
+    refuses the configuration outright, if any."""
+    return next((finding for finding in result.findings if finding.refused_by == program), None)

@@ -1,0 +1,109 @@
+"""What the options name, resolved for the core: the inputs to read
+(standard input as ``-``), the host (``this`` probes the machine), the
+libvirt release to judge by (the option, else the daemon's, else the host
+profile's, else the one installed here) and a host's Hyper-V capabilities.
+This is where the command line looks at the machine; the core never does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.version import InvalidVersion
+
+from hvtune.errors import InputError
+from hvtune.files import load_stdin, load_text
+from hvtune.formats import Reading, read_file, read_text
+from hvtune.formats.qemu import read_cpu_option
+from hvtune.releases import parse_release
+
+if TYPE_CHECKING:
+    from hvtune.formats.domcaps import HypervCapabilities
+    from hvtune.host.profile import HostProfile
+
+
+def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Reading[Any] | InputError]:
+    """Read every named file (``-`` is standard input) and the --cpu value;
+    each unusable one becomes its InputError instead of stopping the rest."""
+    readings: list[Reading[Any] | InputError] = []
+    for path in paths:
+        try:
+            if str(path) == "-":
+                loaded = load_stdin()
+                readings.append(read_text(loaded.text, source=loaded.source))
+            else:
+                readings.append(read_file(path))
+        except InputError as error:
+            readings.append(error)
+    if cpu is not None:
+        try:
+            readings.append(read_cpu_option(cpu))
+        except InputError as error:
+            readings.append(error)
+    return readings
+
+
+def host_profile(spec: str | None) -> HostProfile | None:
+    """The host to judge against: a bundled profile by name, a saved profile
+    file, ``this`` (probe this machine; libvirt's domcapabilities, which no
+    check needs, is not asked), or None for no host."""
+    if spec is None:
+        return None
+    if spec == "this":
+        from hvtune.host.profile import probe_host
+
+        return probe_host(libvirt_uri=None)
+    from hvtune.host.profile_json import load_profile
+
+    return load_profile(spec)
+
+
+def checked_release(option: str | None) -> str | None:
+    """--libvirt-version, when it is a release number."""
+    if option:
+        try:
+            parse_release(option)
+        except InvalidVersion:
+            raise InputError("--libvirt-version", None, f"{option!r} is not a version such as 9.0.0") from None
+    return option or None
+
+
+def installed_libvirt() -> str | None:
+    """The libvirt release installed here (virsh --version), or None."""
+    from hvtune.host.versions import local_libvirt_version
+
+    return local_libvirt_version()
+
+
+def libvirt_release(option: str | None, known: str | None = None) -> str | None:
+    """The libvirt release to judge files by: --libvirt-version, else
+    `known` (a host profile's), else the one installed here; None means the
+    newest hvtune knows."""
+    return checked_release(option) or known or installed_libvirt()
+
+
+def connected_release(option: str | None, uri: str | None) -> str | None:
+    """The libvirt release to translate for: --libvirt-version, else the
+    daemon's at --connect, else the one installed here."""
+    if uri is not None and not option:
+        from hvtune.live import Connection
+
+        with Connection(uri) as connection:
+            return connection.version
+    return libvirt_release(option)
+
+
+def host_capabilities(domcaps: str | None, uri: str | None) -> HypervCapabilities | None:
+    """A host's Hyper-V capabilities, from a saved domcapabilities file or
+    from the daemon at `uri`."""
+    if domcaps is not None:
+        from hvtune.formats.domcaps import parse_domcaps
+
+        return parse_domcaps(load_text(domcaps), source=domcaps)
+    if uri is not None:
+        from hvtune.live import Connection
+
+        with Connection(uri) as connection:
+            return connection.hyperv_capabilities()
+    return None

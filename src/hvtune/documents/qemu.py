@@ -1,0 +1,16 @@
+"""What the QEMU format keeps of a command line besides its config."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class QemuCommand(NamedTuple):
+    """Where the -cpu value stands in the text (``line``, and ``span``: its
+    offsets, quotes included; None when the text has no -cpu), and the names
+    it both switched with ``+x``/``-x`` and set with ``x=...``, which QEMU
+    warns about."""
+
+    line: int | None = None
+    span: tuple[int, int] | None = None
+    ambiguous: tuple[str, ...] = ()
