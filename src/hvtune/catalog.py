@@ -15,7 +15,8 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any, Literal
 
-from hvtune.valuetypes import VALUE_TYPES, Value, display
+from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
+from hvtune.valuetypes import VALUE_TYPES, Value
 
 Kind = Literal["feature", "setting", "compat"]
 Migration = Literal["safe", "blocks", "needs-tsc-frequency", "host-dependent"]
@@ -80,57 +81,6 @@ class LegacyProbe:
         if self.capability:
             parts.append(self.capability)
         return " and ".join(parts)
-
-
-@dataclass(frozen=True)
-class LibvirtForm:
-    """Where a property lives in libvirt domain XML."""
-
-    element: str | None = None
-    child: str | None = None
-    attribute: str | None = None
-    timer: str | None = None
-    panic: str | None = None
-    mode: str | None = None
-
-    def __str__(self) -> str:
-        """The form that turns the property on, with the elements around it."""
-        if self.timer:
-            return f"<clock>{self.snippet(True)}</clock>"
-        if self.panic:
-            return f"<devices>{self.snippet(True)}</devices>"
-        if self.mode:
-            return f"<features>{self.snippet(True)}</features>"
-        return f"<features><hyperv>{self.snippet(True)}</hyperv></features>"
-
-    def snippet(self, value: Value) -> str:
-        """The element that gives the property `value` (``...`` stands for
-        an attribute's value when `value` is True)."""
-        if self.timer:
-            return f"<timer name='{self.timer}' present='{'yes' if value else 'no'}'/>"
-        if self.panic:
-            return f"<panic model='{self.panic}'/>"
-        if self.mode:
-            return f"<hyperv mode='{self.mode}'/>"
-        state = "off" if value is False else "on"
-        if self.child:
-            return f"<{self.element} state='on'><{self.child} state='{state}'/></{self.element}>"
-        attribute = ""
-        if self.attribute and value is not False:
-            attribute = f" {self.attribute}='{'...' if value is True else display(value)}'"
-        return f"<{self.element} state='{state}'{attribute}/>"
-
-    def spellings(self) -> tuple[str, ...]:
-        """Names a libvirt user would type for this form."""
-        if self.timer:
-            return (self.timer,)
-        if self.panic:
-            return (f"panic.{self.panic}",)
-        if self.mode:
-            return (f"mode.{self.mode}",)
-        if self.child:
-            return (f"{self.element}.{self.child}", f"{self.element}_{self.child}")
-        return (self.element,) if self.element else ()
 
 
 @dataclass(frozen=True)
@@ -229,7 +179,7 @@ class Neighbour:
     default: Value
     aliases: tuple[str, ...]
     title: str
-    libvirt: str
+    libvirt: LibvirtForm | None
     meaning: str
     models: tuple[str, ...]
 
@@ -354,6 +304,10 @@ class Catalog:
             name: entry for entry in self.entries for name in (entry.name, *entry.aliases)
         }
         self.names = frozenset(self._by_qemu_name)  # every QEMU name and alias
+        # the <cpu><feature> names that are catalog forms (vmx, invtsc)
+        self.cpu_feature_forms = frozenset(
+            entry.libvirt.cpu_feature for entry in self.entries if isinstance(entry.libvirt, CpuFeatureForm)
+        )
         self._by_spelling: dict[str, Entry] = {}
         hyperv_first: tuple[Entry, ...] = (*properties, *neighbours)  # Hyper-V properties win spellings
         for entry in hyperv_first:
@@ -425,8 +379,8 @@ class Catalog:
         table = {}
         for prop in self.properties:
             form = prop.libvirt
-            if form and form.element:
-                table[f"{form.element}.{form.child}" if form.child else form.element] = prop
+            if isinstance(form, HypervChildForm | HypervGrandchildForm):
+                table[form.key] = prop
         return MappingProxyType(table)
 
     def sort_key(self, name: str) -> int:
@@ -481,15 +435,11 @@ def _validate(catalog: Catalog) -> None:
     for number in catalog.libvirt.numbers:
         if number.reader not in LIBVIRT_NUMBER_READERS or number.base not in (0, 8, 10, 16):
             raise CatalogError(f"libvirt number {number.element}/@{number.attribute}: unknown reader or base")
+    read = {(n.element, n.attribute) for n in catalog.libvirt.numbers}
     for prop in catalog.properties:
         form = prop.libvirt
-        read = {(n.element, n.attribute) for n in catalog.libvirt.numbers}
-        if (
-            form
-            and form.attribute
-            and VALUE_TYPES[prop.type].python is int
-            and (form.element, form.attribute) not in read
-        ):
+        numeric = isinstance(form, HypervChildForm) and form.attribute and VALUE_TYPES[prop.type].python is int
+        if numeric and isinstance(form, HypervChildForm) and (form.element, form.attribute) not in read:
             raise CatalogError(
                 f"{prop.name}: libvirt.numbers must say how libvirt reads <{form.element} {form.attribute}>"
             )
@@ -520,7 +470,7 @@ def _property(raw: dict[str, Any]) -> Property:
         skip_passthrough=raw.get("skip_passthrough", False),
         legacy=LegacyProbe(**legacy) if legacy else None,
         kvm_capability=raw.get("kvm_capability"),
-        libvirt=LibvirtForm(**libvirt) if libvirt else None,
+        libvirt=libvirt_form(libvirt) if libvirt else None,
         kubevirt=raw.get("kubevirt"),
         since=Since(**since),
         host=HostNeeds(**raw.get("host", {})),
@@ -542,7 +492,7 @@ def _neighbour(raw: dict[str, Any]) -> Neighbour:
         default=raw["default"],
         aliases=tuple(raw.get("aliases", ())),
         title=raw["title"],
-        libvirt=raw["libvirt"],
+        libvirt=libvirt_form(raw["libvirt"]) if raw.get("libvirt") else None,
         meaning=" ".join(raw["meaning"].split()),
         models=tuple(raw.get("models", ())),
     )

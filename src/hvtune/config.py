@@ -88,7 +88,7 @@ class FrozenValues(Mapping[str, V], Generic[V]):
 
 DEFAULT_MODEL = "qemu64"  # QEMU's x86_64 default, and libvirt's
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @lru_cache(maxsize=4096)
@@ -104,7 +104,7 @@ def model_problem(model: str) -> str | None:
 def token_problem(token: str) -> str | None:
     """Why `token` cannot be one non-Hyper-V piece of a -cpu value
     (``+feat``, ``-feat``, ``name`` or ``name=value``), or None."""
-    name, _, value = token.removeprefix("+").removeprefix("-").partition("=")
+    name, _, value = (token[1:] if token[:1] in ("+", "-") else token).partition("=")
     if "," in token:
         return "contains a comma, which would split it into several -cpu tokens"
     if not _PROPERTY_NAME.fullmatch(name):

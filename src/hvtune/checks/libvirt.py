@@ -23,6 +23,7 @@ from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.forms.libvirt import value_attribute
 from hvtune.releases import parse_release
 
 
@@ -254,7 +255,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             )
         elif child.state == "on":
             findings += _nested(child, prop, context) if child.children else []
-            if prop.libvirt is not None and prop.libvirt.attribute:  # retries, value
+            if value_attribute(prop.libvirt):  # retries, value
                 findings += _values(child, prop, context)
     return findings + ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
 

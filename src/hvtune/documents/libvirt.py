@@ -120,6 +120,16 @@ class LibvirtDomain:
     def settings(self) -> HypervSettings:
         return hyperv_settings(self.hyperv)
 
+    @cached_property
+    def cpu_policies(self) -> Mapping[str, str]:
+        """Each <cpu><feature>'s policy, by name: the last one written that
+        is not optional (what libvirt passes on)."""
+        policies: dict[str, str] = {}
+        for policy, name in self.cpu.features if self.cpu else ():
+            if policy != "optional":
+                policies[name] = policy
+        return policies
+
     def timers_named(self, name: str) -> tuple[Timer, ...]:
         return tuple(timer for timer in self.timers if timer.name == name)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from hvtune.catalog import Property, load_catalog
+from hvtune.catalog import load_catalog
 from hvtune.config import ConfigValueError, HypervConfig
 from hvtune.documents.libvirt import (
     Cpu,
@@ -49,6 +49,7 @@ from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
 from hvtune.formats.xmlsafe import parse_xml
+from hvtune.forms.libvirt import value_attribute
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
@@ -262,10 +263,7 @@ def _value_attributes() -> Mapping[str, str]:
     """Each known <hyperv> child -> the value attribute libvirt reads ("": none)."""
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
-    return {
-        name: (form.attribute or "") if (form := by_libvirt[name].libvirt) else ""
-        for name in catalog.libvirt.known_hyperv
-    }
+    return {name: value_attribute(by_libvirt[name].libvirt) or "" for name in catalog.libvirt.known_hyperv}
 
 
 def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
@@ -312,79 +310,31 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     )
 
 
-def _attribute_value(child: HypervChild, prop: Property) -> Value | None:
-    """The value of a child's value attribute (retries, value), or the
-    property's default for a number libvirt lets one omit, or None."""
-    if child.value is None and VALUE_TYPES[prop.type].python is int:
-        return prop.default
-    return child.value
-
-
-def _hyperv_values(domain: LibvirtDomain, source: str) -> dict[str, Value]:
-    """What the <hyperv> children ask QEMU for, in QEMU's names."""
-    by_libvirt = load_catalog().by_libvirt()
-    values: dict[str, Value] = {}
-    if domain.hyperv_mode == "passthrough":
-        values["hv-passthrough"] = True
-    for child in domain.hyperv:
-        prop = by_libvirt.get(child.name)
-        if prop is None:
-            continue
-        value: Value | None = child.state == "on"
-        if prop.libvirt and prop.libvirt.attribute:
-            value = _attribute_value(child, prop) if value else None
-        if value is None:
-            values.pop(prop.name, None)
-        else:
-            values[prop.name] = value
-    for key, state in domain.settings.nested.items():
-        nested = by_libvirt.get(key)
-        if nested is not None:
-            values[nested.name] = state == "on"
-    return values
-
-
-def _cpu_values(cpu: Cpu | None) -> tuple[str | None, dict[str, Value], tuple[str, ...]]:
-    """The QEMU model token, the neighbours and the other tokens of <cpu>."""
+def _cpu_model_and_tokens(cpu: Cpu | None) -> tuple[str | None, tuple[str, ...]]:
+    """The QEMU model token of <cpu>, and its features that are no catalog
+    form (as -cpu tokens)."""
     if cpu is None:
-        return None, {}, ()
+        return None, ()
     model = {"host-passthrough": "host", "maximum": "max", "custom": cpu.model}.get(cpu.mode)
     catalog = load_catalog()
-    spelt, known = catalog.libvirt.cpu_feature_names, catalog.names
-    values: dict[str, Value] = {}
-    extra = []
-    for policy, name in cpu.features:
-        if policy == "optional":
-            continue
-        on = policy == "require" or policy == "force"
-        qemu_name = spelt.get(name, name)
-        if qemu_name in known:
-            values[qemu_name] = on
-        else:
-            extra.append(f"{qemu_name}={'on' if on else 'off'}")
-    if cpu.migratable in _STATES and cpu.mode in ("host-passthrough", "maximum"):
-        values["migratable"] = cpu.migratable == "on"
-    return model, values, tuple(extra)
+    spelt, formed = catalog.libvirt.cpu_feature_names, catalog.cpu_feature_forms
+    extra = [
+        f"{qemu_name}={'on' if policy in ('require', 'force') else 'off'}"
+        for policy, name in cpu.features
+        if policy != "optional" and (qemu_name := spelt.get(name, name)) not in formed
+    ]
+    return model, tuple(extra)
 
 
 def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
-    """What the domain asks QEMU for."""
-    model, values, extra = _cpu_values(domain.cpu)
-    values.update(_hyperv_values(domain, source))
-    # libvirt passes hv-time=on for each hypervclock timer present, and every
-    # tsc frequency (QEMU keeps the last)
-    present = {timer.present for timer in domain.timers_named("hypervclock")}
-    if present & {"yes", "no"}:
-        values["hv-time"] = "yes" in present
-    frequencies = [timer.frequency for timer in domain.timers_named("tsc") if timer.frequency]
-    if frequencies:
-        values["tsc-frequency"] = frequencies[-1]
-    if domain.hyperv_panics:
-        values["hv-crash"] = True
-    hints = domain.kvm_hints(merged=True)  # as the newest releases read it
-    hidden = hints.get("hidden") if hints is not None else None
-    if hidden in _STATES:
-        values["kvm"] = hidden == "off"
+    """What the domain asks QEMU for: what each catalog form reads, the
+    <cpu> model and its other features."""
+    model, extra = _cpu_model_and_tokens(domain.cpu)
+    values: dict[str, Value] = {}
+    for entry in load_catalog().entries:
+        form = entry.libvirt
+        if form is not None and (value := form.read(domain, entry.default)) is not None:
+            values[entry.name] = value
     try:
         return HypervConfig(
             model=model,
@@ -414,7 +364,7 @@ def _change_part(name: str, change: ConfigChange) -> str:
     """One changed value as the element to write or remove."""
     value = change.values[name]
     entry = load_catalog().entry(name)
-    form = entry.libvirt if isinstance(entry, Property) else None
+    form = entry.libvirt if entry else None
     if form is None:
         return ConfigChange({name: value}).describe()
     if value is None:

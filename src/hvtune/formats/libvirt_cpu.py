@@ -26,11 +26,13 @@ which only the host knows; hvtune writes ``host`` in its place.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 from hvtune.catalog import load_catalog
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, Timer, hyperv_settings
 from hvtune.errors import InputError
 from hvtune.formats.domcaps import HypervCapabilities
+from hvtune.forms.libvirt import TimerAttributeForm, TimerForm, value_attribute
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import Value
 
@@ -71,16 +73,29 @@ def _model_tokens(domain: LibvirtDomain) -> list[str]:
     return tokens
 
 
+@cache
+def _timer_forms() -> dict[str, tuple[str, TimerForm | TimerAttributeForm]]:
+    """Each timer a catalog form names, with its property."""
+    return {
+        entry.libvirt.timer: (entry.name, entry.libvirt)
+        for entry in load_catalog().entries
+        if isinstance(entry.libvirt, TimerForm | TimerAttributeForm)
+    }
+
+
 def _timer_flags(timers: tuple[Timer, ...]) -> list[str]:
-    """One flag per timer, repeats included: libvirt passes each on."""
+    """One flag per timer, repeats included: libvirt passes each on
+    (kvmclock, KVM's own clock, and the catalog's timer forms)."""
+    forms = _timer_forms()
     flags = []
     for timer in timers:
+        token = None
         if timer.name == "kvmclock" and timer.present in ("yes", "no"):
-            flags += [f"kvmclock={'on' if timer.present == 'yes' else 'off'}"] * timer.repeat
-        elif timer.name == "hypervclock" and timer.present == "yes":
-            flags += ["hv-time=on"] * timer.repeat
-        elif timer.name == "tsc" and timer.frequency:
-            flags += [f"tsc-frequency={timer.frequency}"] * timer.repeat
+            token = f"kvmclock={'on' if timer.present == 'yes' else 'off'}"
+        elif timer.name in forms:
+            name, form = forms[timer.name]
+            token = form.cpu_token(name, timer)
+        flags += [token] * timer.repeat if token else []
     return flags
 
 
@@ -102,7 +117,7 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
             continue
         if settings.states.get(key) != "on":
             continue
-        attribute = prop.libvirt.attribute if prop.libvirt else None
+        attribute = value_attribute(prop.libvirt)
         value = settings.values.get(key)
         if attribute is None:
             flags.append(f"{prop.name}=on")

@@ -26,11 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hvtune.catalog import Property, load_catalog
+from hvtune.catalog import load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
 from hvtune.formats.xmltext import Document, Element, Part, escape
+from hvtune.forms.libvirt import (
+    CpuAttributeForm,
+    CpuFeatureForm,
+    HypervChildForm,
+    HypervGrandchildForm,
+    LibvirtForm,
+)
 from hvtune.valuetypes import Value, display
 
 
@@ -41,64 +48,89 @@ def _ranked_after(order: Sequence[str], tags: Iterable[str]) -> frozenset[str]:
     return frozenset(order[min(ranks) + 1 :]) if ranks else frozenset()
 
 
-def _part(names: Iterable[str]) -> Part:
-    """What changing `names` needs taken apart, and no more: the elements
-    edited (every copy: <features>, <hyperv> and <kvm>, <hyperv> children
-    and theirs, <clock> and its hypervclock or tsc timers, <devices> and its
-    hyperv panics, <cpu> and its features named) and the first of each
-    element a new one may have to go before."""
-    catalog = load_catalog()
-    facts = catalog.libvirt
-    top: set[str] = set()
-    inside_top: dict[str, Part] = {}
-    features: set[str] = set()
-    hyperv: set[str] = set()
-    nested: dict[str, set[str]] = {}
-    timers: set[str] = set()
-    cpu_features: set[str] = set()
-    for name in names:
-        entry = catalog.entry(name)
-        form = entry.libvirt if isinstance(entry, Property) else None
-        if form is not None and (form.element or form.mode):
-            features.add("hyperv")
-            if form.element:
-                hyperv.add(form.element)
-            if form.element and form.child:
-                nested.setdefault(form.element, set()).add(form.child)
-        elif form is not None and form.timer:
-            timers.add(form.timer)
-        elif form is not None and form.panic:
-            inside_top["devices"] = Part(kept=frozenset({"panic model=hyperv"}))
-        elif name == "kvm":
-            features.add("kvm")
-        elif name == "tsc-frequency":
-            timers.add("tsc")
-        elif name in ("vmx", "invtsc"):
-            cpu_features.add(name)
-        elif name == "migratable":
-            top.add("cpu")
-    if timers:
-        inside_top["clock"] = Part(kept=frozenset(f"timer name={timer}" for timer in timers))
-    if cpu_features:
-        inside_top["cpu"] = Part(kept=frozenset(f"feature name={feature}" for feature in cpu_features))
-    if features:
-        inside_hyperv = {element: Part(kept=frozenset(children)) for element, children in nested.items()}
-        inside_features = {
-            "hyperv": Part(
-                kept=frozenset(hyperv), firsts=_ranked_after(facts.hyperv_elements, hyperv), inside=inside_hyperv
+class _Planner:
+    """What a change's forms edit (hvtune.forms.libvirt.PartPlanner), made
+    into the Part the document is taken apart by."""
+
+    def __init__(self) -> None:
+        self.top: set[str] = set()
+        self.features: set[str] = set()
+        self.hyperv_children: set[str] = set()
+        self.nested: dict[str, set[str]] = {}
+        self.kvm_hints: set[str] = set()
+        self.timers: set[str] = set()
+        self.panics: set[str] = set()
+        self.cpu_features: set[str] = set()
+
+    def hyperv(self, element: str | None = None, child: str | None = None) -> None:
+        self.features.add("hyperv")
+        if element is not None:
+            self.hyperv_children.add(element)
+        if element is not None and child is not None:
+            self.nested.setdefault(element, set()).add(child)
+
+    def kvm(self, hint: str) -> None:
+        self.features.add("kvm")
+        self.kvm_hints.add(hint)
+
+    def timer(self, name: str) -> None:
+        self.timers.add(name)
+
+    def panic(self, model: str) -> None:
+        self.panics.add(model)
+
+    def cpu(self, feature: str | None = None) -> None:
+        self.top.add("cpu")
+        if feature is not None:
+            self.cpu_features.add(feature)
+
+    def part(self) -> Part:
+        """The elements edited (every copy: <features>, <hyperv> and <kvm>,
+        <hyperv> children and theirs, <clock> and its timers named, <devices>
+        and its panics named, <cpu> and its features named) and the first of
+        each element a new one may have to go before, and no more."""
+        facts = load_catalog().libvirt
+        inside_top: dict[str, Part] = {}
+        if self.timers:
+            inside_top["clock"] = Part(kept=frozenset(f"timer name={timer}" for timer in self.timers))
+        if self.panics:
+            inside_top["devices"] = Part(kept=frozenset(f"panic model={model}" for model in self.panics))
+        if self.cpu_features:
+            inside_top["cpu"] = Part(kept=frozenset(f"feature name={feature}" for feature in self.cpu_features))
+        if self.features:
+            hyperv = self.hyperv_children
+            inside_hyperv = {element: Part(kept=frozenset(children)) for element, children in self.nested.items()}
+            inside_features = {
+                "hyperv": Part(
+                    kept=frozenset(hyperv), firsts=_ranked_after(facts.hyperv_elements, hyperv), inside=inside_hyperv
+                )
+            }
+            if self.kvm_hints:
+                inside_features["kvm"] = Part(kept=frozenset(self.kvm_hints))
+            inside_top["features"] = Part(
+                kept=frozenset(self.features),
+                firsts=_ranked_after(facts.features_order, self.features),
+                inside=inside_features,
             )
-        }
-        if "kvm" in features:
-            inside_features["kvm"] = Part(kept=frozenset({"hidden"}))
-        inside_top["features"] = Part(
-            kept=frozenset(features), firsts=_ranked_after(facts.features_order, features), inside=inside_features
+        top = self.top | inside_top.keys()
+        return Part(
+            kept=frozenset(top),
+            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
+            inside=inside_top,
         )
-    top |= inside_top.keys()
-    return Part(
-        kept=frozenset(top),
-        firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
-        inside=inside_top,
-    )
+
+
+def _part(names: Iterable[str]) -> Part:
+    """What changing `names` needs taken apart (see _Planner.part)."""
+    planner = _Planner()
+    for form in _forms(names):
+        form.plan(planner)
+    return planner.part()
+
+
+def _forms(names: Iterable[str]) -> list[LibvirtForm]:
+    catalog = load_catalog()
+    return [form for name in names if (entry := catalog.entry(name)) and (form := entry.libvirt)]
 
 
 def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None:
@@ -163,9 +195,9 @@ class _Domain:
         clocks = [clock for clock in self.top("clock") if clock.holds(name)]
         return [timer for timer in _named(clocks, "timer") if timer.get("name") == name]
 
-    def panics(self) -> list[Element]:
-        devices = [each for each in self.top("devices") if each.holds("hyperv")]
-        return [panic for panic in _named(devices, "panic") if panic.get("model") == "hyperv"]
+    def panics(self, model: str) -> list[Element]:
+        devices = [each for each in self.top("devices") if each.holds(model)]
+        return [panic for panic in _named(devices, "panic") if panic.get("model") == model]
 
     def cpu(self) -> Element | None:
         return next(iter(self.top("cpu")), None)
@@ -204,156 +236,138 @@ def _named(parents: list[Element], tag: str) -> list[Element]:
     return [child for parent in parents if parent.holds("<" + tag) for child in parent.named(tag)]
 
 
-def _set_hyperv_child(domain: _Domain, prop: Property, value: Value | None) -> None:
-    assert prop.libvirt and prop.libvirt.element
-    form = prop.libvirt
-    element = form.element
-    assert element is not None
-    if form.child:
+class _Editor:
+    """The edits the forms ask for (hvtune.forms.libvirt.DomainEditor), on
+    one domain read from `source`."""
+
+    def __init__(self, domain: _Domain, source: str):
+        self.domain = domain
+        self.source = source
+
+    def hyperv_child(self, element: str, value: Value | None, attribute: str | None) -> None:
+        domain = self.domain
         if value is None:
-            domain.remove(_named(domain.hyperv_copies(element), form.child))
+            domain.remove(domain.hyperv_copies(element))
+            return
+        attributes = {"state": "off" if value is False else "on"}
+        if attribute and value is not False:
+            attributes[attribute] = display(value)
+        hyperv = domain.hyperv()
+        copies = domain.hyperv_copies(element)
+        if not copies:
+            domain.add(hyperv, element, attributes, domain.facts.hyperv_elements)
+        for copy in copies:
+            for name, written in attributes.items():
+                domain.set(copy, name, written)
+
+    def hyperv_grandchild(self, element: str, child: str, value: bool | None) -> None:
+        domain = self.domain
+        if value is None:
+            domain.remove(_named(domain.hyperv_copies(element), child))
             return
         if value:
-            _set_hyperv_child(domain, _by_element(element), True)
+            self.hyperv_child(element, True, None)
         parents = domain.hyperv_copies(element)
         if not parents:
             return
         state = "on" if value else "off"
-        for nested in _named(parents, form.child):
+        for nested in _named(parents, child):
             domain.set(nested, "state", state)
-        if not parents[-1].named(form.child):
-            domain.add(parents[-1], form.child, {"state": state})
-        return
-    if value is None:
-        domain.remove(domain.hyperv_copies(element))
-        return
-    attributes = {"state": "off" if value is False else "on"}
-    if form.attribute and value is not False:
-        attributes[form.attribute] = display(value)
-    hyperv = domain.hyperv()
-    copies = domain.hyperv_copies(element)
-    if not copies:
-        domain.add(hyperv, element, attributes, domain.facts.hyperv_elements)
-    for copy in copies:
-        for name, written in attributes.items():
-            domain.set(copy, name, written)
+        if not parents[-1].named(child):
+            domain.add(parents[-1], child, {"state": state})
 
+    def hyperv_mode(self, mode: str | None, *, leaving: str | None = None) -> None:
+        """Set <hyperv mode=...> (on the last <hyperv>, whose mode libvirt
+        takes); None goes back to the default (custom) when the mode was
+        `leaving` (or any mode when `leaving` is None)."""
+        domain = self.domain
+        if mode is not None:
+            domain.set(domain.hyperv(), "mode", mode)
+            return
+        hyperv = domain.last_in_features("hyperv")
+        written = hyperv.get("mode") if hyperv is not None else None
+        if hyperv is not None and written is not None and (leaving is None or written == leaving):
+            domain.document.remove_attribute(hyperv, "mode")
 
-def _by_element(element: str) -> Property:
-    return load_catalog().by_libvirt()[element]
+    def timer(self, name: str, attribute: str, written: str | None) -> None:
+        domain = self.domain
+        timers = domain.timers(name)
+        if written is None:
+            domain.remove(timers)
+        elif timers:
+            for timer in timers:
+                domain.set(timer, attribute, written)
+        else:
+            domain.add(domain.clock(), "timer", {"name": name, attribute: written})
 
+    def panic(self, model: str, on: bool) -> None:
+        domain = self.domain
+        panics = domain.panics(model)
+        if not on:
+            domain.remove(panics)
+        elif not panics:
+            domain.add(domain.devices(), "panic", {"model": model})
 
-def _set_timer(domain: _Domain, name: str, attribute: str, written: str | None) -> None:
-    timers = domain.timers(name)
-    if written is None:
-        domain.remove(timers)
-    elif timers:
-        for timer in timers:
-            domain.set(timer, attribute, written)
-    else:
-        domain.add(domain.clock(), "timer", {"name": name, attribute: written})
+    def kvm_hint(self, hint: str, state: str | None) -> None:
+        """In every <kvm>'s copy, and in the last <kvm> (some releases read
+        only the last <kvm>, later ones all of them)."""
+        domain = self.domain
+        copies = _named(domain.in_features("kvm", "<" + hint), hint)
+        if state is None:
+            domain.remove(copies)
+            return
+        for copy in copies:
+            domain.set(copy, "state", state)
+        kvm = domain.kvm()
+        if not kvm.named(hint):
+            domain.add(kvm, hint, {"state": state})
 
+    def _cpu(self, name: str, needed: bool) -> Element | None:
+        cpu = self.domain.cpu()
+        if cpu is None and needed:
+            raise InputError(self.source, "<cpu>", f"cannot set {name}: the domain has no <cpu> element to set it in")
+        return cpu
 
-def _set_panic(domain: _Domain, on: bool) -> None:
-    panics = domain.panics()
-    if not on:
-        domain.remove(panics)
-    elif not panics:
-        domain.add(domain.devices(), "panic", {"model": "hyperv"})
-
-
-def _set_mode(domain: _Domain, mode: str | None, *, leaving: str | None = None) -> None:
-    """Set <hyperv mode=...> (on the last <hyperv>, whose mode libvirt
-    takes); None goes back to the default (custom) when the mode was
-    `leaving` (or any mode when `leaving` is None)."""
-    if mode is not None:
-        domain.set(domain.hyperv(), "mode", mode)
-        return
-    hyperv = domain.last_in_features("hyperv")
-    written = hyperv.get("mode") if hyperv is not None else None
-    if hyperv is not None and written is not None and (leaving is None or written == leaving):
-        domain.document.remove_attribute(hyperv, "mode")
-
-
-def _set_kvm_hidden(domain: _Domain, kvm_visible: bool | None) -> None:
-    """<kvm><hidden>: in every copy, and in the last <kvm> (some releases
-    read only the last <kvm>, later ones all of them)."""
-    copies = _named(domain.in_features("kvm", "<hidden"), "hidden")
-    if kvm_visible is None:
-        domain.remove(copies)
-        return
-    state = "off" if kvm_visible else "on"
-    for hidden in copies:
-        domain.set(hidden, "state", state)
-    kvm = domain.kvm()
-    if not kvm.named("hidden"):
-        domain.add(kvm, "hidden", {"state": state})
-
-
-def _set_cpu_feature(domain: _Domain, name: str, on: bool | None, source: str) -> None:
-    cpu = domain.cpu()
-    if cpu is None:
+    def cpu_feature(self, name: str, on: bool | None) -> None:
+        domain = self.domain
+        cpu = self._cpu(name, on is not None)
+        if cpu is None:
+            return
+        features = [feature for feature in cpu.named("feature") if feature.get("name") == name]
         if on is None:
+            domain.remove(features)
             return
-        raise InputError(source, "<cpu>", f"cannot set {name}: the domain has no <cpu> element to add it to")
-    features = [feature for feature in cpu.named("feature") if feature.get("name") == name]
-    if on is None:
-        domain.remove(features)
-        return
-    policy = "require" if on else "disable"
-    if not features:
-        domain.add(cpu, "feature", {"policy": policy, "name": name})
-        return
-    domain.set(features[0], "policy", policy)
-    domain.remove(features[1:])  # libvirt refuses a feature named twice
-
-
-def _set_migratable(domain: _Domain, value: bool | None, source: str) -> None:
-    cpu = domain.cpu()
-    if cpu is None:
-        if value is None:
+        policy = "require" if on else "disable"
+        if not features:
+            domain.add(cpu, "feature", {"policy": policy, "name": name})
             return
-        raise InputError(source, "<cpu>", "cannot set migratable: the domain has no <cpu mode='host-passthrough'>")
-    if value is None:
-        domain.document.remove_attribute(cpu, "migratable")
-    else:
-        domain.set(cpu, "migratable", "on" if value else "off")
+        domain.set(features[0], "policy", policy)
+        domain.remove(features[1:])  # libvirt refuses a feature named twice
+
+    def cpu_attribute(self, name: str, written: str | None) -> None:
+        cpu = self._cpu(name, written is not None)
+        if cpu is None:
+            return
+        if written is None:
+            self.domain.document.remove_attribute(cpu, name)
+        else:
+            self.domain.set(cpu, name, written)
 
 
-def _apply(domain: _Domain, name: str, value: Value | None, source: str) -> None:
+def _patched(text: str, change: ConfigChange, source: str) -> _Editor:
+    editor = _Editor(_Domain(text, change.values), source)
     catalog = load_catalog()
-    entry = catalog.entry(name)
-    if isinstance(entry, Property) and entry.libvirt is not None:
-        form = entry.libvirt
-        if form.element:
-            return _set_hyperv_child(domain, entry, value)
-        if form.timer:
-            return _set_timer(domain, form.timer, "present", None if value is None else ("yes" if value else "no"))
-        if form.panic:
-            return _set_panic(domain, value is True)
-        if form.mode:
-            return _set_mode(domain, form.mode if value is True else None, leaving=form.mode)
-    if name == "kvm":
-        return _set_kvm_hidden(domain, None if value is None else bool(value))
-    if name == "tsc-frequency":
-        return _set_timer(domain, "tsc", "frequency", None if value is None else str(value))
-    if name in ("vmx", "invtsc"):
-        return _set_cpu_feature(domain, name, None if value is None else bool(value), source)
-    if name == "migratable":
-        return _set_migratable(domain, None if value is None else bool(value), source)
-    raise InputError(source, name, f"libvirt domain XML has no place for {name}")
-
-
-def _patched(text: str, change: ConfigChange, source: str) -> _Domain:
-    domain = _Domain(text, change.values)
     for name, value in change.values.items():
-        _apply(domain, name, value, source)
-    return domain
+        entry = catalog.entry(name)
+        if entry is None or entry.libvirt is None:
+            raise InputError(source, name, f"libvirt domain XML has no place for {name}")
+        entry.libvirt.write(editor, value)
+    return editor
 
 
 def patch_domain(text: str, change: ConfigChange, *, source: str) -> str:
     """The domain text with `change` applied."""
-    return _patched(text, change, source).render()
+    return _patched(text, change, source).domain.render()
 
 
 def replacement(config: HypervConfig) -> ConfigChange:
@@ -366,8 +380,8 @@ def replacement(config: HypervConfig) -> ConfigChange:
     for prop in catalog.properties:
         if prop.libvirt is None:
             continue
-        element_form = prop.libvirt.element is not None
-        values[prop.name] = None if config.passthrough and element_form else config.get(prop.name)
+        child = isinstance(prop.libvirt, HypervChildForm | HypervGrandchildForm)
+        values[prop.name] = None if config.passthrough and child else config.get(prop.name)
     for neighbour in catalog.neighbours:
         if config.get(neighbour.name) is not None:
             values[neighbour.name] = config.get(neighbour.name)
@@ -376,7 +390,9 @@ def replacement(config: HypervConfig) -> ConfigChange:
 
 def _cpu_skeleton(config: HypervConfig) -> str:
     """A <cpu> for the fragments when config sets a CPU neighbour."""
-    if not any(config.get(name) is not None for name in ("vmx", "invtsc", "migratable")):
+    catalog = load_catalog()
+    in_cpu = (CpuFeatureForm, CpuAttributeForm)
+    if not any(isinstance(entry.libvirt, in_cpu) for name in config.values if (entry := catalog.entry(name))):
         return ""
     if config.model in ("host", "max"):
         return f"  <cpu mode='{'host-passthrough' if config.model == 'host' else 'maximum'}'/>\n"
@@ -386,9 +402,9 @@ def _cpu_skeleton(config: HypervConfig) -> str:
 
 def _into(text: str, config: HypervConfig, source: str) -> _Domain:
     """The domain whose Hyper-V setup becomes `config`'s."""
-    domain = _patched(text, replacement(config), source)
-    _set_mode(domain, "host-model" if config.host_model else None, leaving="host-model")
-    return domain
+    editor = _patched(text, replacement(config), source)
+    editor.hyperv_mode("host-model" if config.host_model else None, leaving="host-model")
+    return editor.domain
 
 
 def fragments(config: HypervConfig, *, source: str = "config") -> str:

@@ -65,6 +65,8 @@ def list_markdown(catalog: Catalog) -> str:
 def entry_json(entry: Entry) -> dict[str, Any]:
     document = asdict(entry)
     document["kind"] = document.get("kind", "neighbour")
+    if document["libvirt"] is not None:  # the form as the catalog writes it
+        document["libvirt"] = {key: value for key, value in document["libvirt"].items() if value is not None}
     return document
 
 
@@ -79,12 +81,23 @@ def _field(label: str, value: str) -> str:
     return wrap(value, " " * 14, first=f"  {label + ':':<12}")
 
 
+def _neighbour_form(neighbour: Neighbour) -> str:
+    """Where libvirt holds a neighbour, written with the value that
+    departs from QEMU's default (kvm=off is <hidden state='on'/>)."""
+    form = neighbour.libvirt
+    if form is None:
+        return "no libvirt element"
+    value = (not neighbour.default) if isinstance(neighbour.default, bool) else True
+    shown = display(value) if isinstance(value, bool) else "..."
+    return f"{form.within(form.snippet(value))} ({neighbour.name}={shown})"
+
+
 def explain_text(entry: Entry) -> str:
     if isinstance(entry, Neighbour):
         lines = [
             f"{entry.name} - {entry.title} (a CPU property beside the Hyper-V ones)",
             _field("type", f"{entry.type}, default {display(entry.default)}"),
-            _field("libvirt", entry.libvirt),
+            _field("libvirt", _neighbour_form(entry)),
             "",
             wrap(entry.meaning, "  "),
         ]

@@ -1,0 +1,1 @@
+"""Where catalog properties live in each outside format (libvirt now)."""
