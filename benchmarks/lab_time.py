@@ -15,9 +15,10 @@ from pathlib import Path
 from hvtune.bench.build import build_core
 from hvtune.bench.options import LAB_OPTIONS
 from hvtune.errors import InputError
-from hvtune.lab.guest import Machine, boot
+from hvtune.lab.guest import boot
 from hvtune.lab.initramfs import build_initramfs, find_busybox
 from hvtune.lab.kernel import fetch_kernel, find_kernel
+from hvtune.vm.spec import VmSpec
 
 
 def main() -> None:
@@ -39,11 +40,11 @@ def main() -> None:
                 arguments=LAB_OPTIONS.arguments(),
             )
             built = time.perf_counter()
-            run = boot(args.cpu, Machine(kernel, initramfs, args.accel))
+            run = boot(VmSpec(kernel, initramfs, args.cpu, args.accel))
             assert run.problem is None, run.problem
             builds.append(built - start)
             boots.append(time.perf_counter() - built)
-    print(f"guest: -cpu {args.cpu}, {args.accel.upper()}, kernel {kernel.name}")
+    print(f"guest: -cpu {run.cpu}, {args.accel.upper()}, kernel {kernel.name}")
     print(f"initramfs:               {statistics.median(builds) * 1000:8.0f} ms (median of {args.runs})")
     print(f"boot, measure, power off: {statistics.median(boots):7.2f} s  (median of {args.runs})")
 

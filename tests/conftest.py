@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from hvtune.errors import InputError
+from hvtune.lab.kernel import fetch_kernel
+
 from support.libvirt import Virsh, ensure_libvirtd
-from support.programs import require_program
+from support.programs import require_program, under_ci
 from support.qemu import QemuProbe
 
 
@@ -20,3 +25,16 @@ def qemu(qemu_binary: str) -> QemuProbe:
 @pytest.fixture(scope="session")
 def virsh() -> Virsh:
     return Virsh(ensure_libvirtd())
+
+
+@pytest.fixture(scope="session")
+def kernel() -> Path:
+    """A Linux kernel for the guests tests boot: Debian's cloud kernel,
+    fetched into the cache once."""
+    require_program("qemu-system-x86_64")
+    try:
+        return fetch_kernel()
+    except InputError as error:
+        if under_ci():
+            pytest.fail(f"the lab's kernel could not be fetched: {error}")
+        pytest.skip(f"no guest kernel: {error}")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from hvtune.cpuid import Registers
 from hvtune.host import kvm
-from hvtune.host.kvm import CAPABILITIES, KvmFacts, Registers, probe_kvm
+from hvtune.host.kvm import CAPABILITIES, KvmFacts, probe_kvm
 from hvtune.host.profile import HostProfile
 from hvtune.host.sysfs import SystemFacts, read_system
 

@@ -13,26 +13,15 @@ import pytest
 from hvtune.errors import InputError
 from hvtune.lab.guest import read_console
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
-from hvtune.lab.kernel import fetch_kernel, find_kernel
-from hvtune.lab.run import PVM_NOTE, TCG_NOTE, choose_accel
+from hvtune.lab.kernel import find_kernel
+from hvtune.lab.run import TCG_NOTE, choose_accel
+from hvtune.vm.accel import PVM_NOTE
 
 from support.cli import run
-from support.programs import require_program, under_ci
 
 SMALL = ["--accel", "tcg", "--count", "20000", "--repeat", "2", "--threads", "4", "--rounds", "10"]
 PLAIN = "qemu64"  # QEMU's default model: no RDTSCP, so the core ends its stamps with rdtsc
 ENLIGHTENED = "max,kvm=off,hv-relaxed,hv-time,hv-frequencies"
-
-
-@pytest.fixture(scope="module")
-def kernel() -> Path:
-    require_program("qemu-system-x86_64")
-    try:
-        return fetch_kernel()
-    except InputError as error:
-        if under_ci():
-            pytest.fail(f"the lab's kernel could not be fetched: {error}")
-        pytest.skip(f"no guest kernel: {error}")
 
 
 def test_a_b_run_from_boot_to_table_and_chart(capsys: pytest.CaptureFixture[str], kernel: Path, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hvtune.host.kvm import CAPABILITIES, Registers
+from hvtune.cpuid import Registers
+from hvtune.host.kvm import CAPABILITIES
 
 # What KVM_GET_SUPPORTED_HV_CPUID reports on an Intel host with nested on,
 # as Linux 6.x's kvm_get_hv_cpuid() builds it (system ioctl, SMT possible).

@@ -24,6 +24,8 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from hvtune.cpuid import REGISTERS_SIZE, Leaves, Registers, unpack_registers
+
 # Request numbers for x86_64 (KVMIO = 0xAE; include/uapi/linux/kvm.h).
 KVM_GET_API_VERSION = 0xAE00
 KVM_CREATE_VM = 0xAE01
@@ -62,13 +64,13 @@ CAPABILITIES: Mapping[str, int] = {
     "KVM_CAP_VM_TSC_CONTROL": 214,
 }
 
-_ENTRY = struct.Struct("<7I12x")  # struct kvm_cpuid_entry2: function, index, flags, eax, ebx, ecx, edx
+# struct kvm_cpuid_entry2: function, index, flags, the four registers, 12 bytes of padding
+_ENTRY_HEAD = struct.Struct("<3I")
+_ENTRY_SIZE = _ENTRY_HEAD.size + REGISTERS_SIZE + 12
 _HEADER = struct.Struct("<II")  # struct kvm_cpuid2: nent, padding
 _FIRST_NENT = 16  # KVM returns 10 leaves today; grown on E2BIG
 _MAX_NENT = 1024
 _HYPERV_MSRS = range(0x40000000, 0x40010000)
-
-Registers = tuple[int, int, int, int]  # eax, ebx, ecx, edx
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class KvmFacts:
     problem: str | None = None
     api_version: int | None = None
     capabilities: Mapping[str, int] = field(default_factory=dict)
-    hv_cpuid: Mapping[int, Registers] | None = None
+    hv_cpuid: Leaves | None = None
     hv_cpuid_source: str | None = None
     hv_cpuid_problem: str | None = None
     hyperv_msrs: tuple[int, ...] | None = None
@@ -116,8 +118,9 @@ def _decode_cpuid(buffer: bytearray) -> dict[int, Registers]:
     (count, _) = _HEADER.unpack_from(buffer)
     leaves: dict[int, Registers] = {}
     for position in range(count):
-        function, _index, _flags, eax, ebx, ecx, edx = _ENTRY.unpack_from(buffer, _HEADER.size + position * _ENTRY.size)
-        leaves[function] = (eax, ebx, ecx, edx)
+        offset = _HEADER.size + position * _ENTRY_SIZE
+        function, _index, _flags = _ENTRY_HEAD.unpack_from(buffer, offset)
+        leaves[function] = unpack_registers(buffer, offset + _ENTRY_HEAD.size)
     return leaves
 
 
@@ -126,7 +129,7 @@ def _supported_hv_cpuid(fd: int, ioctl: Ioctl) -> dict[int, Registers]:
     (KVM does not say how many entries it needs)."""
     entries = _FIRST_NENT
     while True:
-        buffer = bytearray(_HEADER.pack(entries, 0) + bytes(_ENTRY.size * entries))
+        buffer = bytearray(_HEADER.pack(entries, 0) + bytes(_ENTRY_SIZE * entries))
         try:
             ioctl(fd, KVM_GET_SUPPORTED_HV_CPUID, buffer)
         except OSError as error:

@@ -14,12 +14,13 @@ from collections.abc import Callable, Mapping
 from importlib.resources import files
 from typing import Any, TypeVar
 
+from hvtune.cpuid import Registers
 from hvtune.errors import InputError, has_control_characters
 from hvtune.files import load_text
 from hvtune.formats.cnumbers import c_integer
 from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.jsontext import load_json
-from hvtune.host.kvm import KvmFacts, Registers
+from hvtune.host.kvm import KvmFacts
 from hvtune.host.profile import HostProfile
 from hvtune.host.sysfs import CpuFacts, SystemFacts
 from hvtune.releases import parse_release

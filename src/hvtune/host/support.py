@@ -7,21 +7,14 @@ probes are the catalog's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from hvtune.catalog import Property, load_catalog
-from hvtune.host.kvm import KvmFacts, Registers
-
-_REGISTERS = ("eax", "ebx", "ecx", "edx")
+from hvtune.cpuid import all_set
+from hvtune.host.kvm import KvmFacts
 
 
 def hyperv_emulation(kvm: KvmFacts) -> bool:
     """Whether KVM emulates Hyper-V at all (QEMU's hyperv_enabled())."""
     return kvm.device == "present" and kvm.capability("KVM_CAP_HYPERV") > 0
-
-
-def _reported(leaves: Mapping[int, Registers], prop: Property) -> bool:
-    return all(bit.leaf in leaves and leaves[bit.leaf][_REGISTERS.index(bit.reg)] >> bit.bit & 1 for bit in prop.cpuid)
 
 
 def _legacy(kvm: KvmFacts, prop: Property) -> bool:
@@ -46,7 +39,7 @@ def feature_support(kvm: KvmFacts) -> dict[str, bool]:
         return {prop.name: False for prop in features}
     if kvm.hv_cpuid is not None:
         leaves = kvm.hv_cpuid
-        return {prop.name: _reported(leaves, prop) or _vcpu_quirk(kvm, prop) for prop in features}
+        return {prop.name: all_set(leaves, prop.cpuid) or _vcpu_quirk(kvm, prop) for prop in features}
     return {prop.name: _legacy(kvm, prop) for prop in features}
 
 

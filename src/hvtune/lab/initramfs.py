@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hvtune.errors import InputError
+from hvtune.vm.console import markers
 
 BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
-CONTEXT_BEGIN, CONTEXT_END = "HVTUNE-CONTEXT-BEGIN", "HVTUNE-CONTEXT-END"
-JSON_BEGIN, JSON_END = "HVTUNE-JSON-BEGIN", "HVTUNE-JSON-END"
+CONTEXT_BEGIN, CONTEXT_END = markers("CONTEXT")
+JSON_BEGIN, JSON_END = markers("JSON")
 
 _INIT = """#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin

@@ -3,7 +3,6 @@ both, and say what each guest saw."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -12,9 +11,11 @@ from pathlib import Path
 from hvtune.bench.build import build_core
 from hvtune.bench.options import LAB_OPTIONS, BenchOptions
 from hvtune.host.sysfs import read_system
-from hvtune.lab.guest import GuestRun, Machine, boot
+from hvtune.lab.guest import GuestRun, boot
 from hvtune.lab.initramfs import build_initramfs, find_busybox
 from hvtune.lab.kernel import find_kernel
+from hvtune.vm.accel import accelerator
+from hvtune.vm.spec import VmSpec
 
 
 @dataclass(frozen=True)
@@ -31,41 +32,19 @@ class LabResult:
     notes: tuple[str, ...]
 
 
-PVM_NOTE = "KVM here is kvm_pvm, which runs only kernels built as PVM guests: an ordinary kernel does not boot under it"
 TCG_NOTE = (
     "TCG emulates no Hyper-V enlightenment: these figures show the machinery, not the effect; "
     "run the lab under KVM to see what an enlightenment changes"
 )
 
 
-def _kvm_opens() -> bool:
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-    except OSError:
-        return False
-    return True
-
-
 def choose_accel(requested: str | None, modules: Collection[str]) -> tuple[str, list[str]]:
-    """The accelerator and what to say about it: KVM when /dev/kvm opens and
-    a KVM that boots ordinary guests (not PVM, given `modules`, the loaded
-    kernel modules) provides it, else TCG."""
-    pvm = "kvm_pvm" in modules
-    if requested == "kvm":
-        return "kvm", [PVM_NOTE] if pvm else []
-    if requested is None and not pvm and _kvm_opens():
-        return "kvm", []
-    if requested is None and pvm:
-        return "tcg", [f"{PVM_NOTE}; running under TCG", TCG_NOTE]
-    return "tcg", [TCG_NOTE]
-
-
-def _for_accel(cpu: str, accel: str) -> tuple[str, str | None]:
-    """`host` exists only under KVM; under TCG the nearest is `max`."""
-    model, _, rest = cpu.partition(",")
-    if accel == "tcg" and model == "host":
-        return ",".join(["max", rest]) if rest else "max", "under TCG the CPU model host is replaced by max"
-    return cpu, None
+    """The accelerator (hvtune.vm.accel.accelerator) and what the lab says
+    about it: why, when that needs saying, and under TCG that the figures
+    show no enlightenment's effect."""
+    accel, why = accelerator(requested, modules)
+    notes = [why] if why else []
+    return accel, ([*notes, TCG_NOTE] if accel == "tcg" else notes)
 
 
 def run_lab(
@@ -90,15 +69,15 @@ def run_lab(
         initramfs = build_initramfs(
             Path(folder) / "initramfs.gz", busybox=busybox, bench=core.path, arguments=options.arguments()
         )
-        machine = Machine(image, initramfs, chosen, vcpus, memory)
         runs = []
         for label, cpu in (("A", a), ("B", b)):
-            actual, note = _for_accel(cpu, chosen)
+            spec = VmSpec(image, initramfs, cpu, chosen, vcpus, memory)
+            note = spec.cpu_note
             if note and note not in notes:
                 notes.append(note)
             if progress:
-                progress(f"booting {label} under {chosen.upper()}: -cpu {actual}")
-            run = boot(actual, machine)
+                progress(f"booting {label} under {chosen.upper()}: -cpu {spec.cpu_value}")
+            run = boot(spec)
             if progress:
                 progress(f"{label} {'failed' if run.problem else 'measured'} in {run.seconds:.1f} s")
             runs.append(run)

@@ -13,6 +13,7 @@ from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
+from hvtune.vm.console import kernel_message
 from hvtune.writing import write_file
 
 
@@ -36,7 +37,7 @@ def _guest_lines(label: str, run: GuestRun) -> list[str]:
     if run.problem:
         return [*lines, wrap(run.problem, "   ", first="   ")]
     lines.append(f"   {run.hypervisor}; clocksource {run.clocksource or 'unknown'}")
-    lines += [f"   {line.split('] ', 1)[-1]}" for line in run.saw if "Hyper-V" in line]
+    lines += [f"   {kernel_message(line)}" for line in run.saw if "Hyper-V" in line]
     return [printable(line) for line in lines]  # what the guest printed is quoted
 
 
