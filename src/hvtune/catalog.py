@@ -83,6 +83,36 @@ class LegacyProbe:
         return " and ".join(parts)
 
 
+# The goals a plan can be given (hvtune.plan.Goals), as the catalog names them.
+PLAN_GOALS = ("migratable", "nested", "gpu-passthrough", "overcommit", "tsc-frequency")
+PLAN_BASES = ("advice", "os", "host", "version", "goal", "dependency")
+
+
+@dataclass(frozen=True)
+class PlanRule:
+    """How `hvtune plan` decides a property or neighbour beyond the advice
+    (the catalog's field guide says what each field means)."""
+
+    goal: str | None = None
+    host: str | None = None
+    with_: str | None = None
+    value: Value | None = None
+    basis: str = "goal"
+    reason: str = ""
+    basis_off: str | None = None
+    reason_off: str | None = None
+    never: bool = False
+
+
+def _plan_rule(raw: dict[str, Any] | None) -> PlanRule | None:
+    if raw is None:
+        return None
+    fields = dict(raw)
+    if "with" in fields:
+        fields["with_"] = fields.pop("with")
+    return PlanRule(**fields)
+
+
 @dataclass(frozen=True)
 class HostNeeds:
     """What the host must offer for the property to work as intended."""
@@ -164,6 +194,7 @@ class Property:
     benefit: str
     caveats: tuple[str, ...]
     range: ValueRange
+    plan: PlanRule | None = None
 
     @property
     def is_feature(self) -> bool:
@@ -182,6 +213,7 @@ class Neighbour:
     libvirt: LibvirtForm | None
     meaning: str
     models: tuple[str, ...]
+    plan: PlanRule | None = None
 
 
 @dataclass(frozen=True)
@@ -435,6 +467,15 @@ def _validate(catalog: Catalog) -> None:
     for number in catalog.libvirt.numbers:
         if number.reader not in LIBVIRT_NUMBER_READERS or number.base not in (0, 8, 10, 16):
             raise CatalogError(f"libvirt number {number.element}/@{number.attribute}: unknown reader or base")
+    for entry in catalog.entries:
+        rule = entry.plan
+        if rule is None:
+            continue
+        bases = {rule.basis, rule.basis_off or rule.basis}
+        if rule.goal not in (None, *PLAN_GOALS) or not bases <= set(PLAN_BASES):
+            raise CatalogError(f"{entry.name}: plan names an unknown goal or basis")
+        if rule.with_ is not None and not isinstance(catalog.entry(rule.with_), Property):
+            raise CatalogError(f"{entry.name}: plan goes with unknown property {rule.with_}")
     read = {(n.element, n.attribute) for n in catalog.libvirt.numbers}
     for prop in catalog.properties:
         form = prop.libvirt
@@ -482,6 +523,7 @@ def _property(raw: dict[str, Any]) -> Property:
         benefit=" ".join(raw["benefit"].split()),
         caveats=tuple(raw.get("caveats", ())),
         range=ValueRange(**raw.get("range", {})),
+        plan=_plan_rule(raw.get("plan")),
     )
 
 
@@ -495,6 +537,7 @@ def _neighbour(raw: dict[str, Any]) -> Neighbour:
         libvirt=libvirt_form(raw["libvirt"]) if raw.get("libvirt") else None,
         meaning=" ".join(raw["meaning"].split()),
         models=tuple(raw.get("models", ())),
+        plan=_plan_rule(raw.get("plan")),
     )
 
 

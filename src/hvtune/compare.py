@@ -11,7 +11,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from hvtune.catalog import Guest, load_catalog
+from hvtune.catalog import Guest, Property, load_catalog
 from hvtune.checking import check
 from hvtune.checks.migration import MIGRATION_CODES
 from hvtune.config import HypervConfig
@@ -127,7 +127,8 @@ class Comparison:
 
 def _row(name: str, title: str, note: str, config: HypervConfig, plan: Plan, guest: Guest) -> Row:
     found = check(config, host=plan.host, guest_os=guest.name)
-    planned = [d.name for d in plan.decisions if d.chosen and d.name.startswith("hv-")]
+    catalog = load_catalog()
+    planned = [d.name for d in plan.decisions if d.chosen and isinstance(catalog.entry(d.name), Property)]
     missing = tuple(name for name in planned if not config.enabled(name) and config.get(name) is None)
     return Row(name, title, note, config, tuple(found), missing)
 

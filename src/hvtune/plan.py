@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hvtune.catalog import Guest, Property, load_catalog
+from hvtune.catalog import Entry, Guest, Neighbour, Property, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange, Finding, Severity
@@ -49,6 +49,11 @@ class Goals:
         chosen = [("migratable", self.migratable), ("nested", self.nested)]
         chosen += [("gpu-passthrough", self.gpu_passthrough), ("overcommit", self.overcommit)]
         return [name for name, on in chosen if on]
+
+    def value(self, goal: str) -> bool | int | None:
+        """A goal by the catalog's name for it (gpu-passthrough, ...)."""
+        found: bool | int | None = getattr(self, goal.replace("-", "_"))
+        return found
 
 
 @dataclass(frozen=True)
@@ -85,33 +90,59 @@ def _first_sentence(text: str) -> str:
     return sentence[0].lower() + sentence[1:] if sentence else sentence
 
 
+def _by_rule(entry: Entry, host: HostProfile, goals: Goals, chosen: Iterable[str] = ()) -> tuple[bool, Decision] | None:
+    """What the entry's plan rule (catalog ``plan``) decides: (whether its
+    conditions hold, the decision), or None when it says nothing (no rule;
+    a neighbour whose host fact or other conditions do not hold, and that
+    has nothing to say then)."""
+    rule = entry.plan
+    if rule is None:
+        return None
+    benefit = _first_sentence(entry.benefit) if isinstance(entry, Property) else ""
+    words = {"benefit": benefit, "kvm_module": host.kvm_module}
+    host_holds = rule.host is None or bool(getattr(host, rule.host))
+    holds = (
+        host_holds
+        and (rule.goal is None or bool(goals.value(rule.goal)))
+        and (rule.with_ is None or rule.with_ in chosen)
+    )
+    if holds:
+        return True, Decision(
+            entry.name, _planned_value(entry, rule.value, goals), rule.basis, rule.reason.format(**words)
+        )
+    if rule.reason_off is None or (not host_holds and isinstance(entry, Neighbour)):
+        return None
+    return False, Decision(entry.name, None, rule.basis_off or rule.basis, rule.reason_off.format(**words))
+
+
+def _planned_value(entry: Entry, value: Value | None, goals: Goals) -> Value:
+    """A rule's value: "advised" (the range's advised value), "goal" (the
+    goal's own value), a literal, or True."""
+    if value == "advised" and isinstance(entry, Property) and entry.range.advised is not None:
+        return entry.range.advised
+    if value == "goal" and entry.plan and entry.plan.goal:
+        found = goals.value(entry.plan.goal)
+        assert found is not None
+        return found
+    return True if value is None else value
+
+
 def _advice(prop: Property, host: HostProfile, goals: Goals) -> Decision:
-    """What the catalog's advice and the goals say, before any constraint."""
+    """What the catalog's advice, plan rule and the goals say, before any
+    constraint."""
     benefit = _first_sentence(prop.benefit)
     wanted = Decision(prop.name, prop.range.advised if prop.type != "bool" else True, "advice", benefit)
+    ruled = _by_rule(prop, host, goals)
     if prop.advice == "recommended":
-        if goals.overcommit and prop.name in ("hv-tlbflush", "hv-ipi", "hv-spinlocks"):
-            return Decision(prop.name, wanted.value, "goal", f"overcommit: {benefit}")
+        if ruled is not None and ruled[0]:  # a goal that says why (overcommit)
+            return Decision(prop.name, wanted.value, ruled[1].basis, ruled[1].reason)
         return wanted
     if prop.advice == "nested":
         if goals.nested:
             return Decision(prop.name, True, "goal", f"nested: {benefit}")
         return Decision(prop.name, None, "advice", "only for guests that run Hyper-V, WSL2 or VBS (--nested)")
-    if prop.name == "hv-avic":
-        if host.apicv:
-            return Decision(prop.name, True, "host", f"APICv/AVIC is on in {host.kvm_module}: {benefit}")
-        return Decision(
-            prop.name, None, "host", "pays off only with APICv/AVIC on in KVM, which this host does not show"
-        )
-    if prop.name == "hv-vendor-id":
-        if goals.gpu_passthrough:
-            return Decision(
-                prop.name,
-                prop.range.advised,
-                "goal",
-                "gpu-passthrough: hides the hypervisor from GPU drivers that refuse one (with kvm=off)",
-            )
-        return Decision(prop.name, None, "advice", "enables nothing; only GPU passthrough needs it (--gpu-passthrough)")
+    if ruled is not None:
+        return ruled[1]
     if prop.advice == "discouraged":
         return Decision(prop.name, None, "advice", f"discouraged: {prop.caveats[0] if prop.caveats else benefit}")
     if prop.advice == "development":
@@ -133,7 +164,7 @@ def _constraint(prop: Property, guest: Guest, host: HostProfile, goals: Goals) -
         return Decision(prop.name, None, "host", host.status)
     if prop.is_feature and not host.support.get(prop.name):
         return Decision(prop.name, None, "host", host.why_unsupported(prop))
-    if prop.name == "hv-reenlightenment" and goals.migratable and goals.tsc_frequency is None:
+    if prop.migration == "needs-tsc-frequency" and goals.migratable and goals.tsc_frequency is None:
         return Decision(prop.name, None, "goal", "migratable: needs a pinned tsc-frequency (--tsc-frequency HZ)")
     return None
 
@@ -162,24 +193,10 @@ def _complete(decisions: dict[str, Decision], guest: Guest, host: HostProfile, g
                 break
 
 
-def _neighbours(guest: Guest, host: HostProfile, goals: Goals, chosen: Iterable[str]) -> list[Decision]:
-    decisions = []
-    if goals.gpu_passthrough:
-        decisions.append(Decision("kvm", False, "goal", "gpu-passthrough: hides KVM's signature from GPU drivers"))
-    if goals.tsc_frequency is not None:
-        decisions.append(Decision("tsc-frequency", goals.tsc_frequency, "goal", "pinned, so the guest can migrate"))
-    if host.invariant_tsc and goals.tsc_frequency is not None:
-        why = "the host's TSC is invariant and its frequency pinned: Windows may read it directly"
-        decisions.append(Decision("invtsc", True, "host", why))
-    elif host.invariant_tsc:
-        why = (
-            "blocks migration and save/restore without a pinned tsc-frequency, and Windows already reads "
-            "the time through the reference TSC page"
-        )
-        decisions.append(Decision("invtsc", None, "goal", why))
-    if goals.nested and "hv-evmcs" in chosen:
-        decisions.append(Decision("vmx", True, "goal", "nested: the guest's hypervisor needs VMX"))
-    return decisions
+def _neighbours(host: HostProfile, goals: Goals, chosen: Iterable[str]) -> list[Decision]:
+    """What the neighbours' plan rules decide, in catalog order."""
+    names = set(chosen)
+    return [ruled[1] for n in load_catalog().neighbours if (ruled := _by_rule(n, host, goals, names)) is not None]
 
 
 def make_plan(guest_os: str, host: HostProfile, goals: Goals | None = None) -> Plan:
@@ -193,7 +210,7 @@ def make_plan(guest_os: str, host: HostProfile, goals: Goals | None = None) -> P
         return _linux_plan(guest, host, goals)
     decisions: dict[str, Decision] = {}
     for prop in catalog.properties:
-        if prop.kind == "compat" or prop.name.startswith("hv-version-id"):
+        if prop.kind == "compat" or (prop.plan is not None and prop.plan.never):
             continue
         decision = _advice(prop, host, goals)
         if decision.chosen:
@@ -201,7 +218,7 @@ def make_plan(guest_os: str, host: HostProfile, goals: Goals | None = None) -> P
         decisions[prop.name] = decision
     _complete(decisions, guest, host, goals)
     chosen = [name for name, d in decisions.items() if d.chosen]
-    neighbours = _neighbours(guest, host, goals, chosen)
+    neighbours = _neighbours(host, goals, chosen)
     values = {d.name: d.value for d in [*decisions.values(), *neighbours] if d.value is not None}
     notes = _windows_notes(guest, host)
     config = HypervConfig(model=PLAN_MODEL, values=values)
@@ -244,10 +261,14 @@ def missed_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str] 
     if config.passthrough:
         return None  # it gets whatever the host has
     skip = set(covered)
+    catalog = load_catalog()
     missing = [
         d
         for d in plan.decisions
-        if d.chosen and d.name.startswith("hv-") and config.get(d.name) is None and d.name not in skip
+        if d.chosen
+        and isinstance(catalog.entry(d.name), Property)
+        and config.get(d.name) is None
+        and d.name not in skip
     ]
     if not missing:
         return None
