@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import hvtune
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_public_names_resolve() -> None:
@@ -35,3 +38,36 @@ def test_a_round_trip_through_the_api() -> None:
     assert hvtune.check(fixed) == []
     assert hvtune.render(fixed, "qemu") == ("host,hv-relaxed=on,hv-time=on,hv-vpindex=on,hv-synic=on,hv-stimer=on\n")
     assert hvtune.load_catalog().property("hv-stimer").requires == ("hv-time", "hv-synic")
+
+
+def test_the_core_runs_without_the_command_line() -> None:
+    """A webhook or an Ansible module imports the core alone: no click, and
+    no module of the command line."""
+    core = "hvtune.checking, hvtune.converting, hvtune.fixing, hvtune.doctor, hvtune.plan, hvtune.compare"
+    code = (
+        f"import sys, {core}, hvtune.formats.libvirt, hvtune.formats.json; "
+        "print(sorted(m for m in sys.modules if m.startswith(('click', 'hvtune.cli'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_the_core_runs_no_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core judges by the releases it is given; only the command line
+    asks the machine (virsh --version, the probe)."""
+    import subprocess as spawning
+
+    from hvtune.converting import translate
+    from hvtune.doctor import run_doctor
+    from hvtune.fixing import fix_text
+    from hvtune.formats import read_file
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the core ran a program: {args}")
+
+    monkeypatch.setattr(spawning, "run", refuse)
+    monkeypatch.setattr(spawning, "Popen", refuse)
+    domain = EXAMPLES / "libvirt" / "win2022-broken-stimer-without-timer.xml"
+    assert fix_text(domain.read_text(), source="d").changed
+    assert translate(read_file(domain), "qemu", libvirt_version="9.0.0").startswith("host")
+    assert run_doctor([domain]).results
