@@ -336,6 +336,7 @@ class Catalog:
             name: entry for entry in self.entries for name in (entry.name, *entry.aliases)
         }
         self.names = frozenset(self._by_qemu_name)  # every QEMU name and alias
+        self.model_bound = tuple(n for n in neighbours if n.models)  # neighbours only some CPU models have
         # the <cpu><feature> names that are catalog forms (vmx, invtsc)
         self.cpu_feature_forms = frozenset(
             entry.libvirt.cpu_feature for entry in self.entries if isinstance(entry.libvirt, CpuFeatureForm)

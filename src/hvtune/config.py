@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from typing import Generic, TypeVar
 
-from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
+from hvtune.catalog import Catalog, Property, load_catalog
 from hvtune.errors import CONTROL_CHARACTERS, has_control_characters
 from hvtune.valuetypes import VALUE_TYPES, Value
 
@@ -123,6 +123,7 @@ _PLAIN_TOKENS = re.compile(rf"{_PLAIN_TOKEN}(?:,{_PLAIN_TOKEN})*")
 _TOKEN_NAMES = re.compile(r"(?:^|,)[+-]?([A-Za-z0-9_.-]+)")
 
 
+@lru_cache(maxsize=4096)
 def _plainly_valid(tokens: tuple[str, ...]) -> bool:
     """Whether every token passes token_problem, decided in a few C-level
     passes; False means: look at each (token_problem says which and why)."""
@@ -143,12 +144,11 @@ def _check_model_and_tokens(config: HypervConfig) -> None:
         for token in config.extra:
             if problem := token_problem(token):
                 raise ConfigValueError("token", problem, token)
-    catalog = load_catalog()
     model = config.model or DEFAULT_MODEL
-    for name in config.values:
-        entry = catalog.entry(name)
-        if isinstance(entry, Neighbour) and entry.models and model not in entry.models:
-            raise ConfigValueError(name, f"exists only for the {' and '.join(entry.models)} CPU models, not {model}")
+    for neighbour in load_catalog().model_bound:
+        if neighbour.name in config.values and model not in neighbour.models:
+            models = " and ".join(neighbour.models)
+            raise ConfigValueError(neighbour.name, f"exists only for the {models} CPU models, not {model}")
 
 
 def _canonical(catalog: Catalog, values: Mapping[str, Value]) -> dict[str, Value]:

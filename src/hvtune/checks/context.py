@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from hvtune.documents.libvirt import LibvirtDomain
@@ -40,7 +41,7 @@ class CheckContext:
         """The document when it is a `kind`, else None."""
         return self.document if isinstance(self.document, kind) else None
 
-    @property
+    @cached_property
     def facts(self) -> frozenset[str]:
         """Which of the facts checks may need (rule.needs) this context has."""
         command = self.document_of(QemuCommand)

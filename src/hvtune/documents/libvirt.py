@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 from hvtune.valuetypes import Value
@@ -115,20 +114,19 @@ class LibvirtDomain:
     os_id: str | None
     emulator: str | None = None
     unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
+    # What libvirt keeps of the <hyperv> children, and each <cpu><feature>'s
+    # policy by name (the last one written that is not optional): computed
+    # once, as every catalog form reads them.
+    settings: HypervSettings = field(init=False, repr=False, compare=False)
+    cpu_policies: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def settings(self) -> HypervSettings:
-        return hyperv_settings(self.hyperv)
-
-    @cached_property
-    def cpu_policies(self) -> Mapping[str, str]:
-        """Each <cpu><feature>'s policy, by name: the last one written that
-        is not optional (what libvirt passes on)."""
+    def __post_init__(self) -> None:
         policies: dict[str, str] = {}
         for policy, name in self.cpu.features if self.cpu else ():
             if policy != "optional":
                 policies[name] = policy
-        return policies
+        object.__setattr__(self, "settings", hyperv_settings(self.hyperv))
+        object.__setattr__(self, "cpu_policies", policies)
 
     def timers_named(self, name: str) -> tuple[Timer, ...]:
         return tuple(timer for timer in self.timers if timer.name == name)

@@ -49,7 +49,7 @@ from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
 from hvtune.formats.xmlsafe import parse_xml
-from hvtune.forms.libvirt import value_attribute
+from hvtune.forms.libvirt import LibvirtForm, value_attribute
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
@@ -58,8 +58,17 @@ _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
 
 
 def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Element]:
-    """Each tag's first element child (what parent.find(tag) returns)."""
-    return {tag: found for tag in tags if (found := parent.find(tag)) is not None}
+    """Each tag's first element child (what parent.find(tag) returns), in
+    one pass over the children of those tags."""
+    found: dict[str, etree._Element] = {}
+    for child in parent.iterchildren(*tags):
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _first_grandchild(root: etree._Element, tag: str, child: str) -> etree._Element | None:
+    """The first `child` of any `tag` child of `root` (what root.find("tag/child") returns)."""
+    return next((found for parent in root.iterchildren(tag) for found in parent.iterchildren(child)), None)
 
 
 def _state(element: etree._Element, source: str) -> str:
@@ -113,13 +122,14 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     """The timers of every <clock> that reach -cpu (the frequency only of
     tsc's, the one passed on), a run of equal ones as one; every timer's
     frequency is checked, as libvirt does."""
-    for element in _pick(root, "frequencies"):
-        _number(element, "frequency", source)
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    for element in _pick(root, "cpu_timers"):
+    for element in _pick(root, "timers"):
+        frequency = _number(element, "frequency", source)
         name = element.get("name") or ""
-        frequency = _number(element, "frequency", source) if name == "tsc" else None
+        if name not in _CPU_TIMERS:
+            continue
+        frequency = frequency if name == "tsc" else None
         timer = (name, element.get("present"), element.get("tickpolicy"), frequency)
         if timers and timers[-1] == timer:
             repeats[-1] += 1
@@ -230,22 +240,20 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# What libvirt reads, picked by lxml without visiting the rest: every
-# <features>' children in turn, every <clock>'s timers, every <devices>'
-# panics, the first <os><type>, <devices><emulator> and <cpu>.
+# What libvirt reads, picked by lxml without visiting the rest: the children
+# of every <features> that matter (in document order), every <clock>'s
+# timers, every <devices>' hyperv panics.
+_FEATURES = ("hyperv", "kvm", "apic", "pvspinlock", "pmu")
 _PICK = {
     name: etree.XPath(path)
     for name, path in {
-        "hypervs": "features/hyperv",
-        "kvm": "features/kvm",
-        "apic": "(features/apic)[last()]",
-        "pvspinlock": "(features/pvspinlock)[last()]",
-        "pmu": "(features/pmu)[last()]",
-        "frequencies": "clock/timer[@frequency]",
-        "cpu_timers": "clock/timer[@name='kvmclock' or @name='hypervclock' or @name='tsc']",
+        "features": f"features/*[{' or '.join(f'self::{tag}' for tag in _FEATURES)}]",
+        "timers": "clock/timer",
         "panics": "devices/panic[@model='hyperv']",
     }.items()
 }
+# The timers libvirt passes on to -cpu.
+_CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
 
 
 def _pick(root: etree._Element, name: str) -> list[etree._Element]:
@@ -253,9 +261,16 @@ def _pick(root: etree._Element, name: str) -> list[etree._Element]:
     return found
 
 
-def _last(root: etree._Element, name: str) -> etree._Element | None:
-    found = _pick(root, name)
-    return found[-1] if found else None
+def _features(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """The <features> children that matter, by tag, in document order."""
+    found: dict[str, list[etree._Element]] = {tag: [] for tag in _FEATURES}
+    for element in _pick(root, "features"):
+        found[element.tag].append(element)
+    return found
+
+
+def _last(elements: list[etree._Element]) -> etree._Element | None:
+    return elements[-1] if elements else None
 
 
 @cache
@@ -266,11 +281,10 @@ def _value_attributes() -> Mapping[str, str]:
     return {name: value_attribute(by_libvirt[name].libvirt) or "" for name in catalog.libvirt.known_hyperv}
 
 
-def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
+def _hyperv(hypervs: list[etree._Element], source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
     every <hyperv>, in turn."""
     copies = _Copies(source, _value_attributes())
-    hypervs = _pick(root, "hypervs")
     for hyperv in hypervs:
         copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
     return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
@@ -280,17 +294,19 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     """The facts of a parsed <domain> element."""
     if root.tag != "domain":
         raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
-    cpu = _cpu(root.find("cpu"), source)
-    hyperv_mode, hyperv = _hyperv(root, source)
+    top = _first_children(root, "name", "metadata", "cpu")
+    cpu = _cpu(top.get("cpu"), source)
+    features = _features(root)
+    hyperv_mode, hyperv = _hyperv(features["hyperv"], source)
     kvm = tuple(
-        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _pick(root, "kvm")
+        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in features["kvm"]
     )
-    apic = _last(root, "apic")
+    apic = _last(features["apic"])
     timers = _timers(root, source)
     panics = _pick(root, "panics")
-    os_type = root.find("os/type")  # the first, as libvirt's ./os/type[1]
+    os_type = _first_grandchild(root, "os", "type")  # the first, as libvirt's ./os/type[1]
     return LibvirtDomain(
-        name=_text(root.find("name")) or "",
+        name=_text(top.get("name")) or "",
         domain_type=root.get("type") or "",
         arch=(os_type.get("arch") if os_type is not None else None) or "x86_64",
         machine=os_type.get("machine") if os_type is not None else None,
@@ -301,11 +317,11 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
         kvm=kvm,
         apic_eoi=apic.get("eoi") if apic is not None else None,
-        pvspinlock=_feature_state(_last(root, "pvspinlock")),
-        pmu=_feature_state(_last(root, "pmu")),
+        pvspinlock=_feature_state(_last(features["pvspinlock"])),
+        pmu=_feature_state(_last(features["pmu"])),
         cpu=cpu,
-        os_id=_os_id(root.find("metadata")),
-        emulator=_text(root.find("devices/emulator")),
+        os_id=_os_id(top.get("metadata")),
+        emulator=_text(_first_grandchild(root, "devices", "emulator")),
         unknown=tuple(hyperv.unknown),
     )
 
@@ -326,15 +342,20 @@ def _cpu_model_and_tokens(cpu: Cpu | None) -> tuple[str | None, tuple[str, ...]]
     return model, tuple(extra)
 
 
+@cache
+def _forms() -> tuple[tuple[str, LibvirtForm, Value], ...]:
+    """Every catalog entry libvirt can express: its name, form and default."""
+    return tuple((e.name, e.libvirt, e.default) for e in load_catalog().entries if e.libvirt is not None)
+
+
 def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
     """What the domain asks QEMU for: what each catalog form reads, the
     <cpu> model and its other features."""
     model, extra = _cpu_model_and_tokens(domain.cpu)
     values: dict[str, Value] = {}
-    for entry in load_catalog().entries:
-        form = entry.libvirt
-        if form is not None and (value := form.read(domain, entry.default)) is not None:
-            values[entry.name] = value
+    for name, form, default in _forms():
+        if (value := form.read(domain, default)) is not None:
+            values[name] = value
     try:
         return HypervConfig(
             model=model,
