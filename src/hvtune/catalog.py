@@ -232,6 +232,7 @@ class Neighbour:
     libvirt: str
     meaning: str
     models: tuple[str, ...]
+    kind: Literal["neighbour"] = "neighbour"  # beside Property.kind, for readers of both
 
 
 @dataclass(frozen=True)
