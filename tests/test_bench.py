@@ -15,6 +15,7 @@ from hvtune.lab.initramfs import cpio_newc, find_busybox, is_static
 
 from support.cli import assert_one_line_error, run
 from support.programs import require_program
+from support.schemas import assert_valid
 
 SMALL = ["--count", "20000", "--repeat", "3", "--threads", "4", "--rounds", "10"]
 
@@ -56,6 +57,10 @@ def test_the_context_that_decides_the_numbers(measured: dict) -> None:  # type: 
     assert context["hypervisor_bit"] == hypervisor
     if hypervisor:
         assert set(context["cpuid"]) == {"0x40000000", "0x40000100"}
+
+
+def test_the_json_is_valid_by_its_schema(measured: dict) -> None:  # type: ignore[type-arg]
+    assert assert_valid(measured)["schema"] == "hvtune/bench/1"
 
 
 def test_text_and_a_chosen_subset(capsys: pytest.CaptureFixture[str]) -> None:

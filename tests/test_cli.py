@@ -34,7 +34,7 @@ def test_list_shows_every_property(capsys: pytest.CaptureFixture[str]) -> None:
         if prop.kind != "compat":
             assert f"\n{prop.name} " in out
     code, out, _ = run(capsys, "list", "--format", "json", "--all")
-    entries = json.loads(out)
+    entries = json.loads(out)["entries"]
     names = {entry["name"] for entry in entries}
     assert {"hv-stimer", "x-hv-synic-kvm-only", "kvm", "tsc-frequency"} <= names
     stimer = next(entry for entry in entries if entry["name"] == "hv-stimer")
@@ -74,7 +74,7 @@ def test_check_json_has_stable_keys(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--cpu", "host,hv-stimer,hv-time", "--format", "json")
     document = json.loads(out)
     assert code == 1
-    assert set(document) == {"findings", "sources", "unusable", "summary"}
+    assert set(document) == {"schema", "findings", "sources", "unusable", "summary"}
     (finding,) = document["findings"]
     assert set(finding) == {"source", "code", "severity", "feature", "message", "fix", "refused_by"}
     assert finding["refused_by"] == "qemu"
@@ -152,11 +152,30 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_convert_between_qemu_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "convert", "--cpu", "host,hv_relaxed,hv_spinlocks=8191,kvm=off", "--to", "json")
     assert code == 0
-    assert json.loads(out) == {"model": "host", "kvm": False, "hv-relaxed": True, "hv-spinlocks": 8191}
+    assert json.loads(out) == {
+        "schema": "hvtune/config/1",
+        "model": "host",
+        "kvm": False,
+        "hv-relaxed": True,
+        "hv-spinlocks": 8191,
+    }
     saved = tmp_path / "vm.json"
     saved.write_text(out)
     code, out, _ = run(capsys, "convert", str(saved), "--to", "qemu")
     assert code == 0 and out == "host,kvm=off,hv-relaxed=on,hv-spinlocks=0x1fff\n"
+
+
+def test_a_json_configuration_with_the_schema_key_of_another_kind_or_version(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "vm.json"
+    path.write_text('{"schema": "hvtune/config/1", "model": "host", "hv-relaxed": true}')
+    assert run(capsys, "convert", str(path), "--to", "qemu")[1] == "host,hv-relaxed=on\n"
+    for other in ("hvtune/config/2", "hvtune/check/1", 1):
+        path.write_text(json.dumps({"schema": other, "model": "host"}))
+        code, _, err = run(capsys, "convert", str(path), "--to", "qemu")
+        assert code == 2
+        assert_one_line_error(err, f"{path}: schema: this hvtune reads hvtune/config/1, not {json.dumps(other)}")
 
 
 def test_convert_reads_standard_input() -> None:
@@ -182,7 +201,8 @@ def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.Capt
     code, out, _ = run(capsys, "doctor", "--host", "intel-nested", "--format", "json")
     document = json.loads(out)
     assert (
-        set(document) == {"origin", "note", "host", "vms", "unusable", "summary"} and document["origin"] == "examples"
+        set(document) == {"schema", "origin", "note", "host", "vms", "unusable", "summary"}
+        and document["origin"] == "examples"
     )
     assert document["host"] == {
         "name": "intel-nested",

@@ -164,6 +164,7 @@ def test_json_is_completed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     code, _, _ = run(capsys, "fix", str(path))
     assert code == 0
     assert json.loads(path.read_text()) == {
+        "schema": "hvtune/config/1",
         "model": "host",
         "hv-time": True,
         "hv-vpindex": True,

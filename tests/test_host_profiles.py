@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hvtune.catalog import load_catalog
+from hvtune.errors import InputError
 from hvtune.host.kvm import KvmFacts
 from hvtune.host.profile import HostProfile, probe_host
 from hvtune.host.profile_json import bundled_profile_names, load_profile, profile_from_json, profile_json
@@ -238,6 +239,51 @@ def test_a_bad_profile_file_is_one_line_naming_the_key(
     assert_one_line_error(err, f"{path}: {place}: {problem}")
 
 
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        (lambda d: d.update(name=None), "name: missing"),  # null stands for a key left out
+        (
+            lambda d: d["kvm"]["hv_cpuid"]["leaves"].update({"0x40000003": [1, 2, "x", 4]}),
+            'kvm.hv_cpuid.leaves.0x40000003[2]: must be a number or a hex string, not "x"',
+        ),
+        (
+            lambda d: d["kvm"]["hv_cpuid"]["leaves"].update({"leaf": [1, 2, 3, 4]}),
+            'kvm.hv_cpuid.leaves.leaf: must be a number or a hex string, not "leaf"',
+        ),
+        (
+            lambda d: d["kvm"]["capabilities"].update(KVM_CAP_HYPERV="0x80000000"),
+            'kvm.capabilities.KVM_CAP_HYPERV: must be within -2147483648..2147483647 (32 bits), not "0x80000000"',
+        ),
+        (
+            lambda d: d["cpu"].update(flags=["vmx", "a\nb"]),
+            'cpu.flags[1]: must be a string without control characters, not "a\\nb"',
+        ),
+        (lambda d: d["modules"]["kvm"].update(tsc_tolerance_ppm=[250]), "modules.kvm.tsc_tolerance_ppm: must be a"),
+        (
+            lambda d: d["qemu"].update(version="eight"),
+            'qemu.version: must be a release number such as 9.0.0, not "eight"',
+        ),
+        (lambda d: d.update(schema="hvtune/host/2"), 'schema: this hvtune reads hvtune/host/1, not "hvtune/host/2"'),
+    ],
+)
+def test_the_place_is_the_dotted_path_to_the_key(edit, error: str) -> None:  # type: ignore[no-untyped-def]
+    document = profile_json(load_profile("intel-nested"))
+    edit(document)
+    with pytest.raises(InputError) as raised:
+        profile_from_json(json.dumps(document), source="host.json")
+    assert str(raised.value).startswith(f"host.json: {error}")
+
+
+def test_derived_and_unknown_keys_are_not_read_and_the_schema_key_is_optional() -> None:
+    document = profile_json(load_profile("amd-avic"))
+    assert document["schema"] == "hvtune/host/1"
+    host = load_profile("amd-avic")
+    edited = {**document, "derived": "anything", "comment": [1, 2]}
+    del edited["schema"]
+    assert profile_from_json(json.dumps(edited), source="host.json") == host
+
+
 def test_files_that_are_not_profiles(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "host.json"
     path.write_text('{"name": "x"}')
@@ -263,7 +309,7 @@ def test_host_probes_this_machine(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0
     document = json.loads(out)
     assert set(document) == {
-        "hvtune_host_profile", "name", "description", "probed", "kernel", "cpu", "modules",
+        "schema", "hvtune_host_profile", "name", "description", "probed", "kernel", "cpu", "modules",
         "clocksource", "smt", "kvm", "qemu", "libvirt", "derived",
     }  # fmt: skip
     assert set(document["derived"]) == {

@@ -3,7 +3,6 @@ from initramfs to table and chart) with Debian's cloud kernel."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from hvtune.lab.run import TCG_NOTE, choose_accel
 from hvtune.vm.accel import PVM_NOTE
 
 from support.cli import run
+from support.schemas import assert_valid
 
 SMALL = ["--accel", "tcg", "--count", "20000", "--repeat", "2", "--threads", "4", "--rounds", "10"]
 PLAIN = "qemu64"  # QEMU's default model: no RDTSCP, so the core ends its stamps with rdtsc
@@ -49,7 +49,7 @@ def test_a_b_run_from_boot_to_table_and_chart(capsys: pytest.CaptureFixture[str]
         err.splitlines()[3],
     ]
     assert all(re.fullmatch(r"hvtune lab: [AB] measured in \d+\.\d s", err.splitlines()[i]) for i in (1, 3))
-    document = json.loads(out)
+    document = assert_valid(out)
     assert document["accel"] == "tcg" and "TCG emulates no Hyper-V enlightenment" in document["notes"][0]
     for side, cpu in (("a", PLAIN), ("b", ENLIGHTENED)):
         guest = document[side]
@@ -100,7 +100,7 @@ def test_hv_vpindex_under_tcg_as_this_qemu_takes_it(
     argv = ["lab", "--a", PLAIN, "--b", "max,kvm=off,hv-vpindex", "--kernel", str(kernel), *SMALL, "--which", "clock"]
     chart = tmp_path / "lab.png"
     code, out, err = run(capsys, *argv, "--format", "json", "--plot", str(chart))
-    document = json.loads(out)
+    document = assert_valid(out)
     if not refuses:  # QEMU 8.2 and later ignore hv-vpindex under TCG: both guests measure
         assert code == 0 and document["b"]["problem"] is None and chart.exists()
         return

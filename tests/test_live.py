@@ -14,6 +14,7 @@ from hvtune.fixing import Fixing, FixOutcome
 from support.cli import assert_one_line_error, run
 from support.domains import domain, hyperv
 from support.libvirt import URI, Virsh, ensure_virtlogd
+from support.schemas import assert_valid
 
 pytestmark = pytest.mark.libvirt
 
@@ -74,7 +75,7 @@ def inactive(virsh: Virsh, name: str) -> str:
 def test_check_audits_the_named_domains(capsys: pytest.CaptureFixture[str], domains: Virsh) -> None:
     code, out, _ = run(capsys, "check", "--connect", URI, BROKEN, GOOD, "--format", "json")
     assert code == 1
-    document = json.loads(out)
+    document = assert_valid(out)
     assert [s["source"] for s in document["sources"]] == [BROKEN, GOOD]
     broken = [f for f in document["findings"] if f["source"] == BROKEN]
     assert broken[0] == {
@@ -144,7 +145,7 @@ def test_a_running_domain_keeps_its_live_state(capsys: pytest.CaptureFixture[str
     assert [f["code"] for f in json.loads(out)["findings"]] == ["hyperv-without-kvm", "reset-discouraged"]
     persistent_before = inactive(domains, RUNNING)
     code, out, _ = run(capsys, "fix", "--connect", URI, RUNNING, "--all", "--yes", "--format", "json")
-    document = json.loads(out)
+    document = assert_valid(out)
     assert code == 0 and document["redefined"] is True and document["running"] is True
     assert Path(document["backup"]).read_text() + "\n" == persistent_before
     assert domains.run("domstate", RUNNING).stdout.strip() == "running"
@@ -170,7 +171,7 @@ def test_a_running_domain_is_told_next_boot(capsys: pytest.CaptureFixture[str], 
 
 def test_doctor_audits_the_daemon(capsys: pytest.CaptureFixture[str], domains: Virsh) -> None:
     code, out, _ = run(capsys, "doctor", "--connect", URI, "--host", "intel-nested", "--format", "json")
-    document = json.loads(out)
+    document = assert_valid(out)
     assert code == 1 and document["origin"] == "libvirt"
     assert document["note"].startswith("checked the ") and f"defined at {URI} (libvirt " in document["note"]
     verdicts = {vm["source"]: vm["verdict"] for vm in document["vms"] if vm["source"].startswith(PREFIX)}

@@ -200,7 +200,9 @@ def test_plan_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "  hv-evmcs" in out and "hv-evmcs needs an Intel CPU; this host's is AMD" in " ".join(out.split())
     code, out, _ = run(capsys, "plan", "--os", "linux", "--host", "intel-nested", "--format", "json")
     document = json.loads(out)
-    assert set(document) == {"os", "host", "goals", "tsc_frequency", "config", "rendered", "decisions", "notes"}
+    assert set(document) == {
+        "schema", "os", "host", "goals", "tsc_frequency", "config", "rendered", "decisions", "notes",
+    }  # fmt: skip
     assert document["config"] == {"model": "host"} and "kvm=off" in document["notes"][0]
     code, _, err = run(capsys, "plan", "--os", "beos", "--host", "intel-nested")
     assert code == 2

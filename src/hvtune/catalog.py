@@ -214,6 +214,7 @@ class Neighbour:
     meaning: str
     models: tuple[str, ...]
     plan: PlanRule | None = None
+    kind: Literal["neighbour"] = "neighbour"  # beside Property.kind, for readers of both
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,6 @@ class ConfigChange:
             parts.append("remove " + ", ".join(removes))
         return "; ".join(parts)
 
-    def to_json(self) -> dict[str, Value | None]:
-        return dict(self.values)
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -76,16 +73,6 @@ class Finding:
     message: str
     fix: ConfigChange | None = None
     refused_by: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "severity": self.severity.value,
-            "feature": self.feature,
-            "message": self.message,
-            "fix": self.fix.to_json() if self.fix else None,
-            "refused_by": self.refused_by,
-        }
 
 
 def without_repeats(findings: list[Finding]) -> list[Finding]:

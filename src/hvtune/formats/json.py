@@ -5,13 +5,13 @@ One object: ``model`` (the CPU model token or null), ``machine`` when known,
 ``libvirt-host-model`` for libvirt's ``<hyperv mode='host-model'>``, then one key per
 property that is set, named as QEMU names it, with a boolean, integer or
 string value, e.g. ``{"model": "host", "kvm": false, "hv-relaxed": true,
-"hv-spinlocks": 8191}``. ``convert --to json`` writes it; every command that
-reads a file reads it back.
+"hv-spinlocks": 8191}``. ``convert --to json`` writes it, after the schema
+key (``"schema": "hvtune/config/1"``, see hvtune.jsonrecords); every command
+that reads a file reads it back, with or without that key.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hvtune.catalog import load_catalog
@@ -22,9 +22,11 @@ from hvtune.formats.base import Format
 from hvtune.formats.jsontext import load_json
 from hvtune.formats.lines import line_ending, with_line_ending
 from hvtune.formats.reading import Reading
+from hvtune.jsonrecords import SCHEMA_KEY, check_schema, dumps, with_schema
 from hvtune.valuetypes import Value
 
 MODEL, MACHINE, OTHER, HOST_MODEL = "model", "machine", "non-hyperv-tokens", "libvirt-host-model"
+SCHEMA = "hvtune/config/1"
 
 
 def to_json(config: HypervConfig) -> dict[str, Any]:
@@ -44,10 +46,11 @@ def from_json(document: object, *, source: str) -> HypervConfig:
     """A config from a canonical JSON object; InputError names the bad key."""
     if not isinstance(document, dict):
         raise InputError(source, None, "expected a JSON object with Hyper-V properties")
+    check_schema(document, SCHEMA, source=source)
     catalog = load_catalog()
     values: dict[str, Value] = {}
     for key, value in document.items():
-        if key in (MODEL, MACHINE, OTHER, HOST_MODEL):
+        if key in (SCHEMA_KEY, MODEL, MACHINE, OTHER, HOST_MODEL):
             continue
         if catalog.entry(key) is None:
             suggestion = catalog.suggest(key)
@@ -82,7 +85,7 @@ def parse_text(text: str, *, source: str) -> Reading[None]:
 
 
 def render(config: HypervConfig) -> str:
-    return json.dumps(to_json(config), indent=2) + "\n"
+    return dumps(with_schema(SCHEMA, to_json(config)))
 
 
 class JsonFormat(Format):

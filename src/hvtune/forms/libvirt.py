@@ -80,6 +80,17 @@ class LibvirtForm(ABC):
     def plan(self, planner: PartPlanner) -> None:
         """Name what `write` edits, for the patcher to take apart."""
 
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of a form as the catalog writes it (its table's
+        keys, those without a value left out): one object per kind's keys."""
+
+        def shape(keys: frozenset[str]) -> dict[str, Any]:
+            fields = {key: {"type": "boolean" if key == "inverted" else "string"} for key in sorted(keys)}
+            return {"type": "object", "properties": fields, "required": sorted(keys), "additionalProperties": False}
+
+        return {"anyOf": [shape(keys) for keys, _kind in _KINDS]}
+
 
 @dataclass(frozen=True)
 class HypervChildForm(LibvirtForm):

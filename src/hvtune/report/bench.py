@@ -2,11 +2,70 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, TypedDict
 
 from hvtune.bench.options import MEASURED
 from hvtune.errors import printable
+from hvtune.jsonrecords import dumps, with_schema
+
+SCHEMA = "hvtune/bench/1"
+
+
+class Signature(TypedDict):
+    """What a hypervisor says at a CPUID leaf."""
+
+    max_leaf: str
+    signature: str
+
+
+class BenchContext(TypedDict, total=False):
+    """What decides the numbers: the CPU, vCPUs, the hypervisor bit and
+    signatures (by leaf), the clocksource and the kernel."""
+
+    cpu_model: str
+    vcpus: int
+    hypervisor_bit: bool
+    cpuid: dict[str, Signature]
+    clocksource: str | None
+    kernel: str | None
+
+
+class CallsResult(TypedDict, total=False):
+    """TSC ticks per call: every run, their min, median (``ticks_per_call``) and max."""
+
+    ticks_per_call: float
+    runs: list[float]
+    min: float
+    median: float
+    max: float
+    calls: int
+
+
+class TlbResult(TypedDict, total=False):
+    """Seconds per run of the TLB-shootdown test (``seconds``: the median),
+    or the ``error`` that stopped it."""
+
+    seconds: float
+    rounds_per_second: float
+    runs: list[float]
+    min: float
+    median: float
+    max: float
+    threads: int
+    rounds: int
+    pages: int
+    error: str
+
+
+class BenchDocument(TypedDict, total=False):
+    """``hvtune bench --format json``: the measuring core's document, each
+    measurement under its stable key (absent when not asked for)."""
+
+    tsc_ordering: str
+    context: BenchContext
+    clock_gettime: CallsResult
+    cpuid: CallsResult
+    tlb_shootdown: TlbResult
 
 
 def hypervisor_line(context: dict[str, Any]) -> str:
@@ -56,4 +115,6 @@ def bench_text(document: dict[str, Any]) -> str:
 
 
 def bench_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2) + "\n"
+    """The document as the core and hvtune.bench.run.summarize made it
+    (described by BenchDocument), after the schema key."""
+    return dumps(with_schema(SCHEMA, document))

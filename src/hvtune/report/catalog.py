@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property
+from hvtune.jsonrecords import Custom, encode
 from hvtune.report.text import wrap
 from hvtune.valuetypes import display
 
@@ -62,19 +62,43 @@ def list_markdown(catalog: Catalog) -> str:
     return "\n".join(lines) + "\n"
 
 
-def entry_json(entry: Entry) -> dict[str, Any]:
-    document = asdict(entry)
-    document["kind"] = document.get("kind", "neighbour")
-    if document["libvirt"] is not None:  # the form as the catalog writes it
-        document["libvirt"] = {key: value for key, value in document["libvirt"].items() if value is not None}
-    return document
+class CatalogEntry(dict[str, Any], Custom):
+    """A property or a neighbour, every field of its catalog record; also
+    ``hvtune explain --format json``."""
+
+    SCHEMA: ClassVar[str] = "hvtune/explain/1"
+    COMPONENTS = (Property, Neighbour)  # the records its schema refers to
+
+    @classmethod
+    def of(cls, entry: Entry) -> CatalogEntry:
+        document = asdict(entry)
+        if document["libvirt"] is not None:  # the form as the catalog writes it
+            document["libvirt"] = {key: value for key, value in document["libvirt"].items() if value is not None}
+        return cls(document)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {"anyOf": [{"$ref": f"#/$defs/{record.__name__}"} for record in cls.COMPONENTS]}
+
+    def to_builtin(self) -> object:
+        return dict(self)
+
+
+@dataclass(frozen=True)
+class ListDocument:
+    """``hvtune list --format json``: the properties (with ``--all`` also
+    QEMU's compat properties and the neighbours)."""
+
+    SCHEMA: ClassVar[str] = "hvtune/list/1"
+
+    entries: tuple[CatalogEntry, ...]
 
 
 def list_json(catalog: Catalog, *, everything: bool = False) -> str:
     entries: list[Entry] = list(_properties(catalog, everything))
     if everything:
         entries += list(catalog.neighbours)
-    return json.dumps([entry_json(entry) for entry in entries], indent=2) + "\n"
+    return encode(ListDocument(tuple(CatalogEntry.of(entry) for entry in entries)))
 
 
 def _field(label: str, value: str) -> str:
@@ -144,4 +168,4 @@ def explain_text(entry: Entry) -> str:
 
 
 def explain_json(entry: Entry) -> str:
-    return json.dumps(entry_json(entry), indent=2) + "\n"
+    return encode(CatalogEntry.of(entry))

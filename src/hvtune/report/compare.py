@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hvtune.catalog import load_catalog
 from hvtune.compare import Comparison, Row
 from hvtune.findings import Severity
-from hvtune.formats.json import to_json
+from hvtune.formats.json_schema import ConfigObject
 from hvtune.formats.qemu import render_cpu
+from hvtune.jsonrecords import encode
+from hvtune.report.records import FindingRecord, HostStatus
 from hvtune.report.text import wrap
 from hvtune.valuetypes import display
 
@@ -64,26 +66,58 @@ def compare_text(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _row_json(row: Row, comparison: Comparison) -> dict[str, Any]:
-    return {
-        "stack": row.name,
-        "title": row.title,
-        "note": row.note,
-        "verdict": row.verdict(comparison.goals),
-        "starts": row.starts,
-        "cpu": render_cpu(row.config),
-        "config": to_json(row.config),
-        "missing": list(row.missing),
-        "migration": [f.code for f in row.migration],
-        "findings": [finding.to_json() for finding in row.findings],
-    }
+@dataclass(frozen=True)
+class StackRecord:
+    """What one stack (or hvtune's plan) configures, and how it fares:
+    whether the guest starts, the plan's properties it lacks (``missing``),
+    the findings that block migration, and every finding."""
+
+    stack: str
+    title: str
+    note: str
+    verdict: str
+    starts: bool
+    cpu: str
+    config: ConfigObject
+    missing: tuple[str, ...]
+    migration: tuple[str, ...]
+    findings: tuple[FindingRecord, ...]
+
+    @classmethod
+    def of(cls, row: Row, comparison: Comparison) -> StackRecord:
+        return cls(
+            stack=row.name,
+            title=row.title,
+            note=row.note,
+            verdict=row.verdict(comparison.goals),
+            starts=row.starts,
+            cpu=render_cpu(row.config),
+            config=ConfigObject.of(row.config),
+            missing=row.missing,
+            migration=tuple(f.code for f in row.migration),
+            findings=tuple(FindingRecord.of(finding) for finding in row.findings),
+        )
+
+
+@dataclass(frozen=True)
+class CompareDocument:
+    """``hvtune compare --format json``: each stack's configuration for a
+    guest OS on a host, given the goals, judged side by side."""
+
+    SCHEMA: ClassVar[str] = "hvtune/compare/1"
+
+    os: str
+    host: HostStatus
+    goals: tuple[str, ...]
+    stacks: tuple[StackRecord, ...]
 
 
 def compare_json(comparison: Comparison) -> str:
-    document = {
-        "os": comparison.guest.name,
-        "host": {"name": comparison.host.name, "status": comparison.host.status},
-        "goals": comparison.goals.names(),
-        "stacks": [_row_json(row, comparison) for row in comparison.rows],
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        CompareDocument(
+            os=comparison.guest.name,
+            host=HostStatus(comparison.host.name, comparison.host.status),
+            goals=tuple(comparison.goals.names()),
+            stacks=tuple(StackRecord.of(row, comparison) for row in comparison.rows),
+        )
+    )

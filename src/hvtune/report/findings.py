@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
 from hvtune.errors import printable
 from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.formats import format_named
-from hvtune.formats.json import to_json
+from hvtune.formats.json_schema import ConfigObject
+from hvtune.jsonrecords import encode
+from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
 
 if TYPE_CHECKING:
@@ -19,7 +21,14 @@ if TYPE_CHECKING:
 _PROGRAM = {"qemu": "QEMU", "libvirt": "libvirt"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
 _VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Severity.INFO: "OK (notes)", None: "OK"}
-_VERDICT_KEY = {Severity.ERROR: "will-not-start", Severity.WARNING: "at-risk", Severity.INFO: "ok", None: "ok"}
+Verdict = Literal["will-not-start", "at-risk", "ok"]
+Origin = Literal["files", "libvirt", "examples"]
+_VERDICT_KEY: dict[Severity | None, Verdict] = {
+    Severity.ERROR: "will-not-start",
+    Severity.WARNING: "at-risk",
+    Severity.INFO: "ok",
+    None: "ok",
+}
 
 
 def _finding_lines(finding: Finding, spelling: str) -> list[str]:
@@ -53,37 +62,79 @@ def result_text(result: CheckResult, *, verdict: bool = False) -> str:
     return "\n".join(lines)
 
 
-def summary(results: Sequence[CheckResult]) -> dict[str, int]:
-    return {
-        "error": sum(r.errors for r in results),
-        "warning": sum(r.count(Severity.WARNING) for r in results),
-        "info": sum(r.count(Severity.INFO) for r in results),
-    }
+@dataclass(frozen=True)
+class Summary:
+    """How many findings of each severity (a refused configuration counts as an error)."""
+
+    error: int
+    warning: int
+    info: int
+
+    @classmethod
+    def of(cls, results: Sequence[CheckResult]) -> Summary:
+        return cls(
+            error=sum(r.errors for r in results),
+            warning=sum(r.count(Severity.WARNING) for r in results),
+            info=sum(r.count(Severity.INFO) for r in results),
+        )
 
 
 def check_text(results: Sequence[CheckResult]) -> str:
     return "".join(result_text(result) + "\n\n" for result in results).removesuffix("\n")
 
 
-def _source_json(result: CheckResult) -> dict[str, Any]:
-    return {
-        "source": result.source,
-        "config": to_json(result.config) if result.config else None,
-        "problem": result.problem,
-        "refused_by": result.refused_by,
-    }
+@dataclass(frozen=True)
+class SourceRecord:
+    """One source: its configuration, or why QEMU or libvirt (``refused_by``)
+    refuses it (``problem``; ``config`` is then null)."""
+
+    source: str
+    config: ConfigObject | None
+    problem: str | None
+    refused_by: str | None
+
+    @classmethod
+    def of(cls, result: CheckResult, **more: Any) -> Self:
+        """The record of `result`; `more` fills a subclass's own fields."""
+        config = ConfigObject.of(result.config) if result.config else None
+        return cls(source=result.source, config=config, problem=result.problem, refused_by=result.refused_by, **more)
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """The source a record is about, as its first key: a dataclass takes
+    the fields of its last base first."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class CheckFinding(FindingRecord, Sourced):
+    """A finding, after the source it is about."""
+
+
+@dataclass(frozen=True)
+class CheckDocument:
+    """``hvtune check --format json``: every finding, every source, the
+    sources that were no usable input (one line each), and the counts."""
+
+    SCHEMA: ClassVar[str] = "hvtune/check/1"
+
+    findings: tuple[CheckFinding, ...]
+    sources: tuple[SourceRecord, ...]
+    unusable: tuple[str, ...]
+    summary: Summary
 
 
 def check_json(results: Sequence[CheckResult], unusable: Sequence[str] = ()) -> str:
-    document = {
-        "findings": [
-            {"source": result.source, **finding.to_json()} for result in results for finding in result.findings
-        ],
-        "sources": [_source_json(result) for result in results],
-        "unusable": list(unusable),
-        "summary": summary(results),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        CheckDocument(
+            findings=tuple(CheckFinding.of(f, source=result.source) for result in results for f in result.findings),
+            sources=tuple(SourceRecord.of(result) for result in results),
+            unusable=tuple(unusable),
+            summary=Summary.of(results),
+        )
+    )
 
 
 def _host_line(host: HostProfile | None) -> str:
@@ -108,21 +159,55 @@ def doctor_text(report: DoctorReport) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+@dataclass(frozen=True)
+class JudgedHost:
+    """The host doctor judged against: ``probed`` is when (null: a bundled profile)."""
+
+    name: str
+    probed: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class VmRecord(SourceRecord):
+    """One VM: its source, its verdict and its findings."""
+
+    verdict: Verdict
+    findings: tuple[FindingRecord, ...]
+
+
+@dataclass(frozen=True)
+class DoctorDocument:
+    """``hvtune doctor --format json``: what was looked at (``origin``) and
+    why (``note``), the host, every VM most urgent first, the files that were
+    no VM definition, and the counts."""
+
+    SCHEMA: ClassVar[str] = "hvtune/doctor/1"
+
+    origin: Origin
+    note: str
+    host: JudgedHost | None
+    vms: tuple[VmRecord, ...]
+    unusable: tuple[str, ...]
+    summary: Summary
+
+
 def doctor_json(report: DoctorReport) -> str:
     host = report.host
-    document = {
-        "origin": report.origin,
-        "note": report.note,
-        "host": None if host is None else {"name": host.name, "probed": host.probed, "status": host.status},
-        "vms": [
-            {
-                **_source_json(result),
-                "verdict": _VERDICT_KEY[result.worst],
-                "findings": [finding.to_json() for finding in result.findings],
-            }
-            for result in report.results
-        ],
-        "unusable": list(report.unusable),
-        "summary": summary(report.results),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        DoctorDocument(
+            origin=cast(Origin, report.origin),
+            note=report.note,
+            host=None if host is None else JudgedHost(host.name, host.probed, host.status),
+            vms=tuple(
+                VmRecord.of(
+                    result,
+                    verdict=_VERDICT_KEY[result.worst],
+                    findings=tuple(FindingRecord.of(finding) for finding in result.findings),
+                )
+                for result in report.results
+            ),
+            unusable=tuple(report.unusable),
+            summary=Summary.of(report.results),
+        )
+    )

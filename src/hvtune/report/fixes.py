@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from hvtune.errors import printable
 from hvtune.findings import Finding, Severity
 from hvtune.fixing import FileFix, FixOutcome, LiveFix
 from hvtune.formats import format_named
+from hvtune.formats.json_schema import ChangeObject
+from hvtune.jsonrecords import encode
+from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
 
 
@@ -86,31 +89,65 @@ def live_text(live: LiveFix, uri: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _outcome_json(outcome: FixOutcome) -> dict[str, Any]:
-    return {
-        "source": outcome.source,
-        "changed": outcome.changed,
-        "plan_change": outcome.plan_change.to_json() if outcome.plan_change else None,
-        "applied": [finding.to_json() for finding in outcome.applied],
-        "remaining": [finding.to_json() for finding in outcome.remaining],
-        "diff": outcome.diff(),
-    }
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """What fixing one source did or would do: the plan's change
+    (``--plan``), the findings fixed, those left, and the diff."""
+
+    source: str
+    changed: bool
+    plan_change: ChangeObject | None
+    applied: tuple[FindingRecord, ...]
+    remaining: tuple[FindingRecord, ...]
+    diff: str
+
+    @classmethod
+    def of(cls, outcome: FixOutcome, **more: Any) -> Self:
+        """The record of `outcome`; `more` fills a subclass's own fields."""
+        return cls(
+            source=outcome.source,
+            changed=outcome.changed,
+            plan_change=ChangeObject.of(outcome.plan_change) if outcome.plan_change else None,
+            applied=tuple(FindingRecord.of(finding) for finding in outcome.applied),
+            remaining=tuple(FindingRecord.of(finding) for finding in outcome.remaining),
+            diff=outcome.diff(),
+            **more,
+        )
+
+
+@dataclass(frozen=True)
+class FixDocument(OutcomeRecord):
+    """``hvtune fix FILE --format json``: the file written (null: none) and
+    where the original was kept."""
+
+    SCHEMA: ClassVar[str] = "hvtune/fix/1"
+
+    written: str | None
+    backup: str | None
+
+
+@dataclass(frozen=True)
+class LiveFixDocument(OutcomeRecord):
+    """``hvtune fix --connect URI DOMAIN --format json``: whether the domain
+    was redefined, where its previous definition was saved, and whether it
+    was running (the change then applies at its next boot)."""
+
+    SCHEMA: ClassVar[str] = "hvtune/fix-connect/1"
+
+    uri: str
+    redefined: bool
+    backup: str | None
+    running: bool
 
 
 def file_json(fix: FileFix) -> str:
-    document = {**_outcome_json(fix.outcome), "written": fix.written, "backup": fix.backup}
-    return json.dumps(document, indent=2) + "\n"
+    return encode(FixDocument.of(fix.outcome, written=fix.written, backup=fix.backup))
 
 
 def live_json(live: LiveFix, uri: str) -> str:
-    document = {
-        **_outcome_json(live.outcome),
-        "uri": uri,
-        "redefined": live.applied,
-        "backup": live.backup,
-        "running": live.running,
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        LiveFixDocument.of(live.outcome, uri=uri, redefined=live.applied, backup=live.backup, running=live.running)
+    )
 
 
 def exit_code(outcome: FixOutcome) -> int:

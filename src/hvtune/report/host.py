@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hvtune.catalog import load_catalog
 from hvtune.host.kvm import KvmFacts
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import profile_json
+from hvtune.jsonrecords import dumps, encode
 from hvtune.report.text import wrap
 
 _LABEL = 14
@@ -105,7 +107,8 @@ def host_text(profile: HostProfile) -> str:
 
 
 def host_json(profile: HostProfile) -> str:
-    return json.dumps(profile_json(profile), indent=2) + "\n"
+    """The profile's saved form (schema hvtune/host/1)."""
+    return dumps(profile_json(profile))
 
 
 def profiles_text(profiles: Sequence[HostProfile]) -> str:
@@ -114,6 +117,24 @@ def profiles_text(profiles: Sequence[HostProfile]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+@dataclass(frozen=True)
+class ProfileLine:
+    """A bundled host profile: its name (for ``--host``), what host it
+    stands for, and what it offers in one line."""
+
+    name: str
+    description: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ProfilesDocument:
+    """``hvtune host --list --format json``: the bundled host profiles."""
+
+    SCHEMA: ClassVar[str] = "hvtune/host-list/1"
+
+    profiles: tuple[ProfileLine, ...]
+
+
 def profiles_json(profiles: Sequence[HostProfile]) -> str:
-    document = [{"name": p.name, "description": p.description, "status": p.status} for p in profiles]
-    return json.dumps({"profiles": document}, indent=2) + "\n"
+    return encode(ProfilesDocument(tuple(ProfileLine(p.name, p.description, p.status) for p in profiles)))

@@ -4,14 +4,15 @@ each guest saw, JSON, and a bar chart."""
 from __future__ import annotations
 
 import io
-import json
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar, cast
 
 from hvtune.bench.options import MEASURED, Measurement
 from hvtune.errors import InputError, printable
+from hvtune.jsonrecords import encode
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
-from hvtune.report.bench import figure
+from hvtune.report.bench import BenchDocument, figure
 from hvtune.report.text import wrap
 from hvtune.vm.console import kernel_message
 from hvtune.writing import write_file
@@ -58,29 +59,61 @@ def lab_text(result: LabResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _guest_json(run: GuestRun) -> dict[str, Any]:
-    return {
-        "cpu": run.cpu,
-        "hypervisor": None if run.problem else run.hypervisor,
-        "clocksource": run.clocksource,
-        "saw": list(run.saw),
-        "results": run.results,
-        "problem": run.problem,
-        "seconds": round(run.seconds, 2),
-    }
+@dataclass(frozen=True)
+class GuestRecord:
+    """One guest: its -cpu value, what its kernel said (the hypervisor line,
+    the clocksource, the Hyper-V lines), the bench document it printed
+    (empty when none), or why there is none (``problem``), and its seconds."""
+
+    cpu: str
+    hypervisor: str | None
+    clocksource: str | None
+    saw: tuple[str, ...]
+    results: BenchDocument
+    problem: str | None
+    seconds: float
+
+    @classmethod
+    def of(cls, run: GuestRun) -> GuestRecord:
+        return cls(
+            cpu=run.cpu,
+            hypervisor=None if run.problem else run.hypervisor,
+            clocksource=run.clocksource,
+            saw=run.saw,
+            results=cast(BenchDocument, run.results),
+            problem=run.problem,
+            seconds=round(run.seconds, 2),
+        )
+
+
+@dataclass(frozen=True)
+class LabDocument:
+    """``hvtune lab --format json``: the machine both guests ran on
+    (accelerator, kernel, vCPUs, memory), notes on it, and guests A and B."""
+
+    SCHEMA: ClassVar[str] = "hvtune/lab/1"
+
+    accel: str
+    kernel: str
+    vcpus: int
+    memory_mib: int
+    notes: tuple[str, ...]
+    a: GuestRecord
+    b: GuestRecord
 
 
 def lab_json(result: LabResult) -> str:
-    document = {
-        "accel": result.accel,
-        "kernel": str(result.kernel),
-        "vcpus": result.vcpus,
-        "memory_mib": result.memory,
-        "notes": list(result.notes),
-        "a": _guest_json(result.a),
-        "b": _guest_json(result.b),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        LabDocument(
+            accel=result.accel,
+            kernel=str(result.kernel),
+            vcpus=result.vcpus,
+            memory_mib=result.memory,
+            notes=result.notes,
+            a=GuestRecord.of(result.a),
+            b=GuestRecord.of(result.b),
+        )
+    )
 
 
 def require_matplotlib() -> None:

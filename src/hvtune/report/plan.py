@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar, Literal, cast
 
-from hvtune.formats.json import to_json
+from hvtune.formats.json_schema import ConfigObject
+from hvtune.jsonrecords import encode
 from hvtune.plan import Decision, Plan
+from hvtune.report.records import HostStatus
 from hvtune.report.text import wrap
-from hvtune.valuetypes import display
+from hvtune.valuetypes import Value, display
 
 
 def _heading(plan: Plan) -> str:
@@ -33,25 +35,61 @@ def explain_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _decision_json(decision: Decision) -> dict[str, Any]:
-    return {
-        "name": decision.name,
-        "chosen": decision.chosen,
-        "value": decision.value,
-        "basis": decision.basis,
-        "reason": decision.reason,
-    }
+@dataclass(frozen=True)
+class DecisionRecord:
+    """Why a property is in the plan (``value`` set) or left out (null):
+    ``basis`` names the kind of fact that decided (advice, os, host,
+    version, goal or dependency)."""
+
+    name: str
+    chosen: bool
+    value: Value | None
+    basis: str
+    reason: str
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionRecord:
+        return cls(decision.name, decision.chosen, decision.value, decision.basis, decision.reason)
+
+
+OutputFormat = Literal["qemu", "libvirt", "json"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The plan written in the format ``--to`` asked for."""
+
+    format: OutputFormat
+    text: str
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """``hvtune plan --format json``: the plan for a guest OS on a host,
+    given the goals, with a reason for every property."""
+
+    SCHEMA: ClassVar[str] = "hvtune/plan/1"
+
+    os: str
+    host: HostStatus
+    goals: tuple[str, ...]
+    tsc_frequency: int | None
+    config: ConfigObject
+    rendered: Rendered
+    decisions: tuple[DecisionRecord, ...]
+    notes: tuple[str, ...]
 
 
 def plan_json(plan: Plan, rendered: str, to: str) -> str:
-    document = {
-        "os": plan.guest.name,
-        "host": {"name": plan.host.name, "status": plan.host.status},
-        "goals": plan.goals.names(),
-        "tsc_frequency": plan.goals.tsc_frequency,
-        "config": to_json(plan.config),
-        "rendered": {"format": to, "text": rendered},
-        "decisions": [_decision_json(d) for d in plan.decisions],
-        "notes": list(plan.notes),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return encode(
+        PlanDocument(
+            os=plan.guest.name,
+            host=HostStatus(plan.host.name, plan.host.status),
+            goals=tuple(plan.goals.names()),
+            tsc_frequency=plan.goals.tsc_frequency,
+            config=ConfigObject.of(plan.config),
+            rendered=Rendered(cast(OutputFormat, to), rendered),
+            decisions=tuple(DecisionRecord.of(d) for d in plan.decisions),
+            notes=tuple(plan.notes),
+        )
+    )
