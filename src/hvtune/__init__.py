@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hvtune._version import __version__
 
 if TYPE_CHECKING:
+    from hvtune.bench.document import BenchDocument
     from hvtune.bench.options import BenchOptions
     from hvtune.bench.run import run_bench
     from hvtune.catalog import Catalog, Neighbour, Property, load_catalog
@@ -51,6 +52,7 @@ _WHERE = {
     "Into": "hvtune.converting",
     "check_live": "hvtune.live",
     "read_cpu_option": "hvtune.formats.qemu",
+    "BenchDocument": "hvtune.bench.document",
     "BenchOptions": "hvtune.bench.options",
     "run_bench": "hvtune.bench.run",
     "Catalog": "hvtune.catalog",
@@ -93,6 +95,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "BenchDocument",
     "BenchOptions",
     "Catalog",
     "CheckContext",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
+from hvtune.bench.document import BenchDocument
 from hvtune.bench.run import summarize
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
 from hvtune.vm.console import Console, is_kernel_line, kernel_message, qemu_refusal
@@ -22,7 +22,7 @@ class GuestRun:
     cpu: str
     saw: tuple[str, ...] = ()
     clocksource: str | None = None
-    results: dict[str, Any] = field(default_factory=dict)
+    results: BenchDocument = field(default_factory=lambda: BenchDocument())
     problem: str | None = None
     seconds: float = 0.0
 

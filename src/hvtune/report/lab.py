@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import ClassVar, cast
+from typing import ClassVar
 
+from hvtune.bench.document import BenchDocument
 from hvtune.bench.options import MEASURED, Measurement
 from hvtune.errors import InputError, printable
 from hvtune.jsonrecords import encode
 from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
-from hvtune.report.bench import BenchDocument, figure
+from hvtune.report.bench import figure
 from hvtune.report.text import wrap
 from hvtune.vm.console import kernel_message
 from hvtune.writing import write_file
@@ -80,7 +81,7 @@ class GuestRecord:
             hypervisor=None if run.problem else run.hypervisor,
             clocksource=run.clocksource,
             saw=run.saw,
-            results=cast(BenchDocument, run.results),
+            results=run.results,
             problem=run.problem,
             seconds=round(run.seconds, 2),
         )

@@ -39,6 +39,7 @@ class Published:
 
 def published() -> tuple[Published, ...]:
     """Every kind of document hvtune writes."""
+    from hvtune.bench.document import BenchDocument
     from hvtune.formats import json as config_format
     from hvtune.host.profile_json import ProfileDocument
     from hvtune.report import bench, catalog, compare, findings, fixes, host, lab, plan
@@ -59,7 +60,7 @@ def published() -> tuple[Published, ...]:
     return (
         Published(config_format.SCHEMA, "hvtune convert --to json: a configuration", None),
         *(Published(record.SCHEMA, title, record) for title, record in records),
-        Published(bench.SCHEMA, "hvtune bench --format json", bench.BenchDocument),
+        Published(bench.SCHEMA, "hvtune bench --format json", BenchDocument),
     )
 
 
