@@ -8,12 +8,11 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hvtune.errors import InputError
-from hvtune.files import load_text
-from hvtune.formats.base import Format
-from hvtune.formats.reading import Reading
+if TYPE_CHECKING:
+    from hvtune.formats.base import Format
+    from hvtune.formats.reading import Reading
 
 # Every format by name, in the order their `sniff` is asked: the last one
 # (a bare -cpu value or a command line) takes what no other recognises.
@@ -42,6 +41,8 @@ def format_names() -> tuple[str, ...]:
 
 def read_text(text: str, *, source: str) -> Reading[Any]:
     """Parse text in whichever format it is written."""
+    from hvtune.errors import InputError
+
     if not text.lstrip("\ufeff \t\r\n"):
         raise InputError(source, None, "empty input")
     *specific, last = MODULES
@@ -51,7 +52,20 @@ def read_text(text: str, *, source: str) -> Reading[Any]:
 
 def read_file(path: str | Path) -> Reading[Any]:
     """Read and parse one file."""
+    from hvtune.files import load_text
+
     return read_text(load_text(path), source=str(path))
+
+
+_RECORDS = {"Format": "hvtune.formats.base", "Reading": "hvtune.formats.reading", "load_text": "hvtune.files"}
+
+
+def __getattr__(name: str) -> Any:
+    """The records imported on first use, so that naming the formats (the
+    command line's choices) loads no parser, config or catalog."""
+    if name in _RECORDS:
+        return getattr(import_module(_RECORDS[name]), name)
+    raise AttributeError(f"module 'hvtune.formats' has no attribute {name!r}")
 
 
 __all__ = ["MODULES", "Format", "Reading", "format_named", "format_names", "load_text", "read_file", "read_text"]
