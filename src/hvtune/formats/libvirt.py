@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from lxml import etree
@@ -240,18 +241,21 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# What libvirt reads, picked by lxml without visiting the rest: the children
-# of every <features> that matter (in document order), every <clock>'s
-# timers, every <devices>' hyperv panics.
-_FEATURES = ("hyperv", "kvm", "apic", "pvspinlock", "pmu")
+# What libvirt reads, picked by lxml without visiting the rest: every
+# <features>' kvm hints and <hyperv> children (in document order), every
+# <clock>'s timers, every <devices>' hyperv panics; of the <features>
+# children libvirt takes the last of, only that one.
 _PICK = {
     name: etree.XPath(path)
     for name, path in {
-        "features": f"features/*[{' or '.join(f'self::{tag}' for tag in _FEATURES)}]",
+        "kvm": "features/kvm",
+        "hypervs": "features/hyperv",
         "timers": "clock/timer",
         "panics": "devices/panic[@model='hyperv']",
     }.items()
 }
+_LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
+_ANY_PASSTHROUGH = etree.XPath("boolean(features/hyperv[@mode='passthrough'])")
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
 
@@ -261,16 +265,10 @@ def _pick(root: etree._Element, name: str) -> list[etree._Element]:
     return found
 
 
-def _features(root: etree._Element) -> dict[str, list[etree._Element]]:
-    """The <features> children that matter, by tag, in document order."""
-    found: dict[str, list[etree._Element]] = {tag: [] for tag in _FEATURES}
-    for element in _pick(root, "features"):
-        found[element.tag].append(element)
-    return found
-
-
-def _last(elements: list[etree._Element]) -> etree._Element | None:
-    return elements[-1] if elements else None
+def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
+    """The last <tag> of every <features>."""
+    found: list[etree._Element] = _LAST_FEATURE[tag](root)
+    return found[0] if found else None
 
 
 @cache
@@ -281,13 +279,19 @@ def _value_attributes() -> Mapping[str, str]:
     return {name: value_attribute(by_libvirt[name].libvirt) or "" for name in catalog.libvirt.known_hyperv}
 
 
-def _hyperv(hypervs: list[etree._Element], source: str) -> tuple[str | None, _Copies]:
+def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
-    every <hyperv>, in turn."""
+    every <hyperv>, in turn (all in one pick when none is in passthrough
+    mode: thousands of <hyperv> elements cost one visit each)."""
     copies = _Copies(source, _value_attributes())
-    for hyperv in hypervs:
-        copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
-    return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
+    if not _ANY_PASSTHROUGH(root):
+        children = (hyperv.iterchildren(etree.Element) for hyperv in _pick(root, "hypervs"))
+        copies.read(chain.from_iterable(children), False, False)
+    else:
+        for hyperv in _pick(root, "hypervs"):
+            copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
+    last = _last_feature(root, "hyperv")
+    return (last.get("mode") or "custom") if last is not None else None, copies
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
@@ -296,12 +300,11 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
     top = _first_children(root, "name", "metadata", "cpu")
     cpu = _cpu(top.get("cpu"), source)
-    features = _features(root)
-    hyperv_mode, hyperv = _hyperv(features["hyperv"], source)
+    hyperv_mode, hyperv = _hyperv(root, source)
     kvm = tuple(
-        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in features["kvm"]
+        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _pick(root, "kvm")
     )
-    apic = _last(features["apic"])
+    apic = _last_feature(root, "apic")
     timers = _timers(root, source)
     panics = _pick(root, "panics")
     os_type = _first_grandchild(root, "os", "type")  # the first, as libvirt's ./os/type[1]
@@ -317,8 +320,8 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
         kvm=kvm,
         apic_eoi=apic.get("eoi") if apic is not None else None,
-        pvspinlock=_feature_state(_last(features["pvspinlock"])),
-        pmu=_feature_state(_last(features["pmu"])),
+        pvspinlock=_feature_state(_last_feature(root, "pvspinlock")),
+        pmu=_feature_state(_last_feature(root, "pmu")),
         cpu=cpu,
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
