@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hvtune.bench.build import build_core
-from hvtune.lab.initramfs import cpio_newc, find_busybox, is_static
+from hvtune.vm.initramfs import cpio_newc, find_busybox, is_static
 
 from support.cli import assert_one_line_error, run
 from support.programs import require_program
@@ -98,7 +98,7 @@ def test_the_core_is_built_static_once(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_busybox_reads_the_initramfs_archive(tmp_path: Path) -> None:
     """The cpio writer's output, listed and unpacked by busybox's own cpio."""
-    busybox = find_busybox()
+    busybox = find_busybox("test")
     archive = cpio_newc(
         [("bin", 0o40755, b""), ("bin/tool", 0o100755, b"#!/bin/sh\necho hi\n"), ("odd", 0o100644, b"x")]
     )

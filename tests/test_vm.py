@@ -17,9 +17,9 @@ from pathlib import Path
 from hvtune.formats.qemu import parse_command_line, parse_cpu, render_cpu
 from hvtune.host.versions import QEMU_BINARY
 from hvtune.lab.guest import boot
-from hvtune.lab.initramfs import cpio_newc, find_busybox
 from hvtune.vm.accel import PVM_NOTE, accelerator, cpu_for_accel
 from hvtune.vm.console import Console, is_kernel_line, kernel_message, markers, qemu_refusal
+from hvtune.vm.initramfs import cpio_newc, find_busybox
 from hvtune.vm.run import run_vm
 from hvtune.vm.spec import BOOT_APPEND, VmSpec
 
@@ -204,7 +204,7 @@ def test_a_real_guest_with_its_own_payload(kernel: Path, tmp_path: Path) -> None
     with the -cpu value of a configuration, and the console is read as the
     guest printed it: its part between markers, then its kernel's panic."""
     executable = stat.S_IFREG | 0o755
-    files = [("bin", stat.S_IFDIR | 0o755, b""), ("bin/busybox", executable, find_busybox().read_bytes())]
+    files = [("bin", stat.S_IFDIR | 0o755, b""), ("bin/busybox", executable, find_busybox("test").read_bytes())]
     initramfs = tmp_path / "initramfs.gz"
     initramfs.write_bytes(gzip.compress(cpio_newc([*files, ("init", executable, _INIT.encode())]), compresslevel=1))
     spec = VmSpec(kernel, initramfs, CONFIG, "tcg", vcpus=1, memory=256, append=f"{BOOT_APPEND} hvtune.test=yes")

@@ -12,9 +12,10 @@ from hvtune.bench.build import build_core
 from hvtune.bench.options import LAB_OPTIONS, BenchOptions
 from hvtune.host.sysfs import read_system
 from hvtune.lab.guest import GuestRun, boot
-from hvtune.lab.initramfs import build_initramfs, find_busybox
+from hvtune.lab.initramfs import build_initramfs
 from hvtune.lab.kernel import find_kernel
 from hvtune.vm.accel import accelerator
+from hvtune.vm.initramfs import find_busybox
 from hvtune.vm.spec import VmSpec
 
 
@@ -62,7 +63,7 @@ def run_lab(
     hears a line as each guest starts and ends (a guest can take minutes)."""
     chosen, notes = choose_accel(accel, read_system(Path("/")).modules)
     image = find_kernel(kernel)
-    busybox = find_busybox()
+    busybox = find_busybox("hvtune lab")
     core = build_core(static_only=True)
     options = options or LAB_OPTIONS
     with tempfile.TemporaryDirectory(prefix="hvtune-lab-") as folder:

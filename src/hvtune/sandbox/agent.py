@@ -1,0 +1,155 @@
+"""What runs inside the L1 guest, on the stack's own Python (as old as
+3.9, so the standard library only and no newer syntax): it runs each
+configuration of a batch on the stack's QEMU and KVM and prints one JSON
+line per configuration on the console, between markers.
+
+For a -cpu value it starts QEMU paused with QMP on its standard streams:
+a refusal is QEMU's own stderr; a start is answered on QMP, where every
+Hyper-V property is read back from the CPU object (qom-get). When the
+batch carries a CPUID payload, a configuration that starts is run again
+with it as the BIOS, and what the payload printed is passed on as it is.
+
+    python3 -m hvtune.sandbox.agent REQUEST.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from typing import Any
+
+QEMU = "qemu-system-x86_64"
+BEGIN, END = "HVTUNE-AGENT-BEGIN", "HVTUNE-AGENT-END"
+QMP_TIMEOUT = 60.0
+PAYLOAD_TIMEOUT = 60.0
+
+
+class Qmp:
+    """QEMU's QMP on a pipe: one command at a time, its answer read back
+    (events passed over)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.pending = b""
+
+    def _line(self, deadline: float) -> dict[str, Any] | None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(stdout.fileno(), 65536)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            return {}
+        return answer if isinstance(answer, dict) else {}
+
+    def answer(self) -> dict[str, Any] | None:
+        """The next answer that is not an event (None: QEMU said no more)."""
+        deadline = time.monotonic() + QMP_TIMEOUT
+        while True:
+            answer = self._line(deadline)
+            if answer is None or "event" not in answer:
+                return answer
+
+    def command(self, name: str, **arguments: object) -> dict[str, Any] | None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        message = {"execute": name, "arguments": arguments} if arguments else {"execute": name}
+        try:
+            stdin.write(json.dumps(message).encode() + b"\n")
+            stdin.flush()
+        except BrokenPipeError:
+            return None
+        return self.answer()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> str:
+    """End QEMU and return what it said on stderr."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    stderr = process.stderr
+    return stderr.read().decode(errors="replace") if stderr is not None else ""
+
+
+def _cpu_path(qmp: Qmp) -> str:
+    answer = qmp.command("query-cpus-fast") or {}
+    cpus = answer.get("return") or [{}]
+    return str(cpus[0].get("qom-path", "/machine/unattached/device[0]"))
+
+
+def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
+    """Start QEMU paused with `case`'s -cpu and machine; whether it
+    started, its stderr, and the properties read back when it did."""
+    argv = [QEMU, "-accel", "kvm", "-machine", case["machine"], "-cpu", case["cpu"]]
+    argv += ["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"]
+    start = time.monotonic()
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    qmp = Qmp(process)
+    greeting = qmp.answer()
+    values: dict[str, Any] = {}
+    started = greeting is not None and "QMP" in greeting and qmp.command("qmp_capabilities") is not None
+    if started:
+        path = _cpu_path(qmp)
+        for name in properties:
+            answer = qmp.command("qom-get", path=path, property=name) or {}
+            if "return" in answer:
+                values[name] = answer["return"]
+        qmp.command("quit")
+    stderr = _stop(process)
+    started = started and process.returncode == 0
+    return {"started": started, "stderr": stderr, "properties": values, "seconds": time.monotonic() - start}
+
+
+def run_payload(case: dict[str, Any], payload: list[str]) -> str:
+    """Run the CPUID payload as the BIOS of a guest with `case`'s CPU;
+    what it printed on its serial port."""
+    argv = [QEMU, "-accel", "kvm", "-machine", case["machine"], "-cpu", case["cpu"], *payload]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=PAYLOAD_TIMEOUT)
+    except subprocess.TimeoutExpired as expired:
+        return (expired.stdout or b"").decode(errors="replace")
+    return done.stdout.decode(errors="replace")
+
+
+def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {"id": case["id"]}
+    result.update(start_paused(case, request["properties"]))
+    if result["started"] and request.get("payload"):
+        result["payload"] = run_payload(case, request["payload"])
+    return result
+
+
+def kvm_facts() -> dict[str, Any]:
+    """Whether /dev/kvm is there, and the kernel's release."""
+    return {"id": "kvm", "kvm": os.path.exists("/dev/kvm"), "kernel": os.uname().release}
+
+
+def main(arguments: list[str]) -> int:
+    with open(arguments[0]) as handle:
+        request = json.load(handle)
+    print(BEGIN, flush=True)
+    facts = kvm_facts()
+    print(json.dumps(facts), flush=True)
+    if facts["kvm"]:
+        for case in request["cases"]:
+            print(json.dumps(run_case(case, request)), flush=True)
+    print(END, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,171 @@
+"""The L1 guest: a stack's kernel booted under TCG with ``-cpu max`` (whose
+emulated AMD SVM lets the stack's kvm_amd give a /dev/kvm with Hyper-V
+emulation), its root file system a throw-away snapshot of the stack's
+image, and hvtune's agent running a batch there on the stack's Python.
+
+The first root (an initramfs) holds a static busybox, the modules the
+kernel needs to reach the disk, hvtune's own package and the batch; it
+mounts the disk, copies hvtune into it and hands over to a second init
+there, which loads kvm_amd with the stack's own modprobe, runs the agent
+and powers off."""
+
+from __future__ import annotations
+
+import json
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hvtune
+from hvtune.errors import InputError
+from hvtune.sandbox.agent import BEGIN, END
+from hvtune.sandbox.stack import Stack
+from hvtune.vm.console import Console, kernel_message
+from hvtune.vm.initramfs import find_busybox, write_initramfs
+from hvtune.vm.run import VmRun, run_vm
+from hvtune.vm.spec import VmSpec
+
+L1_MEMORY = 2048  # MiB: the stack's QEMU and libvirt, and their L2 guests
+BASE_SECONDS = 300.0  # booting L1 and starting the agent, at most
+CASE_SECONDS = 120.0  # each configuration, at most
+_EXECUTABLE = stat.S_IFREG | 0o755
+_FILE = stat.S_IFREG | 0o644
+_DIRECTORY = stat.S_IFDIR | 0o755
+
+_FIRST_INIT = """#!/bin/busybox sh
+B=/bin/busybox
+$B mkdir -p /proc /dev /newroot
+$B mount -t proc proc /proc
+$B mount -t devtmpfs devtmpfs /dev
+for module in /modules/*.ko; do $B insmod "$module"; done
+tries=0
+while [ ! -b /dev/vda ] && [ $tries -lt 200 ]; do $B usleep 50000; tries=$((tries + 1)); done
+if ! $B mount -t ext4 /dev/vda /newroot; then
+  echo "HVTUNE-L1-FAILED: the stack's disk did not appear"
+  $B poweroff -f
+fi
+$B rm -rf /newroot/opt/hvtune
+$B cp -a /hvtune /newroot/opt/hvtune
+$B cp /bin/busybox /newroot/opt/hvtune/busybox
+$B umount /proc
+$B mount --move /dev /newroot/dev
+exec $B switch_root /newroot /opt/hvtune/init
+"""
+
+_SECOND_INIT = """#!/opt/hvtune/busybox sh
+B=/opt/hvtune/busybox
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+$B mount -t proc proc /proc
+$B mount -t sysfs sysfs /sys
+$B mkdir -p /dev/pts /dev/shm
+$B mount -t devpts devpts /dev/pts
+$B mount -t tmpfs tmpfs /dev/shm
+$B mount -t tmpfs tmpfs /run
+$B mount -t tmpfs tmpfs /tmp
+modprobe kvm_amd 2>&1 | $B sed 's/^/HVTUNE-L1-MODPROBE: /'
+cd /opt/hvtune && PYTHONPATH=/opt/hvtune/lib python3 -m hvtune.sandbox.agent /opt/hvtune/request.json
+$B sync
+$B poweroff -f
+"""
+
+
+@dataclass(frozen=True)
+class L1Outcome:
+    """What the agent printed (one record per line: the KVM facts first,
+    then one per configuration), and the run of the L1 guest."""
+
+    records: tuple[dict[str, Any], ...]
+    run: VmRun
+
+    @property
+    def kvm(self) -> dict[str, Any]:
+        return self.records[0] if self.records else {}
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Each configuration's result by its id."""
+        return {str(record["id"]): record for record in self.records[1:]}
+
+
+def _package_files() -> Iterator[tuple[str, int, bytes]]:
+    """hvtune's own package as it is installed here, for the agent."""
+    package = Path(hvtune.__file__).parent
+    yield "hvtune/lib/hvtune", _DIRECTORY, b""
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(package.parent)
+        if "__pycache__" in relative.parts or path.suffix == ".pyc":
+            continue
+        name = f"hvtune/lib/{relative}"
+        if path.is_dir():
+            yield name, _DIRECTORY, b""
+        elif path.is_file():
+            yield name, _FILE, path.read_bytes()
+
+
+def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra: dict[str, bytes]) -> Path:
+    """The L1 guest's initramfs: busybox, the boot modules, the two inits,
+    hvtune, the batch, and `extra` files for the agent (by name)."""
+    files: list[tuple[str, int, bytes]] = [
+        ("bin", _DIRECTORY, b""),
+        ("bin/busybox", _EXECUTABLE, find_busybox("hvtune sandbox").read_bytes()),
+        ("init", _EXECUTABLE, _FIRST_INIT.encode()),
+        ("modules", _DIRECTORY, b""),
+        *((f"modules/{module.name}", _FILE, module.read_bytes()) for module in stack.boot_modules()),
+        ("hvtune", _DIRECTORY, b""),
+        ("hvtune/init", _EXECUTABLE, _SECOND_INIT.encode()),
+        ("hvtune/request.json", _FILE, json.dumps(request).encode()),
+        ("hvtune/lib", _DIRECTORY, b""),
+        *_package_files(),
+        *((f"hvtune/{name}", _FILE, data) for name, data in extra.items()),
+    ]
+    return write_initramfs(target, files)
+
+
+def _records(console: Console) -> tuple[dict[str, Any], ...] | None:
+    lines = console.between(BEGIN, END)
+    if lines is None:
+        return None
+    records = []
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a kernel message cut into the line; the configuration is reported missing
+    return tuple(records)
+
+
+def _failure(run: VmRun, stack: Stack) -> str:
+    console = Console.read(run.stdout)
+    said = [line for line in console.lines if line.startswith("HVTUNE-L1-") or "Traceback" in line or "Error" in line]
+    panic = console.panic()
+    if run.timed_out:
+        return f"the {stack.release} sandbox did not finish in time" + (f" (last: {said[-1]})" if said else "")
+    if panic:
+        return f"the {stack.release} sandbox's kernel panicked: {panic}"
+    reason = said[-1] if said else kernel_message(console.lines[-1]) if console.lines else run.stderr.strip()
+    return f"the {stack.release} sandbox's agent printed no results ({reason or f'QEMU exit {run.returncode}'})"
+
+
+def run_l1(stack: Stack, request: dict[str, Any], extra: dict[str, bytes] | None = None) -> L1Outcome:
+    """Boot `stack` as the L1 guest and run the batch `request` there."""
+    with tempfile.TemporaryDirectory(prefix="hvtune-l1-") as work:
+        first_root = build_first_root(Path(work) / "initramfs.gz", stack, request, extra or {})
+        spec = VmSpec(
+            stack.vmlinuz,
+            first_root,
+            "max",
+            accel="tcg",
+            vcpus=1,
+            memory=L1_MEMORY,
+            append="console=ttyS0 quiet panic=-1",
+            extra=("-drive", f"file={stack.image},format=raw,if=virtio,snapshot=on"),
+            timeout=BASE_SECONDS + CASE_SECONDS * len(request.get("cases", ())),
+        )
+        run = run_vm(spec)
+    records = _records(Console.read(run.stdout))
+    if records is None:
+        raise InputError("hvtune sandbox", None, _failure(run, stack))
+    return L1Outcome(records, run)
