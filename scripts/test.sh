@@ -4,7 +4,8 @@
 # (libvirt-daemon-system, libvirt-clients: libvirtd, virsh, virt-xml-validate),
 # xmllint (libxml2-utils), strace (the witness that hostile XML opens no
 # other file), a C compiler with a static C library (gcc,
-# libc6-dev) and a static busybox (busybox-static) for the lab's guests; then
+# libc6-dev), a static busybox (busybox-static) for the lab's guests and the
+# sandbox, and mmdebstrap and mkfs.ext4 (e2fsprogs) for the sandbox's stacks; then
 # hvtune with its [test] and [plot] extras (and, libvirt now being here,
 # [libvirt]) into ./.venv; then pytest. The tests start their own libvirtd
 # when none is running, and fetch Debian's cloud kernel for the guests they
@@ -23,6 +24,8 @@ command -v strace >/dev/null 2>&1 || missing="$missing strace"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing="$missing busybox-static"
+command -v mmdebstrap >/dev/null 2>&1 || missing="$missing mmdebstrap"
+command -v mkfs.ext4 >/dev/null 2>&1 || missing="$missing e2fsprogs"
 # shellcheck disable=SC2086 # one word per package
 [ -z "$missing" ] || apt_install $missing
 scripts/install.sh test,plot

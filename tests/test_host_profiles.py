@@ -96,8 +96,15 @@ def test_nothing_without_kvm_cap_hyperv() -> None:
 # --- the bundled profiles ----------------------------------------------------------
 
 
-def test_the_bundled_profiles_are_the_promised_five() -> None:
-    assert bundled_profile_names() == ["amd-avic", "intel-nested", "no-hyperv", "old-kernel-4.19", "unstable-tsc"]
+def test_the_bundled_profiles_are_the_five_examples_and_the_recorded_sandbox() -> None:
+    assert bundled_profile_names() == [
+        "amd-avic",
+        "intel-nested",
+        "no-hyperv",
+        "old-kernel-4.19",
+        "sandbox-bookworm",
+        "unstable-tsc",
+    ]
 
 
 @pytest.mark.parametrize("name", bundled_profile_names())

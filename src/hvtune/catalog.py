@@ -180,6 +180,9 @@ class Property:
     docs_require: tuple[str, ...]
     recommends: tuple[str, ...]
     skip_passthrough: bool
+    # QEMU turns the KVM capability on before expanding hv-passthrough, so an
+    # explicit request the host lacks is refused even with passthrough.
+    checked_with_passthrough: bool
     legacy: LegacyProbe | None
     kvm_capability: str | None
     libvirt: LibvirtForm | None
@@ -511,6 +514,7 @@ def _property(raw: dict[str, Any]) -> Property:
         docs_require=tuple(raw.get("docs_require", ())),
         recommends=tuple(raw.get("recommends", ())),
         skip_passthrough=raw.get("skip_passthrough", False),
+        checked_with_passthrough=raw.get("checked_with_passthrough", False),
         legacy=LegacyProbe(**legacy) if legacy else None,
         kvm_capability=raw.get("kvm_capability"),
         libvirt=libvirt_form(libvirt) if libvirt else None,

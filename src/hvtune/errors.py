@@ -66,10 +66,11 @@ class Refusal(InputError):
     hv-* property or a state libvirt does not know. It is unusable input to
     `check`, and to `doctor` a VM that will not start."""
 
-    def __init__(self, by: str, source: str, place: str | None, problem: str):
+    def __init__(self, by: str, source: str, place: str | None, problem: str, *, said: str | None = None):
         super().__init__(source, place, problem)
         self.by = by
+        self.said = said  # the program's own line, when hvtune knows it exactly
 
     def within(self, source: str, place: str | None = None) -> Refusal:
         moved = super().within(source, place)
-        return Refusal(self.by, moved.source, moved.place, moved.problem)
+        return Refusal(self.by, moved.source, moved.place, moved.problem, said=self.said)

@@ -64,7 +64,9 @@ class Finding:
     knowing more (the message then says what to decide); ``refused_by`` names
     the program that refuses the configuration because of it (``libvirt``
     when it will not define or translate the domain, ``qemu`` when the VM will
-    not start).
+    not start); ``said`` is that program's own line when ``message`` adds to
+    it (an explanation after it), so that it can be compared with what the
+    program really printed.
     """
 
     code: str
@@ -73,6 +75,12 @@ class Finding:
     message: str
     fix: ConfigChange | None = None
     refused_by: str | None = None
+    said: str | None = None
+
+    @property
+    def refusal_line(self) -> str:
+        """The refusing program's own line, as it prints it."""
+        return self.said if self.said is not None else self.message
 
 
 def without_repeats(findings: list[Finding]) -> list[Finding]:

@@ -4,7 +4,9 @@ QEMU walks the features in bit order; for each requested one it checks
 first that the host's KVM supports it, then reports the first missing
 dependency, lowest bit first, and stops. After the loop it checks SynIC ->
 VP_INDEX (unless SynIC is KVM-only, as on machine types 3.0 and older).
-With hv-passthrough it skips the loop, and without Hyper-V emulation in KVM
+With hv-passthrough it skips the loop (but an explicit request for a
+feature whose capability it enables first, hv-evmcs, is still refused when
+the host lacks it), and without Hyper-V emulation in KVM
 (or under TCG) it checks nothing. hvtune reports every violation in that
 same order, so the first error is the one QEMU prints.
 """
@@ -46,13 +48,15 @@ def _missing(config: HypervConfig, feature: Property, dependency: Property) -> F
 
 
 def _unsupported(feature: Property, host: HostProfile) -> Finding:
+    said = f"Hyper-V {feature.desc} is not supported by kernel"
     return Finding(
         code="host-unsupported",
         severity=Severity.ERROR,
         feature=feature.name,
-        message=f"Hyper-V {feature.desc} is not supported by kernel ({host.why_unsupported(feature)})",
+        message=f"{said} ({host.why_unsupported(feature)})",
         fix=ConfigChange({feature.name: None}),
         refused_by="qemu",
+        said=said,
     )
 
 
@@ -82,11 +86,19 @@ def violations(
 
 
 def check_dependencies(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if config.passthrough or context.emulator_only:  # QEMU checks them only under KVM
+    if context.emulator_only:  # QEMU checks them only under KVM
         return []
     host = context.kvm_host
     if host is not None and not host.hyperv_emulation:
         return []  # without KVM_CAP_HYPERV QEMU checks nothing (checks.host says what happens instead)
+    if config.passthrough:
+        if host is None:
+            return []
+        return [
+            _unsupported(feature, host)
+            for feature in load_catalog().features
+            if feature.checked_with_passthrough and config.enabled(feature.name) and not host.support.get(feature.name)
+        ]
     found = violations(config.feature_mask, synic_kvm_only(config), host.support_mask if host else -1)
     findings = []
     for feature, dependency in found:

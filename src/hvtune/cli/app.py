@@ -1,5 +1,6 @@
 """The hvtune command group: every command, one module per group of them
-(catalog, judging, editing, planning, hosts, measuring). Commands parse
+(catalog, judging, editing, planning, hosts, measuring,
+verifying). Commands parse
 arguments, call the core and print; no logic lives here."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import click
 
 from hvtune._version import __version__
-from hvtune.cli import catalog, editing, hosts, judging, measuring, planning
+from hvtune.cli import catalog, editing, hosts, judging, measuring, planning, verifying
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,8 @@ for command in (
     planning.compare,
     measuring.bench,
     measuring.lab,
+    verifying.verify,
+    verifying.sandbox,
     hosts.host,
     catalog.list_command,
     catalog.explain,

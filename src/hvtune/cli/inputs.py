@@ -21,6 +21,7 @@ from hvtune.releases import parse_release
 if TYPE_CHECKING:
     from hvtune.formats.domcaps import HypervCapabilities
     from hvtune.host.profile import HostProfile
+    from hvtune.sandbox.verify import Configuration
 
 
 def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Reading[Any] | InputError]:
@@ -42,6 +43,27 @@ def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Rea
         except InputError as error:
             readings.append(error)
     return readings
+
+
+def verify_inputs(paths: Iterable[str | Path], cpus: Iterable[str]) -> list[Configuration]:
+    """What verify runs: each QEMU command line or -cpu value; the first
+    unusable input (or a libvirt domain, which the sandbox does not run
+    through its libvirt yet) stops it."""
+    from hvtune.sandbox.verify import Configuration
+
+    configurations: list[Configuration] = []
+    for reading in read_inputs(paths):
+        if isinstance(reading, InputError):
+            raise reading
+        if reading.format != "qemu":
+            raise InputError(
+                reading.source, None, "verify runs QEMU command lines and -cpu values, not libvirt domains"
+            )
+        configurations.append(Configuration.of(reading))
+    configurations += [Configuration.typed(cpu) for cpu in cpus]
+    if not configurations:
+        raise InputError("hvtune verify", None, "nothing to verify: give FILE... or --cpu STRING")
+    return configurations
 
 
 def host_profile(spec: str | None) -> HostProfile | None:

@@ -102,19 +102,23 @@ def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
 
 
 class _Refused(Exception):
-    """QEMU would refuse a token; the message is QEMU's (plus a hint)."""
+    """QEMU would refuse a token: QEMU's message, and hvtune's hint after it."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.message = message
 
 
 def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
     message = f"Property '{_cpu_type(model)}.{name}' not found"
     if hint:
-        return _Refused(f"{message}; {hint}")
+        return _Refused(message, hint)
     suggestion = catalog.suggest(name)
     if suggestion and suggestion.lower() == name.lower().replace("_", "-"):
-        return _Refused(f"{message}; names are case-sensitive: write {suggestion}")
+        return _Refused(message, f"names are case-sensitive: write {suggestion}")
     if suggestion:
-        return _Refused(f"{message}; did you mean {suggestion}?")
-    return _Refused(f"{message}; no Hyper-V property has this name (see `hvtune list`)")
+        return _Refused(message, f"did you mean {suggestion}?")
+    return _Refused(message, "no Hyper-V property has this name (see `hvtune list`)")
 
 
 @lru_cache(maxsize=4096)
@@ -242,9 +246,10 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
     model, tokens = split_cpu(value, source)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
-    position, original = 0, ""
+    position, original, applied = 0, "", ""
     try:
         for position, name, text, original in tokens.assignments:
+            applied = f"{_cpu_type(model)}.{name}={text}"  # what QEMU names when it cannot apply it
             known = table.get(name)
             if known is None:
                 if _refused_unknown(name):
@@ -256,14 +261,15 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
             values[known.entry.name] = known.decode(text)
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
-                original = sign + name
+                original, applied = sign + name, ""
                 entry = _switch(model, sign, name)
                 if entry is None:
                     extra.append((position, _kept(original)))
                 else:
                     values[entry.name] = flag
     except _Refused as refused:
-        raise Refusal("qemu", source, _place(position, original), str(refused)) from None
+        said = f"can't apply global {applied}: {refused.message}" if applied else None
+        raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
     config = HypervConfig(
         model=model,
         values=FrozenValues(values),  # decoded above: already canonical and valid

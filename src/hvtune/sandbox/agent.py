@@ -128,9 +128,43 @@ def run_payload(case: dict[str, Any], payload: list[str]) -> str:
 def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"id": case["id"]}
     result.update(start_paused(case, request["properties"]))
-    if result["started"] and request.get("payload"):
+    if result["started"] and request.get("payload") and case.get("cpuid", True):
         result["payload"] = run_payload(case, request["payload"])
     return result
+
+
+def start_libvirtd() -> str | None:
+    """Start the stack's libvirtd (and virtlogd) without systemd; None
+    when its socket answers, else why not."""
+    for folder in ("/run/libvirt", "/var/log/libvirt", "/var/lib/libvirt/qemu", "/var/cache/libvirt"):
+        os.makedirs(folder, exist_ok=True)
+    for daemon in ("virtlogd", "libvirtd"):
+        try:
+            subprocess.run([daemon, "-d"], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"{daemon}: {error}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if os.path.exists("/run/libvirt/libvirt-sock"):
+            return None
+        time.sleep(0.1)
+    return "libvirtd's socket did not appear within 60 s"
+
+
+def probe() -> dict[str, Any]:
+    """hvtune's own host probe, run on the stack's Python (its host
+    profile as JSON text, or why there is none)."""
+    problem = start_libvirtd()
+    argv = [sys.executable, "-m", "hvtune.sandbox.probe"]
+    if problem is not None:
+        argv.append("--no-libvirt")
+    done = subprocess.run(argv, capture_output=True, timeout=600)
+    stderr = done.stderr.decode(errors="replace").strip()
+    return {
+        "id": "probe",
+        "profile": done.stdout.decode(errors="replace") if done.returncode == 0 else None,
+        "error": stderr.splitlines()[-1] if done.returncode != 0 and stderr else problem,
+    }
 
 
 def kvm_facts() -> dict[str, Any]:
@@ -144,6 +178,8 @@ def main(arguments: list[str]) -> int:
     print(BEGIN, flush=True)
     facts = kvm_facts()
     print(json.dumps(facts), flush=True)
+    if facts["kvm"] and request.get("probe"):
+        print(json.dumps(probe()), flush=True)
     if facts["kvm"]:
         for case in request["cases"]:
             print(json.dumps(run_case(case, request)), flush=True)

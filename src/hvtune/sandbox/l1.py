@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,38 +89,35 @@ class L1Outcome:
         return {str(record["id"]): record for record in self.records[1:]}
 
 
-def _package_files() -> Iterator[tuple[str, int, bytes]]:
+def _package_files() -> Iterator[tuple[str, bytes]]:
     """hvtune's own package as it is installed here, for the agent."""
     package = Path(hvtune.__file__).parent
-    yield "hvtune/lib/hvtune", _DIRECTORY, b""
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(package.parent)
-        if "__pycache__" in relative.parts or path.suffix == ".pyc":
-            continue
-        name = f"hvtune/lib/{relative}"
-        if path.is_dir():
-            yield name, _DIRECTORY, b""
-        elif path.is_file():
-            yield name, _FILE, path.read_bytes()
+        if "__pycache__" not in relative.parts and path.suffix != ".pyc" and path.is_file():
+            yield f"lib/{relative}", path.read_bytes()
 
 
-def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra: dict[str, bytes]) -> Path:
+def _with_folders(files: list[tuple[str, int, bytes]]) -> list[tuple[str, int, bytes]]:
+    """`files` after an entry for every folder they are in (the kernel
+    makes no folder a cpio archive does not name)."""
+    folders = sorted({str(parent) for name, _, _ in files for parent in Path(name).parents if str(parent) != "."})
+    return [*((folder, _DIRECTORY, b"") for folder in folders), *files]
+
+
+def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes]) -> Path:
     """The L1 guest's initramfs: busybox, the boot modules, the two inits,
-    hvtune, the batch, and `extra` files for the agent (by name)."""
+    and under /hvtune the batch, hvtune's package and `extra` files for the
+    agent (by their path there: ``lib/...`` is on its Python path)."""
+    agent_files = {"request.json": json.dumps(request).encode(), **dict(_package_files()), **extra}
     files: list[tuple[str, int, bytes]] = [
-        ("bin", _DIRECTORY, b""),
         ("bin/busybox", _EXECUTABLE, find_busybox("hvtune sandbox").read_bytes()),
         ("init", _EXECUTABLE, _FIRST_INIT.encode()),
-        ("modules", _DIRECTORY, b""),
         *((f"modules/{module.name}", _FILE, module.read_bytes()) for module in stack.boot_modules()),
-        ("hvtune", _DIRECTORY, b""),
         ("hvtune/init", _EXECUTABLE, _SECOND_INIT.encode()),
-        ("hvtune/request.json", _FILE, json.dumps(request).encode()),
-        ("hvtune/lib", _DIRECTORY, b""),
-        *_package_files(),
-        *((f"hvtune/{name}", _FILE, data) for name, data in extra.items()),
+        *((f"hvtune/{name}", _FILE, data) for name, data in agent_files.items()),
     ]
-    return write_initramfs(target, files)
+    return write_initramfs(target, _with_folders(files))
 
 
 def _records(console: Console) -> tuple[dict[str, Any], ...] | None:
@@ -149,7 +146,7 @@ def _failure(run: VmRun, stack: Stack) -> str:
     return f"the {stack.release} sandbox's agent printed no results ({reason or f'QEMU exit {run.returncode}'})"
 
 
-def run_l1(stack: Stack, request: dict[str, Any], extra: dict[str, bytes] | None = None) -> L1Outcome:
+def run_l1(stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | None = None) -> L1Outcome:
     """Boot `stack` as the L1 guest and run the batch `request` there."""
     with tempfile.TemporaryDirectory(prefix="hvtune-l1-") as work:
         first_root = build_first_root(Path(work) / "initramfs.gz", stack, request, extra or {})

@@ -23,7 +23,15 @@ from hvtune.errors import InputError
 from hvtune.sandbox.mirror import apt_mirror
 
 RELEASES = ("bullseye", "bookworm", "trixie", "sid")
-PACKAGES = ("linux-image-cloud-amd64", "qemu-system-x86", "libvirt-daemon-system", "libvirt-clients", "python3")
+PACKAGES = (
+    "linux-image-cloud-amd64",
+    "qemu-system-x86",
+    "libvirt-daemon-system",
+    "libvirt-clients",
+    "python3",
+    "python3-lxml",  # hvtune reads libvirt's domain capabilities with it
+    "python3-packaging",
+)
 # The versions a stack is known by (dpkg names; the kernel is found by its image).
 VERSIONED = {"qemu": "qemu-system-x86", "libvirt": "libvirt-daemon", "python": "python3"}
 # What the first root loads to reach the disk; ext4 is built into every release's kernel.
@@ -63,6 +71,11 @@ class Stack:
         version = self.versions[name].split(":", 1)[-1]
         return re.split(r"[+~-]", version, maxsplit=1)[0]
 
+    @property
+    def python(self) -> str:
+        """The stack's Python as ``3.11``."""
+        return ".".join(self.upstream("python").split(".")[:2])
+
     def describe(self) -> dict[str, str]:
         """What a report says of the stack: release, kernel, QEMU, libvirt."""
         return {
@@ -71,6 +84,17 @@ class Stack:
             "qemu": self.upstream("qemu"),
             "libvirt": self.upstream("libvirt"),
         }
+
+
+def default_release(os_release: Path = Path("/etc/os-release")) -> str:
+    """This machine's Debian release when it is one the sandbox builds,
+    else bookworm."""
+    try:
+        fields = dict(line.split("=", 1) for line in os_release.read_text().splitlines() if "=" in line)
+    except OSError:
+        return "bookworm"
+    codename = fields.get("VERSION_CODENAME", "").strip('"')
+    return codename if codename in RELEASES else "bookworm"
 
 
 def stack_folder(release: str) -> Path:

@@ -1,0 +1,64 @@
+"""Running configurations for real: verify, and the sandbox's stacks."""
+
+from __future__ import annotations
+
+import click
+
+from hvtune.cli.options import FORMAT
+from hvtune.sandbox.stack import RELEASES
+
+ON = click.option(
+    "--on",
+    "release",
+    type=click.Choice(RELEASES),
+    help="The Debian release whose kernel, QEMU and libvirt run it (default: this machine's, else bookworm).",
+)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--cpu", "cpus", multiple=True, metavar="STRING", help="A -cpu value to run (repeatable).")
+@ON
+@FORMAT
+def verify(files: tuple[str, ...], cpus: tuple[str, ...], release: str | None, output: str) -> int:
+    """Run QEMU command lines and -cpu values for real, on a real KVM with
+    Hyper-V emulation: a Debian release's kernel, QEMU and libvirt booted
+    as a guest under TCG (the sandbox, built on first use into
+    ~/.cache/hvtune/sandbox). For each: whether QEMU starts it or its exact
+    refusal, the Hyper-V properties it ends with, the Hyper-V CPUID leaves a
+    guest sees, and hvtune's own prediction for that stack; a disagreement
+    is a defect of hvtune. Exit 1 when a configuration does not start or
+    disagrees."""
+    from hvtune.cli.inputs import verify_inputs
+    from hvtune.report import verify as report
+    from hvtune.sandbox.stack import default_release, ensure_stack
+    from hvtune.sandbox.verify import verify as run_verify
+
+    configurations = verify_inputs(files, cpus)
+    stack = ensure_stack(release or default_release(), say=_say)
+    verification = run_verify(stack, configurations, say=_say)
+    click.echo(report.verify_json(verification) if output == "json" else report.verify_text(verification), nl=False)
+    return 0 if all(result.agrees and result.started for result in verification.results) else 1
+
+
+@click.group()
+def sandbox() -> None:
+    """The sandbox's stacks: a Debian release's kernel, QEMU and libvirt,
+    built with mmdebstrap from the mirror this machine's apt uses."""
+
+
+@sandbox.command()
+@click.argument("releases", nargs=-1, type=click.Choice(RELEASES))
+def build(releases: tuple[str, ...]) -> int:
+    """Build (or rebuild) the stacks of these releases (default: this
+    machine's Debian release)."""
+    from hvtune.sandbox.stack import build_stack, default_release
+
+    for release in releases or (default_release(),):
+        stack = build_stack(release, say=_say)
+        click.echo(f"{release}: {stack.folder} ({', '.join(f'{k} {v}' for k, v in stack.describe().items())})")
+    return 0
