@@ -15,6 +15,7 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any, Literal
 
+from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
 from hvtune.valuetypes import VALUE_TYPES, Value
 
@@ -327,12 +328,14 @@ class Catalog:
         guests: tuple[Guest, ...],
         libvirt: LibvirtFacts,
         qemu: QemuFacts,
+        cpuid: CpuidTable,
     ):
         self.properties = properties
         self.neighbours = neighbours
         self.guests = guests
         self.libvirt = libvirt
         self.qemu = qemu
+        self.cpuid = cpuid  # the hypervisor CPUID leaves, every bit named
         self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
@@ -441,7 +444,26 @@ def _spellings(entry: Entry) -> list[str]:
     return names + [n.removeprefix("hv-") for n in names if n.startswith("hv-")]
 
 
+def _validate_cpuid(catalog: Catalog) -> None:
+    """The table must hold together, and name each bit a property sets (or
+    sets besides, when a note names one bit) by the property's own name."""
+    try:
+        check_cpuid_table(catalog.cpuid)
+    except CpuidTableError as error:
+        raise CatalogError(str(error)) from None
+    for prop in catalog.properties:
+        bits = [(bit.leaf, bit.reg, bit.bit, bit.name) for bit in prop.cpuid]
+        bits += [(note.leaf, note.reg, int(note.bits), note.name) for note in prop.cpuid_also if note.bits.isdigit()]
+        for leaf, reg, number, name in bits:
+            field = catalog.cpuid.field_at(leaf, reg, number)
+            if field is None or field.format != "flag" or field.constant != name:
+                raise CatalogError(
+                    f"{prop.name}: the cpuid table does not name 0x{leaf:08X}.{reg.upper()}[{number}] {name}"
+                )
+
+
 def _validate(catalog: Catalog) -> None:
+    _validate_cpuid(catalog)
     bits = sorted(p.bit for p in catalog.features if p.bit is not None)
     if bits != list(range(len(bits))):
         raise CatalogError(f"feature bits are not 0..{len(bits) - 1}: {bits}")
@@ -560,6 +582,7 @@ def load_catalog() -> Catalog:
             tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
             msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
         ),
+        read_cpuid_table(raw["cpuid"]),
     )
 
 

@@ -1,11 +1,16 @@
 """CPUID as hvtune models it: a leaf's four 32-bit registers, and the
 Hyper-V bits in them, named and traced to their properties by the catalog
-(each feature's ``cpuid`` facts).
+(each feature's ``cpuid`` facts, and its table of every bit of the
+hypervisor leaves).
 
 One model serves every reader of Hyper-V CPUID: the host probe, whose
 leaves come from KVM_GET_SUPPORTED_HV_CPUID (a feature is supported when
 every one of its bits is reported), and what a guest is predicted to see or
 really sees. The facts stay in the catalog: nothing here names a bit.
+
+`decode` names the bits features own; `read_leaves` names every bit and
+field the catalog's table knows, as a guest may read them: a leaf past what
+its interface announces means nothing and is only shown.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from hvtune.catalog import CpuidBit, load_catalog
-
-REGISTER_NAMES = ("eax", "ebx", "ecx", "edx")
+from hvtune.cpuid_table import REGISTER_NAMES as REGISTER_NAMES
+from hvtune.cpuid_table import CpuidBlock, CpuidField, CpuidTable, register_bytes
 
 Registers = tuple[int, int, int, int]  # eax, ebx, ecx, edx
 Leaves = Mapping[int, Registers]  # leaf (EAX on input) -> what CPUID returned
@@ -79,17 +84,25 @@ class DecodedRegister:
 
 
 @cache
-def _catalog_bits() -> dict[tuple[int, str], dict[int, NamedBit]]:
-    """The catalog's named bits by (leaf, register) in leaf and register
-    order, then by bit, each with every property that sets it."""
+def _owners() -> dict[tuple[int, str, int], tuple[str, tuple[str, ...]]]:
+    """Each bit features own, by (leaf, register, bit): its name, and every
+    feature that sets it, in bit order."""
     owners: dict[tuple[int, str, int], tuple[str, list[str]]] = {}
     for prop in load_catalog().features:
         for bit in prop.cpuid:
             owners.setdefault((bit.leaf, bit.reg, bit.bit), (bit.name, []))[1].append(prop.name)
+    return {key: (name, tuple(properties)) for key, (name, properties) in owners.items()}
+
+
+@cache
+def _catalog_bits() -> dict[tuple[int, str], dict[int, NamedBit]]:
+    """The catalog's named bits by (leaf, register) in leaf and register
+    order, then by bit, each with every property that sets it."""
+    owners = _owners()
     table: dict[tuple[int, str], dict[int, NamedBit]] = {}
     for leaf, reg, number in sorted(owners, key=lambda key: (key[0], REGISTER_NAMES.index(key[1]), key[2])):
         name, properties = owners[(leaf, reg, number)]
-        table.setdefault((leaf, reg), {})[number] = NamedBit(number, name, tuple(properties))
+        table.setdefault((leaf, reg), {})[number] = NamedBit(number, name, properties)
     return table
 
 
@@ -105,3 +118,101 @@ def decode(leaves: Leaves) -> tuple[DecodedRegister, ...]:
         known = sum(1 << number for number in bits)
         decoded.append(DecodedRegister(leaf, reg, value, named, value & ~known))
     return tuple(decoded)
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """A named bit that is set, or a named field of several bits and its
+    value, with the properties that set it (the features whose bit it is)."""
+
+    field: CpuidField
+    value: int
+    properties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegisterReading:
+    """One register of a leaf: its value, the named bits set in it and
+    every named field (lowest first), and the set bits nothing names."""
+
+    reg: str
+    value: int
+    fields: tuple[FieldReading, ...]
+    unnamed: int
+
+
+@dataclass(frozen=True)
+class LeafReading:
+    """One leaf as a guest may read it: its title (None for a leaf the
+    catalog does not name), its registers, and their readings, unless the
+    leaf means nothing here (`unread` says why: past the last leaf its
+    interface announces, or not that interface at all)."""
+
+    leaf: int
+    title: str | None
+    registers: Registers
+    read: tuple[RegisterReading, ...]
+    unread: str | None
+
+
+def _signature(leaves: Leaves, leaf: int, regs: tuple[str, ...]) -> bytes | None:
+    """The bytes registers `regs` of `leaf` hold, or None without the leaf."""
+    registers = leaves.get(leaf)
+    return None if registers is None else register_bytes(tuple(registers[REGISTER_NAMES.index(reg)] for reg in regs))
+
+
+def _unread(leaves: Leaves, leaf: int, block: CpuidBlock | None) -> str | None:
+    """Why a guest may not interpret `leaf`, or None when it may: a leaf of
+    a block only with the block's identity, and as far as it announces."""
+    if block is None:
+        return None
+    identity = _signature(leaves, block.identity_leaf, block.identity_regs)
+    if identity != block.identity:
+        shown = "missing" if identity is None else repr(identity.decode("latin-1"))
+        expected = block.identity.decode("latin-1")
+        return f"not {block.name}'s: 0x{block.identity_leaf:08X} holds {shown}, not {expected!r}"
+    maximum = register(leaves, block.maximum, "eax")
+    if maximum == 0 and block.zero_maximum is not None:
+        maximum = block.zero_maximum
+    if leaf != block.maximum and (maximum is None or leaf > maximum):
+        announced = "missing" if maximum is None else f"0x{maximum:08X}"
+        return f"past the last leaf 0x{block.maximum:08X} announces ({announced})"
+    return None
+
+
+def _read_register(table: CpuidTable, leaf: int, reg: str, value: int) -> RegisterReading:
+    names = table.leaf(leaf)
+    owners = _owners()
+    fields = []
+    named = 0
+    for field in () if names is None else names.fields_of(reg):
+        named |= field.mask
+        if field.format == "flag" and not value & field.mask:
+            continue
+        owner = owners.get((leaf, reg, field.low)) if field.format == "flag" else None
+        fields.append(FieldReading(field, field.value(value), () if owner is None else owner[1]))
+    return RegisterReading(reg, value, tuple(fields), value & ~named)
+
+
+def read_leaves(leaves: Leaves) -> tuple[LeafReading, ...]:
+    """Every leaf of `leaves`, in order, read with the catalog's table:
+    named bits and fields, the properties that set them, and what is left
+    unnamed; a leaf a guest may not interpret is shown, not read."""
+    table = load_catalog().cpuid
+    readings = []
+    for leaf, registers in sorted(leaves.items()):
+        names = table.leaf(leaf)
+        unread = _unread(leaves, leaf, table.block(leaf))
+        read = (
+            ()
+            if unread
+            else tuple(_read_register(table, leaf, reg, registers[i]) for i, reg in enumerate(REGISTER_NAMES))
+        )
+        readings.append(LeafReading(leaf, None if names is None else names.title, registers, read, unread))
+    return tuple(readings)
+
+
+def leaves_json(leaves: Leaves) -> dict[str, list[int]]:
+    """The leaves as JSON holds them: ``{"0x40000003": [eax, ebx, ecx, edx]}``,
+    in leaf order, keys written as the host profile writes leaves."""
+    return {f"0x{leaf:08X}": list(registers) for leaf, registers in sorted(leaves.items())}

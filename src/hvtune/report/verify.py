@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hvtune.cpuid import REGISTER_NAMES, Leaves
+from hvtune.cpuid import leaves_json
 from hvtune.jsonrecords import encode
+from hvtune.report.cpuid import cpuid_text
 from hvtune.report.text import wrap
 from hvtune.sandbox.verify import ACCEL, LIMITS, Prediction, Verification, Verified
 from hvtune.valuetypes import Value, display
@@ -45,7 +46,7 @@ class VerifiedRecord:
     started: bool
     error: str | None
     properties: dict[str, Value]
-    cpuid: dict[str, tuple[int, int, int, int]] | None
+    cpuid: dict[str, list[int]] | None
     predicted: PredictionRecord
     agrees: bool
 
@@ -59,11 +60,6 @@ class VerifyDocument:
 
     results: tuple[VerifiedRecord, ...]
     limits: str
-
-
-def leaves_json(leaves: Leaves) -> dict[str, tuple[int, int, int, int]]:
-    """The leaves as ``{"0x40000003": [eax, ebx, ecx, edx]}``."""
-    return {f"0x{leaf:08x}": regs for leaf, regs in sorted(leaves.items())}
 
 
 def _stack(verification: Verification) -> StackRecord:
@@ -103,14 +99,6 @@ def _properties_line(properties: dict[str, Value]) -> str:
     return ", ".join(on + valued) or "none"
 
 
-def _cpuid_lines(leaves: Leaves) -> list[str]:
-    lines = []
-    for leaf, regs in sorted(leaves.items()):
-        values = "  ".join(f"{name}={value:08x}" for name, value in zip(REGISTER_NAMES, regs, strict=True))
-        lines.append(f"    0x{leaf:08x}  {values}")
-    return lines
-
-
 def defect_line(verification: Verification, result: Verified) -> str:
     """One line a user can paste into a bug report."""
     stack = verification.stack.describe()
@@ -135,7 +123,8 @@ def verify_text(verification: Verification) -> str:
         if result.started:
             lines.append(wrap(f"properties: {_properties_line(result.properties)}", "    ", first="  "))
         if result.cpuid is not None:
-            lines += ["  Hyper-V CPUID the guest sees:", *_cpuid_lines(result.cpuid)]
+            lines.append("  Hyper-V CPUID the guest sees:")
+            lines += [wrap(line, "      ", first="    ") for line in cpuid_text(result.cpuid).splitlines()]
         if result.agrees:
             lines.append(f"  hvtune predicted the same ({_said(result.predicted)})")
         else:
