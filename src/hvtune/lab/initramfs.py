@@ -5,11 +5,10 @@ measures, and powers off."""
 from __future__ import annotations
 
 import shlex
-import stat
 from pathlib import Path
 
 from hvtune.vm.console import markers
-from hvtune.vm.initramfs import write_initramfs
+from hvtune.vm.initramfs import EXECUTABLE, write_initramfs
 
 CONTEXT_BEGIN, CONTEXT_END = markers("CONTEXT")
 JSON_BEGIN, JSON_END = markers("JSON")
@@ -42,13 +41,11 @@ def build_initramfs(target: Path, *, busybox: Path, bench: Path, arguments: list
         json_end=JSON_END,
         arguments=shlex.join(arguments),
     )
-    executable = stat.S_IFREG | 0o755
     return write_initramfs(
         target,
         [
-            ("bin", stat.S_IFDIR | 0o755, b""),
-            ("bin/busybox", executable, busybox.read_bytes()),
-            ("bin/hvtune-bench", executable, bench.read_bytes()),
-            ("init", executable, init.encode()),
+            ("bin/busybox", EXECUTABLE, busybox.read_bytes()),
+            ("bin/hvtune-bench", EXECUTABLE, bench.read_bytes()),
+            ("init", EXECUTABLE, init.encode()),
         ],
     )

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 QEMU = "qemu-system-x86_64"
+# hvtune.vm.console.markers("AGENT"), spelt out: the agent imports none of hvtune's modules
 BEGIN, END = "HVTUNE-AGENT-BEGIN", "HVTUNE-AGENT-END"
 QMP_TIMEOUT = 60.0
 PAYLOAD_TIMEOUT = 60.0

@@ -12,7 +12,6 @@ and powers off."""
 from __future__ import annotations
 
 import json
-import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,16 +23,13 @@ from hvtune.errors import InputError
 from hvtune.sandbox.agent import BEGIN, END
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.console import Console, kernel_message
-from hvtune.vm.initramfs import find_busybox, write_initramfs
+from hvtune.vm.initramfs import EXECUTABLE, FILE, find_busybox, write_initramfs
 from hvtune.vm.run import VmRun, run_vm
 from hvtune.vm.spec import VmSpec
 
 L1_MEMORY = 2048  # MiB: the stack's QEMU and libvirt, and their L2 guests
 BASE_SECONDS = 300.0  # booting L1 and starting the agent, at most
 CASE_SECONDS = 120.0  # each configuration, at most
-_EXECUTABLE = stat.S_IFREG | 0o755
-_FILE = stat.S_IFREG | 0o644
-_DIRECTORY = stat.S_IFDIR | 0o755
 
 _FIRST_INIT = """#!/bin/busybox sh
 B=/bin/busybox
@@ -98,26 +94,19 @@ def _package_files() -> Iterator[tuple[str, bytes]]:
             yield f"lib/{relative}", path.read_bytes()
 
 
-def _with_folders(files: list[tuple[str, int, bytes]]) -> list[tuple[str, int, bytes]]:
-    """`files` after an entry for every folder they are in (the kernel
-    makes no folder a cpio archive does not name)."""
-    folders = sorted({str(parent) for name, _, _ in files for parent in Path(name).parents if str(parent) != "."})
-    return [*((folder, _DIRECTORY, b"") for folder in folders), *files]
-
-
 def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes]) -> Path:
     """The L1 guest's initramfs: busybox, the boot modules, the two inits,
     and under /hvtune the batch, hvtune's package and `extra` files for the
     agent (by their path there: ``lib/...`` is on its Python path)."""
     agent_files = {"request.json": json.dumps(request).encode(), **dict(_package_files()), **extra}
     files: list[tuple[str, int, bytes]] = [
-        ("bin/busybox", _EXECUTABLE, find_busybox("hvtune sandbox").read_bytes()),
-        ("init", _EXECUTABLE, _FIRST_INIT.encode()),
-        *((f"modules/{module.name}", _FILE, module.read_bytes()) for module in stack.boot_modules()),
-        ("hvtune/init", _EXECUTABLE, _SECOND_INIT.encode()),
-        *((f"hvtune/{name}", _FILE, data) for name, data in agent_files.items()),
+        ("bin/busybox", EXECUTABLE, find_busybox("hvtune sandbox").read_bytes()),
+        ("init", EXECUTABLE, _FIRST_INIT.encode()),
+        *((f"modules/{module.name}", FILE, module.read_bytes()) for module in stack.boot_modules()),
+        ("hvtune/init", EXECUTABLE, _SECOND_INIT.encode()),
+        *((f"hvtune/{name}", FILE, data) for name, data in agent_files.items()),
     ]
-    return write_initramfs(target, _with_folders(files))
+    return write_initramfs(target, files)
 
 
 def _records(console: Console) -> tuple[dict[str, Any], ...] | None:

@@ -111,7 +111,7 @@ def load_stack(release: str) -> Stack | None:
     folder = stack_folder(release)
     try:
         data = json.loads(_record(folder).read_text())
-        stack = Stack(folder=folder, **{key: value for key, value in data.items() if key != "folder"})
+        stack = Stack(folder=folder, **data)
     except (OSError, ValueError, TypeError):
         return None
     return stack if stack.image.is_file() and stack.vmlinuz.is_file() else None

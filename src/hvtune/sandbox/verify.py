@@ -28,8 +28,9 @@ from hvtune.sandbox.stack import Stack
 from hvtune.sandbox.wheels import wheel_files
 from hvtune.valuetypes import Value
 from hvtune.vm.console import qemu_refusal
+from hvtune.vm.spec import DEFAULT_MACHINE
+from hvtune.writing import write_file
 
-DEFAULT_MACHINE = "q35"
 PAYLOAD_NAME = "cpuid-payload.bin"  # in /opt/hvtune of the L1 guest
 ACCEL = "kvm in a TCG guest (nested SVM)"
 LIMITS = (
@@ -134,7 +135,7 @@ def _record_profile(stack: Stack, outcome: L1Outcome) -> HostProfile:
             "(TCG -cpu max, kvm_amd, one vCPU)"
         ),
     )
-    _profile_path(stack).write_text(host_json(described))
+    write_file(str(_profile_path(stack)), host_json(described))
     return described
 
 

@@ -4,6 +4,7 @@ as its first root, and the static busybox such a root runs on."""
 from __future__ import annotations
 
 import gzip
+import stat
 import struct
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 from hvtune.errors import InputError
 
 BUSYBOX_PLACES = ("/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox")
+EXECUTABLE = stat.S_IFREG | 0o755
+FILE = stat.S_IFREG | 0o644
+FOLDER = stat.S_IFDIR | 0o755
 
 
 def is_static(path: Path) -> bool:
@@ -46,6 +50,12 @@ def cpio_newc(files: Iterable[tuple[str, int, bytes]]) -> bytes:
 
 
 def write_initramfs(target: Path, files: Iterable[tuple[str, int, bytes]]) -> Path:
-    """Write an initramfs of `files` (name, mode, data) to `target`."""
-    target.write_bytes(gzip.compress(cpio_newc(files), compresslevel=1))
+    """Write an initramfs of `files` (name, mode, data) to `target`, after
+    an entry for every folder they are in that they do not name (the kernel
+    makes no folder the archive does not name)."""
+    entries = list(files)
+    named = {name for name, _, _ in entries}
+    parents = {str(parent) for name in named for parent in Path(name).parents if str(parent) != "."}
+    folders = [(folder, FOLDER, b"") for folder in sorted(parents - named)]
+    target.write_bytes(gzip.compress(cpio_newc([*folders, *entries]), compresslevel=1))
     return target
