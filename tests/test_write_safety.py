@@ -523,6 +523,19 @@ def assert_a_rerun_finishes_the_job(path: Path, original: bytes) -> None:
     assert leftovers(path.parent) == []
 
 
+def _default_signals() -> None:
+    """In the child: the termination signals at their default disposition,
+    as a shell's foreground command has them (a background job inherits
+    SIGINT ignored, and a run that ignores it rightly goes on)."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def signalled_run(argv: list[str], **streams: int) -> subprocess.Popen[str]:
+    """Start a run the test will send a signal to."""
+    return subprocess.Popen(argv, text=True, preexec_fn=_default_signals, **streams)  # type: ignore[call-overload]
+
+
 @settings(max_examples=12, deadline=None)
 @given(number=st.sampled_from(KILLS), at=st.integers(1, 3), after=st.floats(0.0, 0.05))
 def test_a_signal_during_the_write(number: signal.Signals, at: int, after: float) -> None:
@@ -530,11 +543,10 @@ def test_a_signal_during_the_write(number: signal.Signals, at: int, after: float
     backup's, 3: the folder, after both renames) and gets the signal."""
     with scratch() as folder:
         path = domain_file(folder)
-        paused = subprocess.Popen(
+        paused = signalled_run(
             [sys.executable, str(PAUSED_WRITE), str(at), "fix", str(path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
         )
         assert paused.stderr is not None and paused.stderr.readline() == "paused\n"
         time.sleep(after)
@@ -566,7 +578,7 @@ def run_seconds() -> float:
 def test_a_signal_at_any_moment_leaves_the_old_file_or_the_new_one(number: signal.Signals, moment: float) -> None:
     with scratch() as folder:
         path = domain_file(folder, content=big())
-        fixing = subprocess.Popen([*HVTUNE, "fix", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fixing = signalled_run([*HVTUNE, "fix", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(moment * run_seconds())
         fixing.send_signal(number)
         fixing.wait(timeout=120)
