@@ -13,24 +13,30 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
+import hvtune
 from hvtune.catalog import load_catalog
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import load_profile
-from hvtune.report.verify import defect_line
-from hvtune.sandbox.stack import ensure_stack, load_stack
-from hvtune.sandbox.verify import Configuration, Verification, Verified, stack_profile, verify
+from hvtune.report.verify import defect_line, verify_json
+from hvtune.sandbox.places import Sandbox
+from hvtune.sandbox.verify import Configuration, Verification, Verified, verify
 
-from support.programs import require_program, under_ci
+from support.domains import HYPERVCLOCK, domain, hyperv
+from support.sandbox import sandbox_stack
+from support.schemas import assert_valid
 
 RELEASE = "bookworm"
 FIXED_SEED = 20261201
 FRESH_SEED = int(os.environ.get("HVTUNE_SANDBOX_SEED") or random.SystemRandom().randrange(2**32))
 RANDOM_SUBSETS = 100  # per seed
+RANDOM_DOMAINS = 15  # per seed: each goes through libvirt (define, start paused, monitor)
+EXAMPLES = Path(hvtune.__file__).parent / "examples" / "libvirt"
 
 
 def _features() -> list[str]:
@@ -39,9 +45,18 @@ def _features() -> list[str]:
 
 @dataclass(frozen=True)
 class Case:
+    """A -cpu value, or a libvirt domain (`domain`, named by `cpu`) run
+    through the stack's libvirt."""
+
     group: str
     cpu: str
     cpuid: bool = False
+    domain: str | None = None
+
+    def configuration(self) -> Configuration:
+        if self.domain is not None:
+            return Configuration.of_domain(self.domain, source=self.cpu, cpuid=self.cpuid)
+        return Configuration.typed(self.cpu, cpuid=self.cpuid)
 
 
 def _alone_and_with_requirements() -> Iterator[Case]:
@@ -87,9 +102,46 @@ def _subsets(chosen_seed: int) -> list[Case]:
     return collected[:RANDOM_SUBSETS]
 
 
+def _examples() -> Iterator[Case]:
+    for path in sorted(EXAMPLES.glob("*.xml")):
+        yield Case("examples", f"example {path.name}", domain=path.read_text())
+
+
+def _libvirt_children() -> list[str]:
+    """Every <hyperv> child a libvirt release knows (those newer than the
+    stack's are refused by it), with a value where it needs one."""
+    values = {"spinlocks": "spinlocks retries='8191'", "vendor_id": "vendor_id value='KVMKVMKVM'"}
+    return [values.get(name, name) for name in load_catalog().libvirt.hyperv_elements]
+
+
+def _domains(chosen_seed: int) -> list[Case]:
+    """Random domains through libvirt: a set of <hyperv> children (each on or
+    off), with or without the hypervclock timer, under a host CPU mode."""
+    collected: list[Case] = []
+    children = _libvirt_children()
+
+    @seed(chosen_seed)
+    @settings(max_examples=RANDOM_DOMAINS, database=None, deadline=None)
+    @given(
+        st.dictionaries(st.sampled_from(children), st.booleans(), min_size=1, max_size=len(children)),
+        st.booleans(),
+        st.sampled_from(["host-passthrough", "host-model"]),
+    )
+    def collect(states: dict[str, bool], clock: bool, mode: str) -> None:
+        chosen = [child if on else f"{child.split(' ')[0]} state='off'" for child, on in states.items()]
+        text = domain(hyperv(*chosen), HYPERVCLOCK if clock else "", cpu=f"<cpu mode='{mode}'/>")
+        collected.append(
+            Case(f"domains (seed {chosen_seed})", f"domain {len(collected)} (seed {chosen_seed})", domain=text)
+        )
+
+    collect()
+    return collected[:RANDOM_DOMAINS]
+
+
 def _cases(profile: HostProfile) -> list[Case]:
     cases = [*_alone_and_with_requirements(), *_passthrough(profile), *_values()]
     cases += _subsets(FIXED_SEED) + _subsets(FRESH_SEED)
+    cases += [*_examples(), *_domains(FIXED_SEED), *_domains(FRESH_SEED)]
     return list({case.cpu: case for case in cases}.values())
 
 
@@ -101,14 +153,10 @@ def stack_profile_for_cases() -> HostProfile:
 
 @pytest.fixture(scope="module")
 def ran(stack_profile_for_cases: HostProfile) -> dict[str, tuple[Case, Verified, Verification]]:
-    require_program("mmdebstrap")
-    require_program("mkfs.ext4")
-    if load_stack(RELEASE) is None and not under_ci() and not os.environ.get("HVTUNE_SANDBOX_BUILD"):
-        pytest.skip(f"no {RELEASE} stack in the cache: run `hvtune sandbox build {RELEASE}` (CI builds it)")
-    stack = ensure_stack(RELEASE)
+    stack = sandbox_stack(RELEASE)
     cases = _cases(stack_profile_for_cases)
-    configurations = [Configuration.typed(case.cpu, cpuid=case.cpuid) for case in cases]
-    verification = verify(stack, configurations)
+    configurations = [case.configuration() for case in cases]
+    verification = verify(Sandbox(stack), configurations)
     print(f"sandbox: {len(cases)} configurations in {verification.seconds:.0f} s; fresh seed {FRESH_SEED}")
     return {case.cpu: (case, result, verification) for case, result in zip(cases, verification.results, strict=True)}
 
@@ -127,7 +175,7 @@ def test_the_recorded_profile_is_the_bundled_one(
     """The KVM the cases ran on reports what the bundled profile says (its
     Hyper-V support), so predictions made from the bundle hold for it."""
     _, _, verification = next(iter(ran.values()))
-    recorded = stack_profile(verification.stack)
+    recorded = verification.place.recorded_profile()
     assert recorded is not None
     assert recorded.support == stack_profile_for_cases.support
     assert recorded.kvm.capabilities == stack_profile_for_cases.kvm.capabilities
@@ -167,3 +215,25 @@ def test_enforce_cpuid_spinlocks_and_vendor_ids(ran: dict[str, tuple[Case, Verif
 
 def test_random_subsets(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
     assert _disagreements(ran, "random") == [], f"fresh seed {FRESH_SEED} (HVTUNE_SANDBOX_SEED reruns it)"
+
+
+def test_the_bundled_examples_through_the_stacks_libvirt(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
+    """Each bundled domain, defined and started paused by the stack's own
+    libvirt: the same refusal (libvirt's or QEMU's line) or the same -cpu."""
+    assert _disagreements(ran, "examples") == []
+    _, started, _ = ran["example win2019-proxmox-like.xml"]
+    assert started.started and started.cpu is not None and "hv-stimer=on" in started.cpu
+    assert started.properties["hv-stimer"] is True
+    _, refused, _ = ran["example win10-broken-vendor-id.xml"]
+    assert refused.refused_by == "libvirt" and refused.error is not None and "vendor_id" in refused.error
+
+
+def test_random_domains_through_the_stacks_libvirt(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
+    assert _disagreements(ran, "domains") == [], f"fresh seed {FRESH_SEED} (HVTUNE_SANDBOX_SEED reruns it)"
+
+
+def test_the_json_report_holds_to_its_schema(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
+    _, _, verification = next(iter(ran.values()))
+    document = assert_valid(verify_json(verification))
+    through = {record["source"]: record["through"] for record in document["results"]}
+    assert through["--cpu"] == "qemu" and through["example win2022-good.xml"] == "libvirt"

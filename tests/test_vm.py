@@ -108,6 +108,8 @@ def test_qemus_refusal_passes_its_warnings_over() -> None:
     assert qemu_refusal(recorded) == "Failed to open file '/nonexistent'"
     assert qemu_refusal(f"{QEMU_BINARY}: warning: host doesn't support requested feature\n") is None
     assert qemu_refusal("") is None
+    smp = f"{QEMU_BINARY}: -accel kvm: warning: Number of SMP cpus requested (8) exceeds the recommended cpus\n"
+    assert qemu_refusal(smp + f"{QEMU_BINARY}: Hyper-V x\n") == "Hyper-V x"
 
 
 # --- real QEMU ---------------------------------------------------------------

@@ -31,6 +31,7 @@ CHECKS: tuple[Check, ...] = (
     host.check_host_hv_cpuid,
     dependencies.check_dependencies,
     host.check_host_without_hyperv,
+    host.check_host_tsc_scaling,
     migration.check_passthrough,
     hazards.check_passthrough_overrides,
     hazards.check_evmcs,
@@ -49,6 +50,8 @@ CHECKS: tuple[Check, ...] = (
     hazards.check_ambiguous,
     hazards.check_crash,
     hazards.check_coresharing_on,
+    # libvirt again, once QEMU has started: the CPU the guest really got
+    host.check_host_invtsc,
 )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
-from hvtune.checks.rule import about, needs
+from hvtune.checks.refusal import libvirt_refusal
+from hvtune.checks.rule import about, needs, only_for
 from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.releases import parse_release
@@ -222,3 +223,55 @@ def check_host_qemu(config: HypervConfig, context: CheckContext) -> list[Finding
             )
         )
     return findings
+
+
+@about("invtsc")
+@only_for("libvirt")
+@needs("host")
+def check_host_invtsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """libvirt reads back the CPU QEMU started with and stops the domain when
+    it requires invtsc and the vCPU lacks it (qemu_process.c,
+    qemuProcessVerifyCPUFeatures); KVM offers invtsc only on a host whose
+    TSC is invariant (constant_tsc and nonstop_tsc)."""
+    host = context.kvm_host
+    if host is None or host.invariant_tsc or not config.enabled("invtsc"):
+        return []
+    return [
+        libvirt_refusal(
+            "host-no-invtsc",
+            "invtsc",
+            "unsupported configuration: host doesn't support invariant TSC",
+            context,
+            ConfigChange({"invtsc": None}),
+            note=f"{host.name}'s TSC is not invariant: it lacks constant_tsc or nonstop_tsc",
+        )
+    ]
+
+
+@about("tsc-frequency")
+@needs("host")
+def check_host_tsc_scaling(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A fixed TSC frequency on a KVM that cannot scale the TSC
+    (KVM_CAP_TSC_CONTROL 0): QEMU's vCPU set-up fails unless the host's
+    TSC runs at exactly that frequency (target/i386/kvm/kvm.c,
+    kvm_arch_set_tsc_khz; seen in the sandbox, whose TCG CPU has no TSC
+    scaling)."""
+    host = context.kvm_host
+    hertz = config.get("tsc-frequency")
+    if host is None or not isinstance(hertz, int) or hertz <= 0 or host.kvm.capability("KVM_CAP_TSC_CONTROL"):
+        return []
+    return [
+        Finding(
+            code="host-tsc-scaling",
+            severity=Severity.ERROR,
+            feature="tsc-frequency",
+            message=(
+                f"{host.name}'s KVM cannot scale the TSC (no KVM_CAP_TSC_CONTROL): QEMU refuses tsc-frequency="
+                f"{hertz} unless the host's TSC runs at exactly {hertz // 1000} kHz (TSC frequency mismatch "
+                "between VM and host, and TSC scaling unavailable; kvm_init_vcpu: kvm_arch_init_vcpu failed (0): "
+                "Operation not supported)"
+            ),
+            refused_by="qemu",
+            said="kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Operation not supported",
+        )
+    ]

@@ -73,9 +73,9 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                 libvirt_refusal(
                     "libvirt-host-model-unsupported",
                     None,
-                    "XML error: Invalid value for attribute 'mode' in element 'hyperv': 'host-model'. "
-                    f"(host-model needs libvirt {facts.host_model})",
+                    "XML error: Invalid value for attribute 'mode' in element 'hyperv': 'host-model'.",
                     context,
+                    note=f"host-model needs libvirt {facts.host_model}",
                 )
             ]
         if (domain.hyperv or domain.unknown) and release < parse_release(facts.host_model_children):
@@ -203,10 +203,10 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
                 libvirt_refusal(
                     "libvirt-missing-retries",
                     prop.name,
-                    f"XML error: Missing required attribute 'retries' in element 'spinlocks' "
-                    f"(optional from {optional_since})",
+                    "XML error: Missing required attribute 'retries' in element 'spinlocks'",
                     context,
                     ConfigChange({prop.name: advised}) if advised else None,
+                    note=f"optional from {optional_since}",
                 )
             ]
         found = spinlocks_finding(retries, context) if isinstance(retries, int) else None
@@ -247,10 +247,10 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
                 libvirt_refusal(
                     "libvirt-unsupported-element",
                     prop.name,
-                    f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name} "
-                    f"(<{child.name}> needs libvirt {prop.since.libvirt})",
+                    f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}",
                     context,
                     ConfigChange({prop.name: None}),
+                    note=f"<{child.name}> needs libvirt {prop.since.libvirt}",
                 )
             )
         elif child.state == "on":

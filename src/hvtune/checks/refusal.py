@@ -14,15 +14,23 @@ def libvirt_release(context: CheckContext) -> Release:
 
 
 def libvirt_refusal(
-    code: str, feature: str | None, message: str, context: CheckContext, fix: ConfigChange | None = None
+    code: str,
+    feature: str | None,
+    message: str,
+    context: CheckContext,
+    fix: ConfigChange | None = None,
+    *,
+    note: str | None = None,
 ) -> Finding:
     """An error libvirt reports with `message` (its own text, as virsh prints
-    it): it will not define or translate the domain."""
+    it, kept as the finding's `said`): it will not define or translate the
+    domain. `note` is hvtune's word on it, in parentheses after libvirt's."""
     return Finding(
         code=code,
         severity=Severity.ERROR,
         feature=feature,
-        message=f"libvirt {libvirt_release(context)} refuses the domain: {message}",
+        message=f"libvirt {libvirt_release(context)} refuses the domain: {message}" + (f" ({note})" if note else ""),
         fix=fix,
         refused_by="libvirt",
+        said=message,
     )

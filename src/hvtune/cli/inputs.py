@@ -6,21 +6,22 @@ This is where the command line looks at the machine; the core never does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion
 
 from hvtune.errors import InputError
-from hvtune.files import load_stdin, load_text
-from hvtune.formats import Reading, read_file, read_text
+from hvtune.files import Loaded, load_file, load_stdin, load_text
+from hvtune.formats import Reading, read_text
 from hvtune.formats.qemu import read_cpu_option
 from hvtune.releases import parse_release
 
 if TYPE_CHECKING:
     from hvtune.formats.domcaps import HypervCapabilities
     from hvtune.host.profile import HostProfile
+    from hvtune.sandbox.places import Place
     from hvtune.sandbox.verify import Configuration
 
 
@@ -30,11 +31,8 @@ def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Rea
     readings: list[Reading[Any] | InputError] = []
     for path in paths:
         try:
-            if str(path) == "-":
-                loaded = load_stdin()
-                readings.append(read_text(loaded.text, source=loaded.source))
-            else:
-                readings.append(read_file(path))
+            loaded = load_input(path)
+            readings.append(read_text(loaded.text, source=loaded.source))
         except InputError as error:
             readings.append(error)
     if cpu is not None:
@@ -45,21 +43,26 @@ def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Rea
     return readings
 
 
+def load_input(path: str | Path) -> Loaded:
+    """A named file, or standard input for ``-``."""
+    return load_stdin() if str(path) == "-" else load_file(path)
+
+
 def verify_inputs(paths: Iterable[str | Path], cpus: Iterable[str]) -> list[Configuration]:
-    """What verify runs: each QEMU command line or -cpu value; the first
-    unusable input (or a libvirt domain, which the sandbox does not run
-    through its libvirt yet) stops it."""
+    """What verify runs: each QEMU command line, libvirt domain or -cpu
+    value; the first unusable input stops it."""
     from hvtune.sandbox.verify import Configuration
 
     configurations: list[Configuration] = []
-    for reading in read_inputs(paths):
-        if isinstance(reading, InputError):
-            raise reading
-        if reading.format != "qemu":
-            raise InputError(
-                reading.source, None, "verify runs QEMU command lines and -cpu values, not libvirt domains"
-            )
-        configurations.append(Configuration.of(reading))
+    for path in paths:
+        loaded = load_input(path)
+        reading = read_text(loaded.text, source=loaded.source)
+        if reading.format == "libvirt":
+            configurations.append(Configuration.of_domain(loaded.text, source=loaded.source))
+        elif reading.format == "qemu":
+            configurations.append(Configuration.of(reading))
+        else:
+            raise InputError(reading.source, None, "verify runs QEMU command lines, libvirt domains and -cpu values")
     configurations += [Configuration.typed(cpu) for cpu in cpus]
     if not configurations:
         raise InputError("hvtune verify", None, "nothing to verify: give FILE... or --cpu STRING")
@@ -129,3 +132,22 @@ def host_capabilities(domcaps: str | None, uri: str | None) -> HypervCapabilitie
         with Connection(uri) as connection:
             return connection.hyperv_capabilities()
     return None
+
+
+def verify_place(release: str | None, folder: Path, *, say: Callable[[str], None]) -> Place:
+    """Where verify runs: the release's stack in the sandbox (built first
+    when missing), ``local`` (this machine's KVM, refused with one line
+    when it emulates no Hyper-V), or by default this machine when its KVM
+    emulates Hyper-V, else this machine's Debian release in the sandbox.
+    `folder` holds the batch's files on this machine."""
+    from hvtune.host.profile import probe_host
+    from hvtune.sandbox.places import Sandbox, local_machine, local_problem
+    from hvtune.sandbox.stack import default_release, ensure_stack
+
+    if release == "local":
+        return local_machine(folder)
+    if release is None:
+        here = probe_host(libvirt_uri=None)
+        if local_problem(here) is None:
+            return local_machine(folder, here)
+    return Sandbox(ensure_stack(release or default_release(), say=say))

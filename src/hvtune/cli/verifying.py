@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
 
 from hvtune.cli.options import FORMAT
@@ -10,8 +13,11 @@ from hvtune.sandbox.stack import RELEASES
 ON = click.option(
     "--on",
     "release",
-    type=click.Choice(RELEASES),
-    help="The Debian release whose kernel, QEMU and libvirt run it (default: this machine's, else bookworm).",
+    type=click.Choice([*RELEASES, "local"]),
+    help=(
+        "Where it runs: a Debian release's kernel, QEMU and libvirt in the sandbox, or `local`, this machine's own "
+        "KVM when it emulates Hyper-V (the default there; elsewhere this machine's Debian release, else bookworm)."
+    ),
 )
 
 
@@ -33,14 +39,14 @@ def verify(files: tuple[str, ...], cpus: tuple[str, ...], release: str | None, o
     guest sees, and hvtune's own prediction for that stack; a disagreement
     is a defect of hvtune. Exit 1 when a configuration does not start or
     disagrees."""
-    from hvtune.cli.inputs import verify_inputs
+    from hvtune.cli.inputs import verify_inputs, verify_place
     from hvtune.report import verify as report
-    from hvtune.sandbox.stack import default_release, ensure_stack
     from hvtune.sandbox.verify import verify as run_verify
 
     configurations = verify_inputs(files, cpus)
-    stack = ensure_stack(release or default_release(), say=_say)
-    verification = run_verify(stack, configurations, say=_say)
+    with tempfile.TemporaryDirectory(prefix="hvtune-verify-") as folder:
+        place = verify_place(release, Path(folder), say=_say)
+        verification = run_verify(place, configurations, say=_say)
     click.echo(report.verify_json(verification) if output == "json" else report.verify_text(verification), nl=False)
     return 0 if all(result.agrees and result.started for result in verification.results) else 1
 

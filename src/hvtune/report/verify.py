@@ -11,7 +11,8 @@ from hvtune.cpuid import leaves_json
 from hvtune.jsonrecords import encode
 from hvtune.report.cpuid import cpuid_text
 from hvtune.report.text import wrap
-from hvtune.sandbox.verify import ACCEL, LIMITS, Prediction, Verification, Verified
+from hvtune.sandbox.domain import KEPT
+from hvtune.sandbox.verify import Prediction, Verification, Verified
 from hvtune.valuetypes import Value, display
 
 
@@ -29,22 +30,30 @@ class StackRecord:
 
 @dataclass(frozen=True)
 class PredictionRecord:
+    """hvtune's prediction; `cpu` is the -cpu value it expects libvirt to
+    build (null for a -cpu value or command line)."""
+
     started: bool
     error: str | None
+    cpu: str | None
 
 
 @dataclass(frozen=True)
 class VerifiedRecord:
-    """One configuration: whether it started, QEMU's first error line, the
-    Hyper-V properties QEMU ended with, the Hyper-V CPUID leaves the guest
-    saw (registers eax, ebx, ecx, edx by leaf), hvtune's prediction, and
-    whether the two agree."""
+    """One configuration: the -cpu value QEMU got (for a libvirt domain
+    the one libvirt built, null when libvirt refused it), whether it
+    started, the first error line and the program that refused (``qemu``,
+    ``libvirt``), the Hyper-V properties QEMU ended with, the Hyper-V
+    CPUID leaves the guest saw (registers eax, ebx, ecx, edx by leaf),
+    hvtune's prediction, and whether the two agree."""
 
     source: str
-    cpu: str
+    through: str  # qemu, libvirt
+    cpu: str | None
     stack: StackRecord
     started: bool
     error: str | None
+    refused_by: str | None
     properties: dict[str, Value]
     cpuid: dict[str, list[int]] | None
     predicted: PredictionRecord
@@ -54,43 +63,61 @@ class VerifiedRecord:
 @dataclass(frozen=True)
 class VerifyDocument:
     """``hvtune verify --format json``: one record per configuration, and
-    what the sandbox cannot show."""
+    what the place cannot show (the sandbox's limits; null on this
+    machine's own KVM)."""
 
     SCHEMA: ClassVar[str] = "hvtune/verify/1"
 
     results: tuple[VerifiedRecord, ...]
-    limits: str
+    limits: str | None
 
 
 def _stack(verification: Verification) -> StackRecord:
-    return StackRecord(**verification.stack.describe(), accel=ACCEL)
+    return StackRecord(**verification.place.describe(), accel=verification.place.accel)
 
 
 def _record(verification: Verification, result: Verified) -> VerifiedRecord:
     return VerifiedRecord(
         source=result.source,
+        through="libvirt" if result.through_libvirt else "qemu",
         cpu=result.cpu,
         stack=_stack(verification),
         started=result.started,
         error=result.error,
+        refused_by=result.refused_by,
         properties=result.properties,
         cpuid=leaves_json(result.cpuid) if result.cpuid is not None else None,
-        predicted=PredictionRecord(result.predicted.started, result.predicted.error),
+        predicted=PredictionRecord(result.predicted.started, result.predicted.error, result.predicted.cpu),
         agrees=result.agrees,
     )
 
 
 def verify_json(verification: Verification) -> str:
     records = tuple(_record(verification, result) for result in verification.results)
-    return encode(VerifyDocument(records, LIMITS))
+    return encode(VerifyDocument(records, verification.place.limits))
 
 
-def _verdict(started: bool, error: str | None) -> str:
-    return "starts" if started else f"refused: {error}"
+def _verdict(started: bool, error: str | None, cpu: str | None = None) -> str:
+    if not started:
+        return f"refused: {error}"
+    return f"starts with -cpu {cpu}" if cpu is not None else "starts"
+
+
+def _outcome(result: Verified) -> str:
+    """What really happened, and who said so."""
+    if result.through_libvirt and result.started:
+        return f"libvirt: {_verdict(True, None, result.cpu)}"
+    return f"{'libvirt' if result.refused_by == 'libvirt' else 'QEMU'}: {_verdict(result.started, result.error)}"
 
 
 def _said(prediction: Prediction) -> str:
-    return _verdict(prediction.started, prediction.error)
+    return _verdict(prediction.started, prediction.error, prediction.cpu)
+
+
+def _heading(result: Verified) -> str:
+    if result.through_libvirt:
+        return f"{result.source}: libvirt domain, run with {KEPT}"
+    return f"{result.source}: -cpu {result.cpu}"
 
 
 def _properties_line(properties: dict[str, Value]) -> str:
@@ -101,25 +128,26 @@ def _properties_line(properties: dict[str, Value]) -> str:
 
 def defect_line(verification: Verification, result: Verified) -> str:
     """One line a user can paste into a bug report."""
-    stack = verification.stack.describe()
+    stack = verification.place.describe()
+    what = f"libvirt domain {result.source}" if result.through_libvirt else f"-cpu {result.cpu}"
     return (
-        f"hvtune defect: -cpu {result.cpu} on Debian {stack['release']} (kernel {stack['kernel']}, "
-        f"QEMU {stack['qemu']}): QEMU {_verdict(result.started, result.error)}; "
+        f"hvtune defect: {what} on {verification.place.title} (kernel {stack['kernel']}, "
+        f"QEMU {stack['qemu']}, libvirt {stack['libvirt']}): {_outcome(result)}; "
         f"hvtune predicted it {_said(result.predicted)}"
     )
 
 
 def verify_text(verification: Verification) -> str:
-    stack = verification.stack.describe()
+    stack = verification.place.describe()
     lines = [
-        f"hvtune verify on Debian {stack['release']}: kernel {stack['kernel']}, QEMU {stack['qemu']}, "
-        f"libvirt {stack['libvirt']}; {ACCEL} ({verification.seconds:.1f} s)",
-        wrap(f"note: {LIMITS}", "  ", first=""),
+        f"hvtune verify on {verification.place.title}: kernel {stack['kernel']}, QEMU {stack['qemu']}, "
+        f"libvirt {stack['libvirt']}; {verification.place.accel} ({verification.seconds:.1f} s)",
+        *([wrap(f"note: {verification.place.limits}", "  ", first="")] if verification.place.limits else []),
         "",
     ]
     for result in verification.results:
-        lines.append(wrap(f"{result.source}: -cpu {result.cpu}", "    ", first=""))
-        lines.append(wrap(f"QEMU: {_verdict(result.started, result.error)}", "    ", first="  "))
+        lines.append(wrap(_heading(result), "    ", first=""))
+        lines.append(wrap(_outcome(result), "    ", first="  "))
         if result.started:
             lines.append(wrap(f"properties: {_properties_line(result.properties)}", "    ", first="  "))
         if result.cpuid is not None:

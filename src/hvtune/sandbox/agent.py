@@ -5,9 +5,13 @@ line per configuration on the console, between markers.
 
 For a -cpu value it starts QEMU paused with QMP on its standard streams:
 a refusal is QEMU's own stderr; a start is answered on QMP, where every
-Hyper-V property is read back from the CPU object (qom-get). When the
-batch carries a CPUID payload, a configuration that starts is run again
-with it as the BIOS, and what the payload printed is passed on as it is.
+Hyper-V property is read back from the CPU object (qom-get). A libvirt
+domain goes through the stack's libvirtd: defined, started paused (a
+refusal is virsh's stderr), the -cpu value libvirt built read from QEMU's
+command line and the properties from QEMU's monitor through virsh. When
+the batch carries a CPUID payload, a configuration that starts is run
+again with its -cpu value and the payload as the BIOS, and what the
+payload printed is passed on as it is.
 
     python3 -m hvtune.sandbox.agent REQUEST.json
 """
@@ -20,6 +24,8 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 QEMU = "qemu-system-x86_64"
@@ -27,6 +33,7 @@ QEMU = "qemu-system-x86_64"
 BEGIN, END = "HVTUNE-AGENT-BEGIN", "HVTUNE-AGENT-END"
 QMP_TIMEOUT = 60.0
 PAYLOAD_TIMEOUT = 60.0
+LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 
 
 class Qmp:
@@ -63,10 +70,12 @@ class Qmp:
             if answer is None or "event" not in answer:
                 return answer
 
-    def command(self, name: str, **arguments: object) -> dict[str, Any] | None:
+    def command(self, name: str) -> dict[str, Any] | None:
+        return self.send({"execute": name})
+
+    def send(self, message: dict[str, Any]) -> dict[str, Any] | None:
         stdin = self.process.stdin
         assert stdin is not None
-        message = {"execute": name, "arguments": arguments} if arguments else {"execute": name}
         try:
             stdin.write(json.dumps(message).encode() + b"\n")
             stdin.flush()
@@ -86,10 +95,20 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
     return stderr.read().decode(errors="replace") if stderr is not None else ""
 
 
-def _cpu_path(qmp: Qmp) -> str:
-    answer = qmp.command("query-cpus-fast") or {}
-    cpus = answer.get("return") or [{}]
+def _cpu_path(answer: dict[str, Any] | None) -> str:
+    """The first CPU's QOM path, from QEMU's answer to query-cpus-fast."""
+    cpus = (answer or {}).get("return") or [{}]
     return str(cpus[0].get("qom-path", "/machine/unattached/device[0]"))
+
+
+def _qom_get(path: str, name: str) -> dict[str, Any]:
+    return {"execute": "qom-get", "arguments": {"path": path, "property": name}}
+
+
+def _values(names: list[str], answers: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The properties QEMU answered (one it does not have is left out)."""
+    answered = enumerate(answers[: len(names)])  # zip(strict=) is newer than the stacks' Python 3.9
+    return {names[index]: answer["return"] for index, answer in answered if answer and "return" in answer}
 
 
 def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
@@ -104,11 +123,8 @@ def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     started = greeting is not None and "QMP" in greeting and qmp.command("qmp_capabilities") is not None
     if started:
-        path = _cpu_path(qmp)
-        for name in properties:
-            answer = qmp.command("qom-get", path=path, property=name) or {}
-            if "return" in answer:
-                values[name] = answer["return"]
+        path = _cpu_path(qmp.command("query-cpus-fast"))
+        values = _values(properties, [qmp.send(_qom_get(path, name)) for name in properties])
         qmp.command("quit")
     stderr = _stop(process)
     started = started and process.returncode == 0
@@ -126,17 +142,91 @@ def run_payload(case: dict[str, Any], payload: list[str]) -> str:
     return done.stdout.decode(errors="replace")
 
 
+def virsh(*arguments: str, batch: str | None = None) -> subprocess.CompletedProcess[str]:
+    """virsh on the stack's libvirtd; `batch` is a list of virsh commands,
+    one per line, run by one virsh."""
+    return subprocess.run(
+        ["virsh", "-q", "-c", "qemu:///system", *arguments], input=batch, capture_output=True, text=True, timeout=120
+    )
+
+
+def _monitor_batch(domain: str, messages: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """QMP messages sent to a domain's QEMU through virsh, all in one
+    virsh; the answers in order."""
+    lines = [f"qemu-monitor-command {domain} '{json.dumps(message)}'" for message in messages]
+    done = virsh(batch="\n".join(lines) + "\n")
+    answers: list[dict[str, Any] | None] = []
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                answers.append(json.loads(line))
+            except ValueError:
+                answers.append(None)
+    return answers + [None] * (len(messages) - len(answers))
+
+
+def _command_line(domain: str) -> list[str]:
+    """The command line libvirt started the domain's QEMU with."""
+    try:
+        with open(f"/run/libvirt/qemu/{domain}.pid") as handle:
+            pid = handle.read().strip()
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return [word.decode(errors="replace") for word in handle.read().split(b"\0") if word]
+    except OSError:
+        return []
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv[:-1] else None
+
+
+def start_domain(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
+    """Define the case's domain and start it paused; whether it started,
+    virsh's stderr, the -cpu value and machine libvirt gave QEMU, and the
+    properties read back from QEMU's monitor. The domain is gone after."""
+    start = time.monotonic()
+    written = "/tmp/hvtune-domain.xml"
+    with open(written, "w") as handle:
+        handle.write(case["domain"])
+    name = case["name"]
+    done = virsh("define", written)
+    started = False
+    result: dict[str, Any] = {"properties": {}, "cpu": None, "machine": None}
+    if done.returncode == 0:
+        done = virsh("start", "--paused", name)
+        started = done.returncode == 0
+    if started:
+        argv = _command_line(name)
+        result["cpu"] = _option(argv, "-cpu")
+        machine = _option(argv, "-machine")
+        result["machine"] = machine.split(",")[0] if machine else None
+        (cpus,) = _monitor_batch(name, [{"execute": "query-cpus-fast"}])
+        path = _cpu_path(cpus)
+        result["properties"] = _values(properties, _monitor_batch(name, [_qom_get(path, each) for each in properties]))
+        virsh("destroy", name)
+    virsh("undefine", name)
+    result.update(started=started, stderr=done.stderr, seconds=time.monotonic() - start)
+    return result
+
+
 def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"id": case["id"]}
-    result.update(start_paused(case, request["properties"]))
+    if "domain" in case:
+        result.update(start_domain(case, request["properties"]))
+        ran = {"cpu": result["cpu"], "machine": result["machine"]}
+    else:
+        result.update(start_paused(case, request["properties"]))
+        ran = case
     if result["started"] and request.get("payload") and case.get("cpuid", True):
-        result["payload"] = run_payload(case, request["payload"])
+        result["payload"] = run_payload(ran, request["payload"])
     return result
 
 
 def start_libvirtd() -> str | None:
-    """Start the stack's libvirtd (and virtlogd) without systemd; None
-    when its socket answers, else why not."""
+    """Start the stack's libvirtd (and virtlogd) without systemd, unless
+    it runs; None when its socket answers, else why not."""
+    if os.path.exists(LIBVIRT_SOCKET):
+        return None
     for folder in ("/run/libvirt", "/var/log/libvirt", "/var/lib/libvirt/qemu", "/var/cache/libvirt"):
         os.makedirs(folder, exist_ok=True)
     for daemon in ("virtlogd", "libvirtd"):
@@ -146,7 +236,7 @@ def start_libvirtd() -> str | None:
             return f"{daemon}: {error}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if os.path.exists("/run/libvirt/libvirt-sock"):
+        if os.path.exists(LIBVIRT_SOCKET):
             return None
         time.sleep(0.1)
     return "libvirtd's socket did not appear within 60 s"
@@ -173,6 +263,40 @@ def kvm_facts() -> dict[str, Any]:
     return {"id": "kvm", "kvm": os.path.exists("/dev/kvm"), "kernel": os.uname().release}
 
 
+@dataclass(frozen=True)
+class AgentOutcome:
+    """What the agent printed (one record per line: the KVM facts first,
+    then one per configuration), and the batch's wall time."""
+
+    records: tuple[dict[str, Any], ...]
+    seconds: float
+
+    @property
+    def kvm(self) -> dict[str, Any]:
+        return self.records[0] if self.records else {}
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Each configuration's result by its id."""
+        return {str(record["id"]): record for record in self.records[1:]}
+
+
+def read_records(lines: Sequence[str] | None) -> tuple[dict[str, Any], ...] | None:
+    """What the agent printed, read back: its JSON records among the lines
+    between its markers (a line cut by a kernel message is passed over: its
+    configuration is then reported missing); None when the markers were
+    not both printed."""
+    if lines is None:
+        return None
+    records = []
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return tuple(records)
+
+
 def main(arguments: list[str]) -> int:
     with open(arguments[0]) as handle:
         request = json.load(handle)
@@ -182,6 +306,10 @@ def main(arguments: list[str]) -> int:
     if facts["kvm"] and request.get("probe"):
         print(json.dumps(probe()), flush=True)
     if facts["kvm"]:
+        if any("domain" in case for case in request["cases"]):
+            problem = start_libvirtd()
+            if problem is not None:
+                print(json.dumps({"id": "libvirtd", "error": problem}), flush=True)
         for case in request["cases"]:
             print(json.dumps(run_case(case, request)), flush=True)
     print(END, flush=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import hvtune
 from hvtune.errors import InputError
-from hvtune.sandbox.agent import BEGIN, END
+from hvtune.sandbox.agent import BEGIN, END, AgentOutcome, read_records
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.console import Console, kernel_message
 from hvtune.vm.initramfs import EXECUTABLE, FILE, find_busybox, write_initramfs
@@ -62,6 +62,8 @@ $B mount -t tmpfs tmpfs /dev/shm
 $B mount -t tmpfs tmpfs /run
 $B mount -t tmpfs tmpfs /tmp
 modprobe kvm_amd 2>&1 | $B sed 's/^/HVTUNE-L1-MODPROBE: /'
+# what udev does for /dev/kvm, so that libvirt's QEMU (not root) may open it
+$B chgrp kvm /dev/kvm 2>/dev/null && $B chmod 0660 /dev/kvm
 cd /opt/hvtune && PYTHONPATH=/opt/hvtune/lib python3 -m hvtune.sandbox.agent /opt/hvtune/request.json
 $B sync
 $B poweroff -f
@@ -69,20 +71,10 @@ $B poweroff -f
 
 
 @dataclass(frozen=True)
-class L1Outcome:
-    """What the agent printed (one record per line: the KVM facts first,
-    then one per configuration), and the run of the L1 guest."""
+class L1Outcome(AgentOutcome):
+    """What the agent printed, and the run of the L1 guest."""
 
-    records: tuple[dict[str, Any], ...]
     run: VmRun
-
-    @property
-    def kvm(self) -> dict[str, Any]:
-        return self.records[0] if self.records else {}
-
-    def results(self) -> dict[str, dict[str, Any]]:
-        """Each configuration's result by its id."""
-        return {str(record["id"]): record for record in self.records[1:]}
 
 
 def _package_files() -> Iterator[tuple[str, bytes]]:
@@ -107,20 +99,6 @@ def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra:
         *((f"hvtune/{name}", FILE, data) for name, data in agent_files.items()),
     ]
     return write_initramfs(target, files)
-
-
-def _records(console: Console) -> tuple[dict[str, Any], ...] | None:
-    lines = console.between(BEGIN, END)
-    if lines is None:
-        return None
-    records = []
-    for line in lines:
-        if line.startswith("{"):
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue  # a kernel message cut into the line; the configuration is reported missing
-    return tuple(records)
 
 
 def _failure(run: VmRun, stack: Stack) -> str:
@@ -151,7 +129,7 @@ def run_l1(stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | N
             timeout=BASE_SECONDS + CASE_SECONDS * len(request.get("cases", ())),
         )
         run = run_vm(spec)
-    records = _records(Console.read(run.stdout))
+    records = read_records(Console.read(run.stdout).between(BEGIN, END))
     if records is None:
         raise InputError("hvtune sandbox", None, _failure(run, stack))
-    return L1Outcome(records, run)
+    return L1Outcome(records, run.seconds, run)

@@ -7,44 +7,41 @@ time (hvtune's probe, run in the same boot) and kept with the stack."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hvtune.catalog import load_catalog
 from hvtune.checking import check_reading, refusal
 from hvtune.cpuid import Leaves
+from hvtune.documents.libvirt import LibvirtDomain
 from hvtune.errors import InputError, Refusal
+from hvtune.formats import read_text
+from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.qemu import read_cpu_option, render_cpu
 from hvtune.formats.reading import Reading
 from hvtune.host.profile import HostProfile
-from hvtune.host.profile_json import profile_from_json
-from hvtune.report.host import host_json
-from hvtune.sandbox.l1 import L1Outcome, run_l1
+from hvtune.host.versions import QEMU_BINARY
+from hvtune.sandbox.domain import runnable_domain
 from hvtune.sandbox.payload import payload_argv, payload_image, read_payload_output
-from hvtune.sandbox.stack import Stack
-from hvtune.sandbox.wheels import wheel_files
+from hvtune.sandbox.places import Place
 from hvtune.valuetypes import Value
 from hvtune.vm.console import qemu_refusal
 from hvtune.vm.spec import DEFAULT_MACHINE
-from hvtune.writing import write_file
 
+QEMU_PREFIX = f"{QEMU_BINARY}: "
 PAYLOAD_NAME = "cpuid-payload.bin"  # in /opt/hvtune of the L1 guest
-ACCEL = "kvm in a TCG guest (nested SVM)"
-LIMITS = (
-    "the sandbox's CPU is AMD (TCG's max): Intel-only features (enlightened VMCS, APICv) can only be seen refused, "
-    "and its timings are relative"
-)
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """What hvtune's check says QEMU does: start, or refuse with `error`."""
+    """What hvtune's check says QEMU (and libvirt, for a domain) does:
+    start, or refuse with `error`; for a domain, also the -cpu value
+    libvirt builds."""
 
     started: bool
     error: str | None
+    cpu: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,23 +51,40 @@ class Verified:
     a guest saw, and hvtune's prediction."""
 
     source: str
-    cpu: str
+    cpu: str | None
     started: bool
     error: str | None
     properties: dict[str, Value]
     cpuid: Leaves | None
     predicted: Prediction
+    refused_by: str | None = None  # qemu, libvirt
+    through_libvirt: bool = False
 
     @property
     def agrees(self) -> bool:
-        return self.predicted == Prediction(self.started, self.error)
+        """The same outcome; for a domain that started, the same -cpu value
+        as far as the catalog's properties go (the model libvirt derives
+        for host-model from the host's CPU is not hvtune's to predict)."""
+        same_cpu = (
+            self.predicted.cpu is None
+            or not self.started
+            or catalog_tokens(self.predicted.cpu) == catalog_tokens(self.cpu or "")
+        )
+        return (self.predicted.started, self.predicted.error) == (self.started, self.error) and same_cpu
+
+
+def catalog_tokens(cpu: str) -> list[str]:
+    """The tokens of a -cpu value that set a property the catalog knows, in
+    their order."""
+    catalog = load_catalog()
+    return [token for token in cpu.split(",")[1:] if catalog.entry(token.split("=", 1)[0]) is not None]
 
 
 @dataclass(frozen=True)
 class Verification:
-    """A batch's outcome on one stack, with the profile that predicted it."""
+    """A batch's outcome on one place, with the profile that predicted it."""
 
-    stack: Stack
+    place: Place
     profile: HostProfile
     results: tuple[Verified, ...]
     seconds: float
@@ -79,20 +93,29 @@ class Verification:
 @dataclass(frozen=True)
 class Configuration:
     """What is run: where it came from, the -cpu value QEMU gets (a value
-    typed on the command line as it was, else the config written out), and
-    what hvtune made of it: the reading, or the refusal hvtune predicts
-    when it could not read it as QEMU would not."""
+    typed on the command line as it was, else the config written out) or
+    the libvirt domain that is started (hvtune.sandbox.domain), and what
+    hvtune made of it: the reading, or the refusal hvtune predicts when it
+    could not read it as QEMU would not."""
 
     source: str
-    cpu: str
+    cpu: str | None  # None for a domain: libvirt builds it
     machine: str
     judged: Reading[Any] | Refusal
     cpuid: bool = True  # also run the CPUID payload when it starts
+    domain: str | None = None
 
     @classmethod
     def of(cls, reading: Reading[Any], typed: str | None = None, *, cpuid: bool = True) -> Configuration:
         cpu = typed if typed is not None else render_cpu(reading.config)
         return cls(reading.source, cpu, reading.config.machine or DEFAULT_MACHINE, reading, cpuid)
+
+    @classmethod
+    def of_domain(cls, text: str, *, source: str, cpuid: bool = True) -> Configuration:
+        """A libvirt domain, as the sandbox runs it (runnable_domain)."""
+        domain = runnable_domain(text, source=source)
+        reading = read_text(domain, source=source)
+        return cls(source, None, reading.config.machine or DEFAULT_MACHINE, reading, cpuid, domain)
 
     @classmethod
     def typed(cls, cpu: str, *, source: str = "--cpu", cpuid: bool = True) -> Configuration:
@@ -103,90 +126,96 @@ class Configuration:
             return cls(source, cpu, DEFAULT_MACHINE, refused, cpuid)
 
 
-def predict(judged: Reading[Any] | Refusal, profile: HostProfile) -> Prediction:
-    """hvtune's verdict for a configuration on the host `profile` describes."""
+def predict(judged: Reading[Any] | Refusal, profile: HostProfile, libvirt: str | None) -> Prediction:
+    """hvtune's verdict for a configuration on the host `profile` describes
+    (a domain: through libvirt release `libvirt`, which refuses first)."""
     if isinstance(judged, Refusal):
         return Prediction(False, judged.said or judged.problem)
-    found = refusal(check_reading(judged, target="qemu", host=profile), "qemu")
-    return Prediction(found is None, found.refusal_line if found is not None else None)
-
-
-def _profile_path(stack: Stack) -> Path:
-    return stack.folder / "profile.json"
-
-
-def stack_profile(stack: Stack) -> HostProfile | None:
-    """The stack's recorded host profile, if it was recorded."""
-    path = _profile_path(stack)
-    return profile_from_json(path.read_text(), source=str(path)) if path.is_file() else None
-
-
-def _record_profile(stack: Stack, outcome: L1Outcome) -> HostProfile:
-    probed = outcome.results().get("probe", {})
-    if not probed.get("profile"):
-        raise InputError("hvtune sandbox", None, f"hvtune's probe failed in the {stack.release} stack: {probed}")
-    profile = profile_from_json(probed["profile"], source=f"the {stack.release} stack's probe")
-    described = dataclasses.replace(
-        profile,
-        name=f"sandbox-{stack.release}",
-        description=(
-            f"hvtune sandbox, Debian {stack.release}: kernel {stack.kernel}, QEMU {stack.versions.get('qemu')}, "
-            f"libvirt {stack.versions.get('libvirt')}; probed by hvtune in the L1 guest "
-            "(TCG -cpu max, kvm_amd, one vCPU)"
-        ),
+    domain = judged.document_of(LibvirtDomain)
+    if domain is None:
+        found = refusal(check_reading(judged, target="qemu", host=profile), "qemu")
+        return Prediction(found is None, found.refusal_line if found is not None else None)
+    # the checks run in the programs' order: libvirt's at define, QEMU's, libvirt's after the start
+    found = next(
+        (each for each in check_reading(judged, libvirt_version=libvirt, host=profile).findings if each.refused_by),
+        None,
     )
-    write_file(str(_profile_path(stack)), host_json(described))
-    return described
+    cpu = libvirt_cpu(domain, version=libvirt, capabilities=profile.libvirt_hyperv, source=judged.source)
+    return Prediction(found is None, found.refusal_line if found is not None else None, cpu)
+
+
+def refused(stderr: str, *, through_libvirt: bool) -> tuple[str, str | None]:
+    """Which program refused, and the first error line of its refusal
+    without the program's name: QEMU's own, also where libvirt passes it
+    on from QEMU's log, else libvirt's last error line (virsh's first says
+    only that it failed)."""
+    if not through_libvirt:
+        return "qemu", qemu_refusal(stderr)
+    from_qemu = qemu_refusal(
+        "\n".join(line.split(QEMU_PREFIX, 1)[1] for line in stderr.splitlines() if QEMU_PREFIX in line)
+    )
+    if from_qemu is not None:
+        return "qemu", from_qemu
+    said = [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
+    return "libvirt", said[-1] if said else stderr.strip() or None
+
+
+def _case(identity: str, configuration: Configuration, place: Place) -> dict[str, Any]:
+    """One configuration as the agent takes it (a domain under the name the
+    place gives them)."""
+    case: dict[str, Any] = {"id": identity, "cpuid": configuration.cpuid}
+    if configuration.domain is not None:
+        named = runnable_domain(configuration.domain, source=configuration.source, name=place.domain_name)
+        return {**case, "domain": named, "name": place.domain_name}
+    return {**case, "cpu": configuration.cpu, "machine": configuration.machine}
 
 
 def verify(
-    stack: Stack,
+    place: Place,
     configurations: Sequence[Configuration],
     *,
     say: Callable[[str], None] = lambda _: None,
 ) -> Verification:
-    """Run every configuration on the stack's QEMU and KVM."""
-    profile = stack_profile(stack)
-    cases = [
-        {
-            "id": str(index),
-            "cpu": each.cpu,
-            "machine": each.machine,
-            "cpuid": each.cpuid,
-        }
-        for index, each in enumerate(configurations)
-    ]
+    """Run every configuration on the place's QEMU and KVM (libvirt's, for
+    a domain)."""
+    profile = place.recorded_profile()
+    cases = [_case(str(index), each, place) for index, each in enumerate(configurations)]
     request = {
         "cases": cases,
         "properties": [prop.name for prop in load_catalog().properties],
         "probe": profile is None,
-        "payload": list(payload_argv(Path("/opt/hvtune") / PAYLOAD_NAME)),
+        "payload": list(payload_argv(place.folder / PAYLOAD_NAME)),
     }
-    say(f"booting the {stack.release} sandbox for {len(cases)} configuration(s)")
-    extra = {PAYLOAD_NAME: payload_image()}
-    if profile is None:  # hvtune's probe runs on the stack's Python, with its compiled dependency
-        extra.update((f"lib/{name}", data) for name, data in wheel_files(stack.python))
-    outcome = run_l1(stack, request, extra)
+    say(f"running {len(cases)} configuration(s) on {place.name} ({place.accel})")
+    outcome = place.run(request, {PAYLOAD_NAME: payload_image()})
     if not outcome.kvm.get("kvm"):
-        raise InputError("hvtune sandbox", None, f"the {stack.release} stack's kernel gave no /dev/kvm (kvm_amd)")
+        raise InputError("hvtune verify", None, f"{place.name} gave no /dev/kvm")
+    if "libvirtd" in outcome.results():
+        raise InputError(
+            "hvtune verify", None, f"libvirtd did not start on {place.name}: {outcome.results()['libvirtd']['error']}"
+        )
     if profile is None:
-        profile = _record_profile(stack, outcome)
+        profile = place.record_profile(outcome)
     ran = outcome.results()
     results = []
     for index, each in enumerate(configurations):
         result = ran.get(str(index))
         if result is None:
-            raise InputError(each.source, None, f"the {stack.release} sandbox gave no result for it")
+            raise InputError(each.source, None, f"{place.name} gave no result for it")
         started = bool(result["started"])
+        through_libvirt = each.domain is not None
+        by, error = (None, None) if started else refused(result["stderr"], through_libvirt=through_libvirt)
         results.append(
             Verified(
                 source=each.source,
-                cpu=each.cpu,
+                cpu=result.get("cpu") if through_libvirt else each.cpu,
                 started=started,
-                error=None if started else qemu_refusal(result["stderr"]),
+                error=error,
                 properties=result["properties"],
                 cpuid=read_payload_output(result["payload"]) if result.get("payload") else None,
-                predicted=predict(each.judged, profile),
+                predicted=predict(each.judged, profile, place.libvirt_version),
+                refused_by=by,
+                through_libvirt=through_libvirt,
             )
         )
-    return Verification(stack, profile, tuple(results), outcome.run.seconds)
+    return Verification(place, profile, tuple(results), outcome.seconds)

@@ -42,7 +42,7 @@ def published() -> tuple[Published, ...]:
     from hvtune.bench.document import BenchDocument
     from hvtune.formats import json as config_format
     from hvtune.host.profile_json import ProfileDocument
-    from hvtune.report import bench, catalog, compare, findings, fixes, host, lab, plan
+    from hvtune.report import bench, catalog, compare, findings, fixes, host, lab, plan, verify
 
     records: list[tuple[str, Any]] = [
         ("hvtune check --format json", findings.CheckDocument),
@@ -56,6 +56,7 @@ def published() -> tuple[Published, ...]:
         ("hvtune list --format json", catalog.ListDocument),
         ("hvtune explain NAME --format json", catalog.CatalogEntry),
         ("hvtune lab --format json", lab.LabDocument),
+        ("hvtune verify --format json", verify.VerifyDocument),
     ]
     return (
         Published(config_format.SCHEMA, "hvtune convert --to json: a configuration", None),

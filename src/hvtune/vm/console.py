@@ -8,9 +8,13 @@ when not quiet), among them a panic, if there was one."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hvtune.host.versions import QEMU_BINARY
+
+# QEMU's warnings, also after the option they are about: "-accel kvm: warning: ..."
+_WARNING = re.compile(r"(?:-[^:]*: )?warning: ")
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -60,4 +64,4 @@ def qemu_refusal(stderr: str) -> str | None:
     """Why QEMU would not run the guest: the first error it printed (its
     warnings passed over), without QEMU's name before it."""
     errors = [line.removeprefix(f"{QEMU_BINARY}: ") for line in stderr.splitlines() if line.strip()]
-    return next((line for line in errors if not line.startswith("warning:")), None)
+    return next((line for line in errors if not _WARNING.match(line)), None)
