@@ -219,3 +219,25 @@ def test_doctor_on_named_files(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert code == 0
     assert "named on the command line" in out and "linux-ignores-hyperv" not in out
     assert "a Linux guest ignores these Hyper-V enlightenments" in out
+
+
+def test_check_and_doctor_offer_verify_for_predicted_refusals_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A file hvtune predicts QEMU or libvirt refuses ends the text with the
+    verify command for it (nothing boots); a clean one, JSON and a --cpu
+    value get no offer."""
+    refused = tmp_path / "stimer only.sh"
+    refused.write_text("qemu-system-x86_64 -cpu host,hv-stimer\n")
+    clean = tmp_path / "clean.sh"
+    clean.write_text("qemu-system-x86_64 -cpu host,hv-relaxed\n")
+    offer = "To see QEMU's and libvirt's own verdict on a real Hyper-V KVM: hvtune verify"
+    for command in ("check", "doctor"):
+        _, out, _ = run(capsys, command, str(refused), str(clean), "--host", "sandbox-bookworm")
+        assert out.replace("\n  ", " ").rstrip().endswith(f"{offer} '{refused}'")
+        _, out, _ = run(capsys, command, str(clean), "--host", "sandbox-bookworm")
+        assert offer not in out
+        _, out, _ = run(capsys, command, str(refused), "--format", "json")
+        assert offer not in out
+    _, out, _ = run(capsys, "check", "--cpu", "host,hv-stimer")
+    assert offer not in out

@@ -62,7 +62,10 @@ def check(
         unusable = [str(reading) for reading in readings if isinstance(reading, InputError)]
     for problem in unusable:
         click.echo(f"hvtune: {problem}", err=True)
-    click.echo(report.check_json(results, unusable) if output == "json" else report.check_text(results), nl=False)
+    if output == "json":
+        click.echo(report.check_json(results, unusable), nl=False)
+    else:
+        click.echo(report.check_text(results) + report.verify_offer(results, files if uri is None else ()), nl=False)
     if unusable:
         return 2
     return 1 if any(result.errors for result in results) else 0
@@ -111,7 +114,10 @@ def doctor(
     )
     for problem in result.unusable:
         click.echo(f"hvtune: {problem}", err=True)
-    click.echo(report.doctor_json(result) if output == "json" else report.doctor_text(result), nl=False)
+    if output == "json":
+        click.echo(report.doctor_json(result), nl=False)
+    else:
+        click.echo(report.doctor_text(result) + report.verify_offer(result.results, files), nl=False)
     if result.unusable:
         return 2
     return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
@@ -81,6 +82,23 @@ class Summary:
 
 def check_text(results: Sequence[CheckResult]) -> str:
     return "".join(result_text(result) + "\n\n" for result in results).removesuffix("\n")
+
+
+def verify_offer(results: Sequence[CheckResult], files: Sequence[str]) -> str:
+    """A closing paragraph offering `hvtune verify` for the files hvtune
+    predicts QEMU or libvirt refuses ('' when there are none): it boots the
+    sandbox only when the user runs it."""
+    refused = [
+        result.source
+        for result in results
+        if result.source in files and (result.refused_by or any(finding.refused_by for finding in result.findings))
+    ]
+    if not refused:
+        return ""
+    command = "hvtune verify " + " ".join(shlex.quote(printable(source)) for source in refused)
+    return (
+        "\n" + wrap(f"To see QEMU's and libvirt's own verdict on a real Hyper-V KVM: {command}", "  ", first="") + "\n"
+    )
 
 
 @dataclass(frozen=True)
