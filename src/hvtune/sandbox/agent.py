@@ -112,9 +112,10 @@ def _values(names: list[str], answers: list[dict[str, Any] | None]) -> dict[str,
 
 
 def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
-    """Start QEMU paused with `case`'s -cpu and machine; whether it
-    started, its stderr, and the properties read back when it did."""
-    argv = [QEMU, "-accel", "kvm", "-machine", case["machine"], "-cpu", case["cpu"]]
+    """Start QEMU paused with `case`'s -cpu, machine and accelerator (KVM
+    unless it names one); whether it started, its stderr, and the
+    properties read back when it did."""
+    argv = [QEMU, "-accel", case.get("accel", "kvm"), "-machine", case["machine"], "-cpu", case["cpu"]]
     argv += ["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"]
     start = time.monotonic()
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -209,8 +210,21 @@ def start_domain(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
     return result
 
 
+def to_native(case: dict[str, Any]) -> dict[str, Any]:
+    """libvirt's translation of the case's domain to a QEMU command line
+    (nothing is defined or started), or its refusal."""
+    written = "/tmp/hvtune-native.xml"
+    with open(written, "w") as handle:
+        handle.write(case["native"])
+    done = virsh("domxml-to-native", "qemu-argv", written)
+    return {"translated": done.returncode == 0, "argv": done.stdout, "stderr": done.stderr}
+
+
 def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"id": case["id"]}
+    if "native" in case:
+        result.update(to_native(case))
+        return result
     if "domain" in case:
         result.update(start_domain(case, request["properties"]))
         ran = {"cpu": result["cpu"], "machine": result["machine"]}
@@ -306,7 +320,7 @@ def main(arguments: list[str]) -> int:
     if facts["kvm"] and request.get("probe"):
         print(json.dumps(probe()), flush=True)
     if facts["kvm"]:
-        if any("domain" in case for case in request["cases"]):
+        if any("domain" in case or "native" in case for case in request["cases"]):
             problem = start_libvirtd()
             if problem is not None:
                 print(json.dumps({"id": "libvirtd", "error": problem}), flush=True)

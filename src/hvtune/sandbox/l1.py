@@ -77,7 +77,7 @@ class L1Outcome(AgentOutcome):
     run: VmRun
 
 
-def _package_files() -> Iterator[tuple[str, bytes]]:
+def package_files() -> Iterator[tuple[str, bytes]]:
     """hvtune's own package as it is installed here, for the agent."""
     package = Path(hvtune.__file__).parent
     for path in sorted(package.rglob("*")):
@@ -90,7 +90,7 @@ def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra:
     """The L1 guest's initramfs: busybox, the boot modules, the two inits,
     and under /hvtune the batch, hvtune's package and `extra` files for the
     agent (by their path there: ``lib/...`` is on its Python path)."""
-    agent_files = {"request.json": json.dumps(request).encode(), **dict(_package_files()), **extra}
+    agent_files = {"request.json": json.dumps(request).encode(), **dict(package_files()), **extra}
     files: list[tuple[str, int, bytes]] = [
         ("bin/busybox", EXECUTABLE, find_busybox("hvtune sandbox").read_bytes()),
         ("init", EXECUTABLE, _FIRST_INIT.encode()),
