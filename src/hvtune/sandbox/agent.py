@@ -245,7 +245,14 @@ def start_libvirtd() -> str | None:
         os.makedirs(folder, exist_ok=True)
     for daemon in ("virtlogd", "libvirtd"):
         try:
-            subprocess.run([daemon, "-d"], capture_output=True, timeout=60)
+            # not captured: the daemon keeps its inherited streams, and a capture would wait for them to close
+            subprocess.run(
+                [daemon, "-d"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"{daemon}: {error}"
     deadline = time.monotonic() + 60

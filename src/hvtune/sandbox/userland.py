@@ -57,7 +57,8 @@ mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
 mkdir -p "$root/opt/hvtune"
 mount --bind "$work/agent" "$root/opt/hvtune"
-exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+# not exec'd: with the agent as the namespace's PID 1 the batch took 80 s longer
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   PYTHONPATH=/opt/hvtune/lib python3 -m hvtune.sandbox.agent /opt/hvtune/request.json
 """
 
