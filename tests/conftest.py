@@ -8,6 +8,7 @@ from hvtune.errors import InputError
 from hvtune.lab.kernel import fetch_kernel
 
 from support.libvirt import Virsh, ensure_libvirtd
+from support.matrix import agreement_table
 from support.programs import require_program, under_ci
 from support.qemu import QemuProbe
 
@@ -38,3 +39,12 @@ def kernel() -> Path:
         if under_ci():
             pytest.fail(f"the lab's kernel could not be fetched: {error}")
         pytest.skip(f"no guest kernel: {error}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The release matrix's agreement table, when matrix tests ran."""
+    lines = agreement_table()
+    if lines:
+        terminalreporter.section("agreement with the real programs, per Debian release")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -147,3 +147,103 @@ def duplicated_domains(draw: st.DrawFn) -> str:
         )
         + "</domain>"
     )
+
+
+TRANSLATED_SIMPLE = (
+    "relaxed",
+    "vapic",
+    "vpindex",
+    "runtime",
+    "synic",
+    "reset",
+    "frequencies",
+    "reenlightenment",
+    "ipi",
+    "evmcs",
+    "avic",
+)
+
+
+@st.composite
+def hyperv_children(draw: st.DrawFn) -> list[str]:
+    children = []
+    for name in draw(st.lists(st.sampled_from(TRANSLATED_SIMPLE), unique=True, max_size=8)):
+        children.append(f"<{name} state='{draw(st.sampled_from(['on', 'off']))}'/>")
+    if draw(st.booleans()):
+        retries = draw(st.sampled_from(["retries='4095'", "retries='8191'", "retries='12287'", "retries='100'", ""]))
+        children.append(f"<spinlocks state='{draw(st.sampled_from(['on', 'off']))}' {retries}/>")
+    if draw(st.booleans()):
+        value = draw(
+            st.sampled_from(["value='KVM Hv'", "value='1234567890ab'", "value='far-too-long-id'", "value='a,b'", ""])
+        )
+        children.append(f"<vendor_id state='on' {value}/>")
+    if draw(st.booleans()):
+        direct = draw(st.sampled_from(["", "<direct state='on'/>", "<direct state='off'/>", "<bogus state='on'/>"]))
+        children.append(f"<stimer state='{draw(st.sampled_from(['on', 'off']))}'>{direct}</stimer>")
+    if draw(st.booleans()):
+        nested = draw(st.sampled_from(["", "<direct state='on'/>", "<direct state='on'/><extended state='on'/>"]))
+        children.append(f"<tlbflush state='on'>{nested}</tlbflush>")
+    if draw(st.integers(0, 9)) == 0:
+        children.append(draw(st.sampled_from(["<emsr_bitmap state='on'/>", "<vsm state='on'/>"])))
+    if children and draw(st.integers(0, 9)) == 0:
+        children.append(children[0].replace("'on'", "'off'"))  # a later duplicate wins
+    return draw(st.permutations(children))
+
+
+@st.composite
+def domains(draw: st.DrawFn) -> str:
+    """Whole domains of every kind libvirt translates to a -cpu value: CPU
+    modes, <hyperv> modes and children (values libvirt refuses among them),
+    <kvm>, timers and Hyper-V panic devices."""
+    cpu_mode = draw(st.sampled_from(["none", "host-passthrough", "maximum", "custom"]))
+    kind = "kvm" if cpu_mode in ("host-passthrough", "maximum") else "qemu"
+    features = ["<acpi/>"]
+    if draw(st.booleans()):
+        features.append(f"<apic eoi='{draw(st.sampled_from(['on', 'off']))}'/>")
+    mode = draw(st.sampled_from(["", "", "", " mode='custom'", " mode='passthrough'", " mode='host-model'"]))
+    if draw(st.integers(0, 5)):
+        features.append(f"<hyperv{mode}>{''.join(draw(hyperv_children()))}</hyperv>")
+    kvm = draw(
+        st.lists(
+            st.sampled_from(
+                ["<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>", "<pv-ipi state='off'/>"]
+            ),
+            unique=True,
+            max_size=2,
+        )
+    )
+    if kvm:
+        features.append(f"<kvm>{''.join(kvm)}</kvm>")
+    if draw(st.booleans()):
+        features.append(f"<pvspinlock state='{draw(st.sampled_from(['on', 'off']))}'/>")
+    if draw(st.booleans()):
+        features.append(f"<pmu state='{draw(st.sampled_from(['on', 'off']))}'/>")
+    cpu = ""
+    if cpu_mode in ("host-passthrough", "maximum"):
+        migratable = draw(st.sampled_from(["", " migratable='on'", " migratable='off'"]))
+        cpu = f"<cpu mode='{cpu_mode}'{migratable}/>"
+    elif cpu_mode == "custom":
+        # models libvirt's own CPU map passes through unchanged (others gain
+        # tokens such as intel-pt=off, which are no Hyper-V matter)
+        model = draw(st.sampled_from(["qemu64", "kvm64", "Nehalem"]))
+        wanted = draw(
+            st.lists(st.sampled_from(["vmx", "pcid", "lahf_lm", "invtsc", "hypervisor"]), unique=True, max_size=3)
+        )
+        policies = "".join(
+            f"<feature policy='{draw(st.sampled_from(['require', 'disable']))}' name='{f}'/>" for f in wanted
+        )
+        cpu = f"<cpu mode='custom' match='exact'><model fallback='allow'>{model}</model>{policies}</cpu>"
+    timers = draw(
+        st.lists(
+            st.sampled_from(TIMERS),
+            unique=True,
+            max_size=3,
+        )
+    )
+    panics = "<panic model='hyperv'/>" * draw(st.sampled_from([0, 0, 1, 2]))
+    return (
+        f"<domain type='{kind}'><name>generated</name><memory unit='KiB'>131072</memory><vcpu>2</vcpu>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+        f"<features>{''.join(features)}</features>{cpu}<clock offset='utc'>{''.join(timers)}</clock>"
+        f"<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{panics}</devices></domain>"
+    )

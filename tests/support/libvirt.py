@@ -135,22 +135,40 @@ class Virsh:
             handle.write(xml)
             handle.flush()
             done = self.run("domxml-to-native", "qemu-argv", handle.name, check=False)
-        if done.returncode != 0:
-            return Native(None, done.stderr.strip().removeprefix("error: "))
-        words = [word.text for word in split_words(done.stdout)]
-        return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
+        return native_of(done.returncode == 0, done.stdout, done.stderr)
+
+
+def native_of(translated: bool, stdout: str, stderr: str) -> Native:
+    """What `virsh domxml-to-native qemu-argv` printed, read: the -cpu value
+    of the command line, or libvirt's error without virsh's prefix."""
+    if not translated:
+        return Native(None, stderr.strip().removeprefix("error: "))
+    words = [word.text for word in split_words(stdout)]
+    return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
+
+
+def libvirt_disagreement(xml: str, native: Native, version: str) -> str | None:
+    """How hvtune, judging for libvirt `version`, differs from what that
+    libvirt made of `xml` (None: the same -cpu value, or the same refusal
+    with libvirt's own words)."""
+    reading = parse_text(xml, source="domain.xml")
+    refused = refusal(check_reading(reading, libvirt_version=version), "libvirt")
+    if native.error is not None:
+        if refused is None:
+            return f"libvirt {version} refuses ({native.error}); hvtune does not"
+        if refused.refusal_line != native.error:
+            return f"libvirt {version} says {native.error!r}, hvtune {refused.refusal_line!r}"
+        return None
+    if refused is not None:
+        return f"hvtune says libvirt {version} refuses ({refused.message}); it does not"
+    assert reading.document is not None
+    cpu = libvirt_cpu(reading.document, version=version)
+    if cpu != (native.cpu or "qemu64"):
+        return f"libvirt {version} writes -cpu {native.cpu}, hvtune {cpu}"
+    return None
 
 
 def assert_libvirt_agrees(virsh: Virsh, xml: str) -> None:
     """hvtune and the real libvirt translate `xml` alike, or refuse it alike."""
-    native = virsh.to_native(xml)
-    reading = parse_text(xml, source="domain.xml")
-    refused = refusal(check_reading(reading, libvirt_version=virsh.version), "libvirt")
-    if native.error is not None:
-        assert refused is not None, f"libvirt refuses ({native.error}); hvtune does not"
-        said = refused.message.split(" refuses the domain: ", 1)[1]
-        assert said.startswith(native.error), f"libvirt says {native.error!r}, hvtune {said!r}"
-        return
-    assert refused is None, f"hvtune says libvirt refuses ({refused.message}); it does not"
-    assert reading.document is not None
-    assert libvirt_cpu(reading.document, version=virsh.version) == (native.cpu or "qemu64")
+    problem = libvirt_disagreement(xml, virsh.to_native(xml), virsh.version)
+    assert problem is None, problem
