@@ -202,3 +202,17 @@ def test_qemu_under_this_kvm_does_what_hvtune_predicts(qemu: QemuProbe, cpu: str
     if refused:
         first_qemu_error = re.sub(r" to 0x[0-9a-f]+$", "", outcome.errors[0])
         assert first_qemu_error in refused[0].message
+
+
+def test_a_fixed_tsc_frequency_needs_tsc_scaling_or_exactly_the_hosts_frequency() -> None:
+    """Without KVM_CAP_TSC_CONTROL QEMU accepts only the host's own TSC
+    frequency (seen in the sandbox: 'kvm_init_vcpu: kvm_arch_init_vcpu
+    failed (0): Operation not supported'); unknown frequency: a warning."""
+    unscaled = replace(INTEL, kvm=replace(INTEL.kvm, capabilities={**INTEL.kvm.capabilities, "KVM_CAP_TSC_CONTROL": 0}))
+    at = replace(unscaled, kvm=replace(unscaled.kvm, tsc_khz=2596150))
+    (refused,) = qemu_refusals("host,tsc-frequency=2600000000", at)
+    assert refused.refusal_line == "kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Operation not supported"
+    assert "runs at 2596150 kHz" in refused.message
+    assert qemu_refusals("host,tsc-frequency=2596150000", at) == []
+    assert "host-tsc-scaling" in codes("host,tsc-frequency=2600000000", unscaled, Severity.WARNING)
+    assert "host-tsc-scaling" not in codes("host,tsc-frequency=2600000000", INTEL)

@@ -253,23 +253,38 @@ def check_host_invtsc(config: HypervConfig, context: CheckContext) -> list[Findi
 def check_host_tsc_scaling(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """A fixed TSC frequency on a KVM that cannot scale the TSC
     (KVM_CAP_TSC_CONTROL 0): QEMU's vCPU set-up fails unless the host's
-    TSC runs at exactly that frequency (target/i386/kvm/kvm.c,
+    TSC runs at exactly that many kHz (target/i386/kvm/kvm.c,
     kvm_arch_set_tsc_khz; seen in the sandbox, whose TCG CPU has no TSC
-    scaling)."""
+    scaling). The host's frequency is KVM_GET_TSC_KHZ, when recorded."""
     host = context.kvm_host
     hertz = config.get("tsc-frequency")
     if host is None or not isinstance(hertz, int) or hertz <= 0 or host.kvm.capability("KVM_CAP_TSC_CONTROL"):
         return []
+    wanted, running = hertz // 1000, host.kvm.tsc_khz
+    if running == wanted:
+        return []
+    cannot = f"{host.name}'s KVM cannot scale the TSC (no KVM_CAP_TSC_CONTROL)"
+    if running is None:
+        return [
+            Finding(
+                code="host-tsc-scaling",
+                severity=Severity.WARNING,
+                feature="tsc-frequency",
+                message=(
+                    f"{cannot}: QEMU refuses tsc-frequency={hertz} unless the host's TSC runs at exactly {wanted} kHz "
+                    "(its profile does not record the host's TSC frequency)"
+                ),
+            )
+        ]
     return [
         Finding(
             code="host-tsc-scaling",
             severity=Severity.ERROR,
             feature="tsc-frequency",
             message=(
-                f"{host.name}'s KVM cannot scale the TSC (no KVM_CAP_TSC_CONTROL): QEMU refuses tsc-frequency="
-                f"{hertz} unless the host's TSC runs at exactly {hertz // 1000} kHz (TSC frequency mismatch "
-                "between VM and host, and TSC scaling unavailable; kvm_init_vcpu: kvm_arch_init_vcpu failed (0): "
-                "Operation not supported)"
+                f"{cannot} and its TSC runs at {running} kHz: QEMU refuses tsc-frequency={hertz} (TSC frequency "
+                f"mismatch between VM ({wanted} kHz) and host ({running} kHz), and TSC scaling unavailable; "
+                "kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Operation not supported)"
             ),
             refused_by="qemu",
             said="kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Operation not supported",

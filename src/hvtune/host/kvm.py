@@ -23,6 +23,7 @@ import os
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hvtune.cpuid import REGISTERS_SIZE, Leaves, Registers, unpack_registers
 
@@ -34,6 +35,7 @@ KVM_CHECK_EXTENSION = 0xAE03
 KVM_CREATE_VCPU = 0xAE41
 KVM_CREATE_IRQCHIP = 0xAE60
 KVM_GET_SUPPORTED_HV_CPUID = 0xC008AEC1
+KVM_GET_TSC_KHZ = 0xAEA3
 KVM_API_VERSION = 12
 
 # Capabilities a Hyper-V probe reads, by their UAPI names.
@@ -83,7 +85,9 @@ class KvmFacts:
     leaves to their registers as KVM_GET_SUPPORTED_HV_CPUID reported them
     through ``hv_cpuid_source`` (``system`` or ``vcpu``; None when KVM offers
     neither), or is None with ``hv_cpuid_problem`` saying why. ``hyperv_msrs`` lists the Hyper-V MSRs in
-    KVM_GET_MSR_INDEX_LIST (None when that failed)."""
+    KVM_GET_MSR_INDEX_LIST (None when that failed). ``tsc_khz`` is the TSC frequency a new vCPU gets
+    (KVM_GET_TSC_KHZ: the host's, which a fixed tsc-frequency must equal where KVM cannot scale; None
+    when unknown)."""
 
     device: str
     problem: str | None = None
@@ -93,12 +97,14 @@ class KvmFacts:
     hv_cpuid_source: str | None = None
     hv_cpuid_problem: str | None = None
     hyperv_msrs: tuple[int, ...] | None = None
+    tsc_khz: int | None = None
 
     def capability(self, name: str) -> int:
         """KVM_CHECK_EXTENSION's answer (0 when not asked or failed)."""
         return self.capabilities.get(name, 0)
 
 
+T = TypeVar("T")
 Ioctl = Callable[[int, int, "int | bytearray"], int]
 
 
@@ -171,8 +177,8 @@ class _Device:
                 failed.append(f"{name}: {_failure(error)}")
         return answers, failed
 
-    def vcpu_hv_cpuid(self) -> dict[int, Registers]:
-        """The vCPU form, on a VM made for the question and closed at once.
+    def on_vcpu(self, ask: Callable[[int], T]) -> T:
+        """`ask` a question of a vCPU, on a VM made for it and closed at once.
         An in-kernel irqchip first, as QEMU has one: KVM reports direct-mode
         synthetic timers only with it."""
         vm = self.ioctl(self.fd, KVM_CREATE_VM, 0)
@@ -181,11 +187,19 @@ class _Device:
                 self.ioctl(vm, KVM_CREATE_IRQCHIP, 0)
             vcpu = self.ioctl(vm, KVM_CREATE_VCPU, 0)
             try:
-                return _supported_hv_cpuid(vcpu, self.ioctl)
+                return ask(vcpu)
             finally:
                 self.close(vcpu)
         finally:
             self.close(vm)
+
+    def vcpu_hv_cpuid(self) -> dict[int, Registers]:
+        """KVM_GET_SUPPORTED_HV_CPUID in its vCPU form."""
+        return self.on_vcpu(lambda vcpu: _supported_hv_cpuid(vcpu, self.ioctl))
+
+    def tsc_khz(self) -> int:
+        """KVM_GET_TSC_KHZ of a new vCPU."""
+        return self.on_vcpu(lambda vcpu: self.ioctl(vcpu, KVM_GET_TSC_KHZ, 0))
 
 
 def _hv_cpuid(
@@ -239,8 +253,14 @@ def probe_kvm(
             msrs = _hyperv_msrs(fd, ioctl)
         except OSError as error:
             failed.append(f"KVM_GET_MSR_INDEX_LIST: {_failure(error)}")
+        tsc_khz: int | None = None
+        if capabilities.get("KVM_CAP_GET_TSC_KHZ", 0) > 0:
+            try:
+                tsc_khz = device.tsc_khz() or None
+            except OSError as error:
+                failed.append(f"KVM_GET_TSC_KHZ: {_failure(error)}")
         return KvmFacts(
-            "present", "; ".join(failed) or None, version, capabilities, leaves, source, cpuid_problem, msrs
+            "present", "; ".join(failed) or None, version, capabilities, leaves, source, cpuid_problem, msrs, tsc_khz
         )
     finally:
         close(fd)
