@@ -27,6 +27,10 @@ KEPT = (
 PASSTHROUGH_MODES = ("host-passthrough", "maximum", "host-model")
 
 
+def _copy(element: etree._Element) -> etree._Element:
+    return etree.fromstring(etree.tostring(element, with_tail=False))
+
+
 def _fit_cpu(cpu: etree._Element) -> None:
     """The domain's <cpu> as the sandbox can give it: no NUMA cells (they
     name memory the sandbox's domain does not have), no named model."""
@@ -48,25 +52,24 @@ def runnable_domain(text: str, *, source: str, name: str = NAME) -> str:
     domain = etree.Element("domain", type=original.get("type", "kvm"))
     etree.SubElement(domain, "name").text = name
     etree.SubElement(domain, "memory", unit="MiB").text = str(MEMORY_MIB)
-    for tag in ("vcpu", "os", "features", "cpu", "clock"):
-        found = original.find(tag)
-        if found is None:
-            continue
-        if tag == "os":
-            os_type = found.find("type")
+    for element in original:
+        tag = element.tag
+        if tag == "os" and domain.find("os") is None:  # libvirt reads the first <os> and the first <cpu> only
+            os_type = element.find("type")
             kept = etree.SubElement(domain, "os")
             etree.SubElement(kept, "type", dict(os_type.attrib) if os_type is not None else {}).text = (
                 (os_type.text or "hvm") if os_type is not None else "hvm"
             )
-            continue
-        copied = etree.fromstring(etree.tostring(found))
-        if tag == "cpu":
+        elif tag == "cpu" and domain.find("cpu") is None:
+            copied = _copy(element)
             _fit_cpu(copied)
-        domain.append(copied)
-    panics = original.findall("devices/panic")
+            domain.append(copied)
+        elif tag in ("vcpu", "features", "clock"):  # every <features> and <clock> counts
+            domain.append(_copy(element))
+    panics = original.findall("devices/panic")  # those of every <devices>
     if panics:
         devices = etree.SubElement(domain, "devices")
         for panic in panics:
-            devices.append(etree.fromstring(etree.tostring(panic)))
+            devices.append(_copy(panic))
     etree.cleanup_namespaces(domain)
     return str(etree.tostring(domain, pretty_print=True, encoding="unicode"))
