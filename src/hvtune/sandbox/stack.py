@@ -28,9 +28,7 @@ PACKAGES = (
     "qemu-system-x86",
     "libvirt-daemon-system",
     "libvirt-clients",
-    "python3",
-    "python3-lxml",  # hvtune reads libvirt's domain capabilities with it
-    "python3-packaging",
+    "python3",  # the agent's (hvtune's probe runs on hvtune's own Python: sandbox.runtime)
 )
 # The versions a stack is known by (dpkg names; the kernel is found by its image).
 VERSIONED = {"qemu": "qemu-system-x86", "libvirt": "libvirt-daemon", "python": "python3"}
@@ -70,11 +68,6 @@ class Stack:
         """A program's upstream version (``qemu`` 1:7.2+dfsg-7 -> 7.2)."""
         version = self.versions[name].split(":", 1)[-1]
         return re.split(r"[+~-]", version, maxsplit=1)[0]
-
-    @property
-    def python(self) -> str:
-        """The stack's Python as ``3.11``."""
-        return ".".join(self.upstream("python").split(".")[:2])
 
     def describe(self) -> dict[str, str]:
         """What a report says of the stack: release, kernel, QEMU, libvirt."""
@@ -195,11 +188,12 @@ def _keep_boot_files(root: Path, folder: Path) -> str:
     return release
 
 
-def _make_image(root: Path, image: Path) -> None:
-    """An ext4 image holding the tree, with room for what L1 writes."""
+def make_image(root: Path, image: Path, *, room: int = 512 << 20) -> None:
+    """An ext4 image holding the tree, with `room` bytes beyond it for what
+    L1 writes."""
     used = sum(entry.stat(follow_symlinks=False).st_size for entry in root.rglob("*"))
     image.touch()
-    os.truncate(image, used * 3 // 2 + (512 << 20))
+    os.truncate(image, used * 3 // 2 + room)
     _run(["mkfs.ext4", "-q", "-F", "-L", "hvtune-stack", "-d", str(root), str(image)], "making the stack's image")
 
 
@@ -219,7 +213,7 @@ def build_stack(release: str, *, say: Callable[[str], None] = lambda _: None) ->
         _debootstrap(release, mirror, tree)
         versions = _versions(tree)
         kernel = _keep_boot_files(tree, staging)
-        _make_image(tree, staging / "root.ext4")
+        make_image(tree, staging / "root.ext4")
         stack = Stack(
             release=release,
             kernel=kernel,

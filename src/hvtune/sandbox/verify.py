@@ -24,8 +24,8 @@ from hvtune.host.profile_json import profile_from_json
 from hvtune.report.host import host_json
 from hvtune.sandbox.l1 import L1Outcome, run_l1
 from hvtune.sandbox.payload import payload_argv, payload_image, read_payload_output
+from hvtune.sandbox.runtime import python_argv, runtime_image
 from hvtune.sandbox.stack import Stack
-from hvtune.sandbox.wheels import wheel_files
 from hvtune.valuetypes import Value
 from hvtune.vm.console import qemu_refusal
 from hvtune.vm.spec import DEFAULT_MACHINE
@@ -159,14 +159,12 @@ def verify(
     request = {
         "cases": cases,
         "properties": [prop.name for prop in load_catalog().properties],
-        "probe": profile is None,
+        "probe": python_argv("hvtune.sandbox.probe") if profile is None else None,
         "payload": list(payload_argv(Path("/opt/hvtune") / PAYLOAD_NAME)),
     }
     say(f"booting the {stack.release} sandbox for {len(cases)} configuration(s)")
-    extra = {PAYLOAD_NAME: payload_image()}
-    if profile is None:  # hvtune's probe runs on the stack's Python, with its compiled dependency
-        extra.update((f"lib/{name}", data) for name, data in wheel_files(stack.python))
-    outcome = run_l1(stack, request, extra)
+    python = runtime_image(say=say) if profile is None else None  # hvtune's probe runs on it
+    outcome = run_l1(stack, request, {PAYLOAD_NAME: payload_image()}, python)
     if not outcome.kvm.get("kvm"):
         raise InputError("hvtune sandbox", None, f"the {stack.release} stack's kernel gave no /dev/kvm (kvm_amd)")
     if profile is None:
