@@ -5,13 +5,16 @@ from __future__ import annotations
 import click
 
 from hvtune.cli.options import FORMAT
-from hvtune.sandbox.stack import RELEASES
+from hvtune.sandbox.stack import RELEASES, STACKS
+
+_WHICH = "; ".join(f"{release}: {held}" for release, held in STACKS.items())
 
 ON = click.option(
     "--on",
     "release",
     type=click.Choice(RELEASES),
-    help="The Debian release whose kernel, QEMU and libvirt run it (default: this machine's, else bookworm).",
+    help=f"The Debian release whose kernel, QEMU and libvirt run it ({_WHICH}; default: this machine's, else "
+    "bookworm).",
 )
 
 
@@ -51,11 +54,11 @@ def sandbox() -> None:
     built with mmdebstrap from the mirror this machine's apt uses."""
 
 
-@sandbox.command()
+@sandbox.command(
+    help=f"Build (or rebuild) the stacks of these releases (default: this machine's Debian release). {_WHICH}."
+)
 @click.argument("releases", nargs=-1, type=click.Choice(RELEASES))
 def build(releases: tuple[str, ...]) -> int:
-    """Build (or rebuild) the stacks of these releases (default: this
-    machine's Debian release)."""
     from hvtune.sandbox.stack import build_stack, default_release
 
     for release in releases or (default_release(),):
