@@ -17,7 +17,6 @@ import importlib.metadata
 import os
 import re
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from hvtune.bench.build import cache_folder
 from hvtune.errors import InputError
-from hvtune.sandbox.stack import make_image
+from hvtune.sandbox.stack import make_image, run_tool
 
 MOUNT = "/opt/hvtune-python"  # where the L1 guest mounts the image
 LOADER = "ld-linux-x86-64.so.2"
@@ -70,7 +69,7 @@ def _python_files() -> Iterator[tuple[str, Path]]:
 def _shared_libraries(binaries: list[Path]) -> dict[str, Path]:
     """Every shared library `binaries` link, by file name (the loader as
     LOADER), as ``ldd`` resolves them here."""
-    done = subprocess.run(["ldd", *map(str, binaries)], capture_output=True, text=True, timeout=120)
+    done = run_tool(["ldd", *map(str, binaries)], "finding the libraries of hvtune's Python")
     found: dict[str, Path] = {}
     for line in done.stdout.splitlines():
         matched = _NEEDED.match(line)
@@ -91,6 +90,19 @@ def _key(files: list[tuple[str, Path]]) -> str:
     return digest.hexdigest()[:16]
 
 
+def stage_python(tree: Path, files: list[tuple[str, Path]] | None = None) -> Path:
+    """Copy hvtune's Python (`files`, by default all of it) and the shared
+    libraries it links into the folder `tree`, as the image holds them."""
+    files = list(_python_files()) if files is None else files
+    binaries = [path for name, path in files if name == "bin/python3" or name.endswith(".so")]
+    libraries = [(f"libs/{name}", path) for name, path in _shared_libraries(binaries).items()]
+    for name, path in [*files, *libraries]:
+        target = tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return tree
+
+
 def runtime_image(*, say: Callable[[str], None] = lambda _: None) -> Path:
     """The image of hvtune's Python, built when the cache has none for the
     files it holds today."""
@@ -101,14 +113,8 @@ def runtime_image(*, say: Callable[[str], None] = lambda _: None) -> Path:
         return image
     say(f"making the image of hvtune's Python for the sandbox ({sys.version.split()[0]})")
     folder.mkdir(parents=True, exist_ok=True)
-    binaries = [path for name, path in files if name == "bin/python3" or name.endswith(".so")]
-    libraries = [(f"libs/{name}", path) for name, path in _shared_libraries(binaries).items()]
     with tempfile.TemporaryDirectory(prefix=".python-", dir=folder) as work:
-        tree = Path(work) / "tree"
-        for name, path in [*files, *libraries]:
-            target = tree / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+        tree = stage_python(Path(work) / "tree", files)
         staged = Path(work) / "python.ext4"
         make_image(tree, staged, room=16 << 20)
         for old in folder.glob("*.ext4"):
@@ -117,18 +123,18 @@ def runtime_image(*, say: Callable[[str], None] = lambda _: None) -> Path:
     return image
 
 
-def python_argv(module: str) -> list[str]:
-    """The command that runs `module` on hvtune's Python in the L1 guest,
-    hvtune's package (/opt/hvtune/lib) on its path."""
+def python_argv(module: str, home: str = MOUNT, path: str = "/opt/hvtune/lib") -> list[str]:
+    """The command that runs `module` on hvtune's Python at `home` (in the
+    L1 guest: MOUNT), with `path` (hvtune's package there) on its path."""
     return [
         "env",
-        f"PYTHONHOME={MOUNT}",
-        "PYTHONPATH=/opt/hvtune/lib",
+        f"PYTHONHOME={home}",
+        f"PYTHONPATH={path}",
         "PYTHONDONTWRITEBYTECODE=1",
-        f"{MOUNT}/libs/{LOADER}",
+        f"{home}/libs/{LOADER}",
         "--library-path",
-        f"{MOUNT}/libs",
-        f"{MOUNT}/bin/python3",
+        f"{home}/libs",
+        f"{home}/bin/python3",
         "-m",
         module,
     ]

@@ -118,7 +118,7 @@ def load_stack(release: str) -> Stack | None:
     return stack if stack.image.is_file() and stack.vmlinuz.is_file() else None
 
 
-def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
+def run_tool(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=_BUILD_TIMEOUT)
     except FileNotFoundError:
@@ -143,11 +143,11 @@ def _debootstrap(release: str, mirror: str, root: Path) -> None:
         str(root),
         mirror,
     ]
-    _run(command, f"building the {release} stack (mmdebstrap)")
+    run_tool(command, f"building the {release} stack (mmdebstrap)")
 
 
 def _versions(root: Path) -> dict[str, str]:
-    done = _run(
+    done = run_tool(
         ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-W", "-f", "${Package} ${Version}\\n", *VERSIONED.values()],
         "reading the stack's package versions",
     )
@@ -202,7 +202,7 @@ def make_image(root: Path, image: Path, *, room: int = 512 << 20) -> None:
     used = sum(entry.stat(follow_symlinks=False).st_size for entry in root.rglob("*"))
     image.touch()
     os.truncate(image, used * 3 // 2 + room)
-    _run(["mkfs.ext4", "-q", "-F", "-L", "hvtune-stack", "-d", str(root), str(image)], "making the stack's image")
+    run_tool(["mkfs.ext4", "-q", "-F", "-L", "hvtune-stack", "-d", str(root), str(image)], "making the stack's image")
 
 
 def build_stack(release: str, *, say: Callable[[str], None] = lambda _: None) -> Stack:
