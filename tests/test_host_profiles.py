@@ -96,13 +96,16 @@ def test_nothing_without_kvm_cap_hyperv() -> None:
 # --- the bundled profiles ----------------------------------------------------------
 
 
-def test_the_bundled_profiles_are_the_five_examples_and_the_recorded_sandbox() -> None:
+def test_the_bundled_profiles_are_the_five_examples_and_the_recorded_sandboxes() -> None:
     assert bundled_profile_names() == [
         "amd-avic",
         "intel-nested",
         "no-hyperv",
         "old-kernel-4.19",
         "sandbox-bookworm",
+        "sandbox-bullseye",
+        "sandbox-sid",
+        "sandbox-trixie",
         "unstable-tsc",
     ]
 

@@ -142,8 +142,17 @@ def test_reasons_cite_the_facts() -> None:
 # --- the real programs accept what plans render ---------------------------------------
 
 
-def _rendered(to: str) -> list[str]:
-    return sorted({render(plan(g, h, goals).config, to) for g, h, goals in SCENARIOS})
+def _rendered(to: str, *, libvirt: str | None = None) -> list[str]:
+    """Every plan written for `to`; with `libvirt`, only the plans for hosts
+    whose libvirt is not newer (a plan uses what its host's libvirt has:
+    emsr_bitmap on the trixie and sid sandboxes' 11.3 and 12.8, say)."""
+    return sorted(
+        {
+            render(plan(g, h, goals).config, to)
+            for g, h, goals in SCENARIOS
+            if libvirt is None or parse_release(host(h).libvirt_version or "0") <= parse_release(libvirt)
+        }
+    )
 
 
 @pytest.mark.qemu
@@ -158,7 +167,7 @@ def test_libvirt_accepts_every_plan(virsh: Virsh, tmp_path: Path) -> None:
     from support.domains import domain
 
     # a pinned tsc-frequency is judged by libvirt against the machine it runs on, so it is left out here
-    for fragment in [f for f in _rendered("libvirt") if "frequency=" not in f]:
+    for fragment in [f for f in _rendered("libvirt", libvirt=virsh.version) if "frequency=" not in f]:
         xml = _into_domain(domain(cpu="<cpu mode='host-passthrough'/>"), fragment)
         native = virsh.to_native(xml)
         assert native.error is None, f"{native.error}\n{fragment}"

@@ -308,6 +308,7 @@ class QemuFacts:
     """What QEMU does with Hyper-V properties on particular hosts."""
 
     tcg_vpindex_fixed: str
+    passthrough_skips: str  # from this release hv-passthrough leaves out the skip_passthrough features
     msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
 
 
@@ -580,6 +581,7 @@ def load_catalog() -> Catalog:
         _libvirt(raw["libvirt"]),
         QemuFacts(
             tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
+            passthrough_skips=raw["qemu"]["passthrough_skips"],
             msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
         ),
         read_cpuid_table(raw["cpuid"]),

@@ -10,9 +10,12 @@ from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.refusal import libvirt_refusal
 from hvtune.checks.rule import about, needs, only_for
-from hvtune.config import HypervConfig
+from hvtune.config import DEFAULT_MODEL, HypervConfig
+from hvtune.documents.qemu import QemuCommand
 from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.forms.qemu import cannot_apply, not_found
 from hvtune.releases import parse_release
+from hvtune.valuetypes import display
 
 
 @needs("host")
@@ -193,13 +196,16 @@ def check_host_smt(config: HypervConfig, context: CheckContext) -> list[Finding]
 
 @needs("host")
 def check_host_qemu(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """Properties the host's QEMU does not know (too old, or already removed)."""
+    """Properties the host's QEMU does not know (too old, or already removed),
+    in the order it applies them."""
     host = context.host
     if host is None or host.qemu_version is None:
         return []
     release = parse_release(host.qemu_version)
+    command = context.document_of(QemuCommand)
+    typed = {name: index for index, name in enumerate(command.applied if command else ())}
     findings = []
-    for name in config.values:
+    for name in sorted(config.values, key=lambda name: typed.get(name, len(typed))):  # QEMU's order
         prop = load_catalog().entry(name)
         if not isinstance(prop, Property) or not prop.since.qemu:
             continue
@@ -209,17 +215,17 @@ def check_host_qemu(config: HypervConfig, context: CheckContext) -> list[Finding
             code, why = "qemu-removed", f"it was removed in QEMU {prop.since.removed}"
         else:
             continue
+        model = config.model or DEFAULT_MODEL
+        reason = not_found(model, name)
         findings.append(
             Finding(
                 code=code,
                 severity=Severity.ERROR,
                 feature=name,
-                message=(
-                    f"QEMU {host.qemu_version} on {host.name} does not know {name} ({why}): "
-                    f"Property '{config.model or 'qemu64'}-x86_64-cpu.{name}' not found"
-                ),
+                message=f"QEMU {host.qemu_version} on {host.name} does not know {name} ({why}): {reason}",
                 fix=ConfigChange({name: None}),
                 refused_by="qemu",
+                said=cannot_apply(model, name, display(config.values[name]), reason),
             )
         )
     return findings

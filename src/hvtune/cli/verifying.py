@@ -8,15 +8,18 @@ from pathlib import Path
 import click
 
 from hvtune.cli.options import FORMAT
-from hvtune.sandbox.stack import RELEASES
+from hvtune.sandbox.stack import RELEASES, STACKS
+
+_WHICH = "; ".join(f"{release}: {held}" for release, held in STACKS.items())
 
 ON = click.option(
     "--on",
     "release",
     type=click.Choice([*RELEASES, "local"]),
     help=(
-        "Where it runs: a Debian release's kernel, QEMU and libvirt in the sandbox, or `local`, this machine's own "
-        "KVM when it emulates Hyper-V (the default there; elsewhere this machine's Debian release, else bookworm)."
+        f"Where it runs: a Debian release's kernel, QEMU and libvirt in the sandbox ({_WHICH}), or `local`, this "
+        "machine's own KVM when it emulates Hyper-V (the default there; elsewhere this machine's Debian release, "
+        "else bookworm)."
     ),
 )
 
@@ -57,11 +60,11 @@ def sandbox() -> None:
     built with mmdebstrap from the mirror this machine's apt uses."""
 
 
-@sandbox.command()
+@sandbox.command(
+    help=f"Build (or rebuild) the stacks of these releases (default: this machine's Debian release). {_WHICH}."
+)
 @click.argument("releases", nargs=-1, type=click.Choice(RELEASES))
 def build(releases: tuple[str, ...]) -> int:
-    """Build (or rebuild) the stacks of these releases (default: this
-    machine's Debian release)."""
     from hvtune.sandbox.stack import build_stack, default_release
 
     for release in releases or (default_release(),):

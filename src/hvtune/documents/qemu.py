@@ -9,8 +9,11 @@ class QemuCommand(NamedTuple):
     """Where the -cpu value stands in the text (``line``, and ``span``: its
     offsets, quotes included; None when the text has no -cpu), and the names
     it both switched with ``+x``/``-x`` and set with ``x=...``, which QEMU
-    warns about."""
+    warns about; ``applied``: the properties its ``x=...`` tokens set, in
+    the order QEMU applies them (so the first it does not know is the one it
+    names)."""
 
     line: int | None = None
     span: tuple[int, int] | None = None
     ambiguous: tuple[str, ...] = ()
+    applied: tuple[str, ...] = ()

@@ -39,6 +39,7 @@ from hvtune.formats.qemu_values import (
 )
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, Word, split_words
+from hvtune.forms.qemu import cannot_apply, not_found
 from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 
@@ -48,6 +49,7 @@ class CpuOption:
 
     config: HypervConfig
     ambiguous: tuple[str, ...] = ()
+    applied: tuple[str, ...] = ()  # the properties set by name=value, in the order QEMU applies them
 
 
 class CpuTokens:
@@ -65,10 +67,6 @@ class CpuTokens:
 
 def _place(position: int, token: str) -> str:
     return f"-cpu token {position} {token!r}"
-
-
-def _cpu_type(model: str) -> str:
-    return f"{model}-x86_64-cpu"
 
 
 def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
@@ -110,7 +108,7 @@ class _Refused(Exception):
 
 
 def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
-    message = f"Property '{_cpu_type(model)}.{name}' not found"
+    message = not_found(model, name)
     if hint:
         return _Refused(message, hint)
     suggestion = catalog.suggest(name)
@@ -246,10 +244,12 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
     model, tokens = split_cpu(value, source)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
-    position, original, applied = 0, "", ""
+    position, original = 0, ""
+    applied: tuple[str, str] | None = None
+    applied_order: list[str] = []
     try:
         for position, name, text, original in tokens.assignments:
-            applied = f"{_cpu_type(model)}.{name}={text}"  # what QEMU names when it cannot apply it
+            applied = (name, text)  # what QEMU names when it cannot apply it
             known = table.get(name)
             if known is None:
                 if _refused_unknown(name):
@@ -259,16 +259,17 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
             if known.models:
                 _check_model(known, model, catalog)
             values[known.entry.name] = known.decode(text)
+            applied_order.append(known.entry.name)
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
-                original, applied = sign + name, ""
+                original, applied = sign + name, None
                 entry = _switch(model, sign, name)
                 if entry is None:
                     extra.append((position, _kept(original)))
                 else:
                     values[entry.name] = flag
     except _Refused as refused:
-        said = f"can't apply global {applied}: {refused.message}" if applied else None
+        said = cannot_apply(model, *applied, refused.message) if applied else None
         raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
     config = HypervConfig(
         model=model,
@@ -276,7 +277,7 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         machine=machine,
         extra=tuple(token for _, token in sorted(extra)),
     )
-    return CpuOption(config, tuple(dict.fromkeys(tokens.ambiguous)))
+    return CpuOption(config, tuple(dict.fromkeys(tokens.ambiguous)), tuple(dict.fromkeys(applied_order)))
 
 
 def _render_value(entry: Entry, value: Value) -> str:
@@ -380,7 +381,7 @@ def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
         parsed = parse_cpu(cpu.text, source=source, machine=machine)
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
-    found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous)
+    found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous, parsed.applied)
     return Reading(source, "qemu", parsed.config, found, guest_os)
 
 
@@ -398,7 +399,7 @@ def parse_text(text: str, *, source: str) -> Reading[QemuCommand]:
     start = text.index(lines[0])
     parsed = parse_cpu(lines[0], source=source)
     span = (start, start + len(lines[0]))
-    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous)
+    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied)
     return Reading(source, "qemu", parsed.config, command)
 
 
@@ -443,7 +444,7 @@ def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
 def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading[QemuCommand]:
     """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``."""
     parsed = parse_cpu(value, source=source)
-    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous))
+    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous, applied=parsed.applied))
 
 
 def _quoted(value: str, original: str) -> str:

@@ -263,11 +263,12 @@ def start_libvirtd() -> str | None:
     return "libvirtd's socket did not appear within 60 s"
 
 
-def probe() -> dict[str, Any]:
-    """hvtune's own host probe, run on the stack's Python (its host
-    profile as JSON text, or why there is none)."""
+def probe(command: list[str]) -> dict[str, Any]:
+    """hvtune's own host probe, run by `command` (on hvtune's Python: the
+    stack's may be too old for hvtune): its host profile as JSON text, or
+    why there is none."""
     problem = start_libvirtd()
-    argv = [sys.executable, "-m", "hvtune.sandbox.probe"]
+    argv = list(command)
     if problem is not None:
         argv.append("--no-libvirt")
     done = subprocess.run(argv, capture_output=True, timeout=600)
@@ -325,7 +326,7 @@ def main(arguments: list[str]) -> int:
     facts = kvm_facts()
     print(json.dumps(facts), flush=True)
     if facts["kvm"] and request.get("probe"):
-        print(json.dumps(probe()), flush=True)
+        print(json.dumps(probe(request["probe"])), flush=True)
     if facts["kvm"]:
         if any("domain" in case or "native" in case for case in request["cases"]):
             problem = start_libvirtd()

@@ -6,8 +6,9 @@ image, and hvtune's agent running a batch there on the stack's Python.
 The first root (an initramfs) holds a static busybox, the modules the
 kernel needs to reach the disk, hvtune's own package and the batch; it
 mounts the disk, copies hvtune into it and hands over to a second init
-there, which loads kvm_amd with the stack's own modprobe, runs the agent
-and powers off."""
+there, which mounts the image of hvtune's Python (a second disk, when
+given), loads kvm_amd with the stack's own modprobe, runs the agent and
+powers off."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 import hvtune
 from hvtune.errors import InputError
 from hvtune.sandbox.agent import BEGIN, END, AgentOutcome, read_records
+from hvtune.sandbox.runtime import MOUNT as PYTHON_MOUNT
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.console import Console, kernel_message
 from hvtune.vm.initramfs import EXECUTABLE, FILE, find_busybox, write_initramfs
@@ -51,7 +53,7 @@ $B mount --move /dev /newroot/dev
 exec $B switch_root /newroot /opt/hvtune/init
 """
 
-_SECOND_INIT = """#!/opt/hvtune/busybox sh
+_SECOND_INIT = f"""#!/opt/hvtune/busybox sh
 B=/opt/hvtune/busybox
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 $B mount -t proc proc /proc
@@ -61,6 +63,7 @@ $B mount -t devpts devpts /dev/pts
 $B mount -t tmpfs tmpfs /dev/shm
 $B mount -t tmpfs tmpfs /run
 $B mount -t tmpfs tmpfs /tmp
+if [ -b /dev/vdb ]; then $B mkdir -p {PYTHON_MOUNT} && $B mount -t ext4 -o ro /dev/vdb {PYTHON_MOUNT}; fi
 modprobe kvm_amd 2>&1 | $B sed 's/^/HVTUNE-L1-MODPROBE: /'
 # what udev does for /dev/kvm, so that libvirt's QEMU (not root) may open it
 $B chgrp kvm /dev/kvm 2>/dev/null && $B chmod 0660 /dev/kvm
@@ -113,8 +116,11 @@ def _failure(run: VmRun, stack: Stack) -> str:
     return f"the {stack.release} sandbox's agent printed no results ({reason or f'QEMU exit {run.returncode}'})"
 
 
-def run_l1(stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | None = None) -> L1Outcome:
-    """Boot `stack` as the L1 guest and run the batch `request` there."""
+def run_l1(
+    stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | None = None, python: Path | None = None
+) -> L1Outcome:
+    """Boot `stack` as the L1 guest and run the batch `request` there;
+    `python`, the image of hvtune's Python, is mounted at PYTHON_MOUNT."""
     with tempfile.TemporaryDirectory(prefix="hvtune-l1-") as work:
         first_root = build_first_root(Path(work) / "initramfs.gz", stack, request, extra or {})
         spec = VmSpec(
@@ -125,7 +131,10 @@ def run_l1(stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | N
             vcpus=1,
             memory=L1_MEMORY,
             append="console=ttyS0 quiet panic=-1",
-            extra=("-drive", f"file={stack.image},format=raw,if=virtio,snapshot=on"),
+            extra=(
+                *("-drive", f"file={stack.image},format=raw,if=virtio,snapshot=on"),
+                *(("-drive", f"file={python},format=raw,if=virtio,readonly=on") if python else ()),
+            ),
             timeout=BASE_SECONDS + CASE_SECONDS * len(request.get("cases", ())),
         )
         run = run_vm(spec)

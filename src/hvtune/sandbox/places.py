@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,15 +24,20 @@ from hvtune.host.versions import local_libvirt_version, local_qemu_version
 from hvtune.report.host import host_json
 from hvtune.sandbox.agent import BEGIN, END, LIBVIRT_SOCKET, AgentOutcome, read_records
 from hvtune.sandbox.l1 import run_l1
+from hvtune.sandbox.runtime import python_argv, runtime_image
 from hvtune.sandbox.stack import Stack
-from hvtune.sandbox.wheels import wheel_files
 from hvtune.writing import write_file
 
 LIMITS = (
     "the sandbox's CPU is AMD (TCG's max): Intel-only features (enlightened VMCS, APICv) can only be seen refused, "
     "and its timings are relative"
 )
-LOCAL_SECONDS = 600.0  # a whole batch on this machine, at most
+LOCAL_SECONDS = 600.0
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """Says nothing."""  # a whole batch on this machine, at most
 
 
 class Place(Protocol):
@@ -63,7 +68,7 @@ class Place(Protocol):
 
     def recorded_profile(self) -> HostProfile | None: ...
 
-    def run(self, request: dict[str, Any], extra: Mapping[str, bytes]) -> AgentOutcome: ...
+    def run(self, request: dict[str, Any], extra: Mapping[str, bytes], *, say: Say = ...) -> AgentOutcome: ...
 
     def record_profile(self, outcome: AgentOutcome) -> HostProfile: ...
 
@@ -102,11 +107,14 @@ class Sandbox:
         path = self._profile_path
         return profile_from_json(path.read_text(), source=str(path)) if path.is_file() else None
 
-    def run(self, request: dict[str, Any], extra: Mapping[str, bytes]) -> AgentOutcome:
-        files = dict(extra)
-        if request.get("probe"):  # hvtune's probe runs on the stack's Python, with its compiled dependency
-            files.update((f"lib/{name}", data) for name, data in wheel_files(self.stack.python))
-        return run_l1(self.stack, request, files)
+    def run(self, request: dict[str, Any], extra: Mapping[str, bytes], *, say: Say = _quiet) -> AgentOutcome:
+        """One boot of the stack; hvtune's probe, when asked for, runs on
+        hvtune's own Python, its image mounted in L1 (the stack's may be too
+        old for hvtune)."""
+        if not request.get("probe"):
+            return run_l1(self.stack, request, extra)
+        probing = {**request, "probe": python_argv("hvtune.sandbox.probe")}
+        return run_l1(self.stack, probing, extra, runtime_image(say=say))
 
     def record_profile(self, outcome: AgentOutcome) -> HostProfile:
         stack = self.stack
@@ -168,7 +176,7 @@ class LocalMachine:
     def recorded_profile(self) -> HostProfile | None:
         return self.profile
 
-    def run(self, request: dict[str, Any], extra: Mapping[str, bytes]) -> AgentOutcome:
+    def run(self, request: dict[str, Any], extra: Mapping[str, bytes], *, say: Say = _quiet) -> AgentOutcome:
         if any("domain" in case for case in request["cases"]) and not os.path.exists(LIBVIRT_SOCKET):
             raise InputError("hvtune verify", None, f"libvirtd is not running here ({LIBVIRT_SOCKET} is missing)")
         for name, data in {**extra, "request.json": json.dumps(request).encode()}.items():

@@ -1,5 +1,6 @@
-"""hvtune's host probe as the L1 agent runs it on a stack's Python: the
-profile of the stack's KVM, QEMU and libvirt, printed as JSON.
+"""hvtune's host probe as the L1 agent runs it, on hvtune's own Python
+(sandbox.runtime): the profile of the stack's KVM, QEMU and libvirt,
+printed as JSON.
 
     python3 -m hvtune.sandbox.probe [--no-libvirt]
 """

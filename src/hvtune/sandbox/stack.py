@@ -22,15 +22,21 @@ from hvtune.bench.build import cache_folder
 from hvtune.errors import InputError
 from hvtune.sandbox.mirror import apt_mirror
 
-RELEASES = ("bullseye", "bookworm", "trixie", "sid")
+# Every release the sandbox builds, boots and is judged on (tests/test_sandbox.py),
+# with what its stack held when last built (sid moves on).
+STACKS = {
+    "bullseye": "Linux 5.10, QEMU 5.2, libvirt 7.0",
+    "bookworm": "Linux 6.1, QEMU 7.2, libvirt 9.0",
+    "trixie": "Linux 6.12, QEMU 10.0, libvirt 11.3",
+    "sid": "Linux 7.2, QEMU 11.1, libvirt 12.8 in December 2026",
+}
+RELEASES = tuple(STACKS)
 PACKAGES = (
     "linux-image-cloud-amd64",
     "qemu-system-x86",
     "libvirt-daemon-system",
     "libvirt-clients",
-    "python3",
-    "python3-lxml",  # hvtune reads libvirt's domain capabilities with it
-    "python3-packaging",
+    "python3",  # the agent's (hvtune's probe runs on hvtune's own Python: sandbox.runtime)
 )
 # The versions a stack is known by (dpkg names; the kernel is found by its image).
 VERSIONED = {"qemu": "qemu-system-x86", "libvirt": "libvirt-daemon", "python": "python3"}
@@ -70,11 +76,6 @@ class Stack:
         """A program's upstream version (``qemu`` 1:7.2+dfsg-7 -> 7.2)."""
         version = self.versions[name].split(":", 1)[-1]
         return re.split(r"[+~-]", version, maxsplit=1)[0]
-
-    @property
-    def python(self) -> str:
-        """The stack's Python as ``3.11``."""
-        return ".".join(self.upstream("python").split(".")[:2])
 
     def describe(self) -> dict[str, str]:
         """What a report says of the stack: release, kernel, QEMU, libvirt."""
@@ -117,7 +118,7 @@ def load_stack(release: str) -> Stack | None:
     return stack if stack.image.is_file() and stack.vmlinuz.is_file() else None
 
 
-def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
+def run_tool(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=_BUILD_TIMEOUT)
     except FileNotFoundError:
@@ -142,11 +143,11 @@ def _debootstrap(release: str, mirror: str, root: Path) -> None:
         str(root),
         mirror,
     ]
-    _run(command, f"building the {release} stack (mmdebstrap)")
+    run_tool(command, f"building the {release} stack (mmdebstrap)")
 
 
 def _versions(root: Path) -> dict[str, str]:
-    done = _run(
+    done = run_tool(
         ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-W", "-f", "${Package} ${Version}\\n", *VERSIONED.values()],
         "reading the stack's package versions",
     )
@@ -195,12 +196,13 @@ def _keep_boot_files(root: Path, folder: Path) -> str:
     return release
 
 
-def _make_image(root: Path, image: Path) -> None:
-    """An ext4 image holding the tree, with room for what L1 writes."""
+def make_image(root: Path, image: Path, *, room: int = 512 << 20) -> None:
+    """An ext4 image holding the tree, with `room` bytes beyond it for what
+    L1 writes."""
     used = sum(entry.stat(follow_symlinks=False).st_size for entry in root.rglob("*"))
     image.touch()
-    os.truncate(image, used * 3 // 2 + (512 << 20))
-    _run(["mkfs.ext4", "-q", "-F", "-L", "hvtune-stack", "-d", str(root), str(image)], "making the stack's image")
+    os.truncate(image, used * 3 // 2 + room)
+    run_tool(["mkfs.ext4", "-q", "-F", "-L", "hvtune-stack", "-d", str(root), str(image)], "making the stack's image")
 
 
 def build_stack(release: str, *, say: Callable[[str], None] = lambda _: None) -> Stack:
@@ -219,7 +221,7 @@ def build_stack(release: str, *, say: Callable[[str], None] = lambda _: None) ->
         _debootstrap(release, mirror, tree)
         versions = _versions(tree)
         kernel = _keep_boot_files(tree, staging)
-        _make_image(tree, staging / "root.ext4")
+        make_image(tree, staging / "root.ext4")
         stack = Stack(
             release=release,
             kernel=kernel,

@@ -187,7 +187,7 @@ def verify(
         "payload": list(payload_argv(place.folder / PAYLOAD_NAME)),
     }
     say(f"running {len(cases)} configuration(s) on {place.name} ({place.accel})")
-    outcome = place.run(request, {PAYLOAD_NAME: payload_image()})
+    outcome = place.run(request, {PAYLOAD_NAME: payload_image()}, say=say)
     if not outcome.kvm.get("kvm"):
         raise InputError("hvtune verify", None, f"{place.name} gave no /dev/kvm")
     if "libvirtd" in outcome.results():
