@@ -9,8 +9,10 @@ from typing import ClassVar
 
 from hvtune.cpuid import leaves_json
 from hvtune.jsonrecords import encode
+from hvtune.lab.guest import GuestRun
 from hvtune.report.cpuid import cpuid_text
 from hvtune.report.text import wrap
+from hvtune.sandbox.stack import Stack
 from hvtune.sandbox.verify import ACCEL, LIMITS, Prediction, Verification, Verified
 from hvtune.valuetypes import Value, display
 
@@ -34,11 +36,37 @@ class PredictionRecord:
 
 
 @dataclass(frozen=True)
+class GuestRecord:
+    """What a Linux guest booted with the configuration saw (verify
+    --boot): its kernel's `Hypervisor detected` line (None when it detected
+    none), its Hyper-V lines, its clocksource, or why it did not report
+    (``problem``), and its seconds."""
+
+    hypervisor: str | None
+    hyperv: tuple[str, ...]
+    clocksource: str | None
+    problem: str | None
+    seconds: float
+
+    @classmethod
+    def of(cls, run: GuestRun) -> GuestRecord:
+        detected = not run.problem and any("Hypervisor detected" in line for line in run.saw)
+        return cls(
+            hypervisor=run.hypervisor if detected else None,
+            hyperv=run.hyperv,
+            clocksource=run.clocksource,
+            problem=run.problem,
+            seconds=round(run.seconds, 2),
+        )
+
+
+@dataclass(frozen=True)
 class VerifiedRecord:
     """One configuration: whether it started, QEMU's first error line, the
     Hyper-V properties QEMU ended with, the Hyper-V CPUID leaves the guest
-    saw (registers eax, ebx, ecx, edx by leaf), hvtune's prediction, and
-    whether the two agree."""
+    saw (registers eax, ebx, ecx, edx by leaf), hvtune's prediction,
+    whether the two agree, and what a Linux guest saw (verify --boot;
+    None without it or when QEMU refused the configuration)."""
 
     source: str
     cpu: str
@@ -49,6 +77,7 @@ class VerifiedRecord:
     cpuid: dict[str, list[int]] | None
     predicted: PredictionRecord
     agrees: bool
+    guest: GuestRecord | None
 
 
 @dataclass(frozen=True)
@@ -62,21 +91,22 @@ class VerifyDocument:
     limits: str
 
 
-def _stack(verification: Verification) -> StackRecord:
-    return StackRecord(**verification.stack.describe(), accel=ACCEL)
+def stack_record(stack: Stack) -> StackRecord:
+    return StackRecord(**stack.describe(), accel=ACCEL)
 
 
 def _record(verification: Verification, result: Verified) -> VerifiedRecord:
     return VerifiedRecord(
         source=result.source,
         cpu=result.cpu,
-        stack=_stack(verification),
+        stack=stack_record(verification.stack),
         started=result.started,
         error=result.error,
         properties=result.properties,
         cpuid=leaves_json(result.cpuid) if result.cpuid is not None else None,
         predicted=PredictionRecord(result.predicted.started, result.predicted.error),
         agrees=result.agrees,
+        guest=GuestRecord.of(result.guest) if result.guest is not None else None,
     )
 
 
@@ -109,6 +139,16 @@ def defect_line(verification: Verification, result: Verified) -> str:
     )
 
 
+def _guest_lines(run: GuestRun) -> list[str]:
+    """What the Linux guest saw, quoted as it printed it (wrap escapes
+    control characters)."""
+    head = f"  a Linux guest booted with it ({run.seconds:.1f} s):"
+    if run.problem:
+        return [head, wrap(run.problem, "      ", first="    ")]
+    said = [run.hypervisor, *run.hyperv, f"clocksource {run.clocksource or 'unknown'}"]
+    return [head, *(wrap(line, "      ", first="    ") for line in said)]
+
+
 def verify_text(verification: Verification) -> str:
     stack = verification.stack.describe()
     lines = [
@@ -125,6 +165,8 @@ def verify_text(verification: Verification) -> str:
         if result.cpuid is not None:
             lines.append("  Hyper-V CPUID the guest sees:")
             lines += [wrap(line, "      ", first="    ") for line in cpuid_text(result.cpuid).splitlines()]
+        if result.guest is not None:
+            lines += _guest_lines(result.guest)
         if result.agrees:
             lines.append(f"  hvtune predicted the same ({_said(result.predicted)})")
         else:

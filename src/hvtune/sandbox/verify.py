@@ -3,7 +3,9 @@ Hyper-V KVM, beside hvtune's own prediction for the same stack (check on
 the stack's recorded host profile). A disagreement is a defect of hvtune.
 
 A batch is one L1 boot. The stack's host profile is recorded the first
-time (hvtune's probe, run in the same boot) and kept with the stack."""
+time (hvtune's probe, run in the same boot) and kept with the stack. With
+`boot`, each configuration also boots a Linux guest (L2, sandbox.l2) that
+reports what it saw: its hypervisor, its Hyper-V lines, its clocksource."""
 
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ from hvtune.formats.qemu import read_cpu_option, render_cpu
 from hvtune.formats.reading import Reading
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import profile_from_json
+from hvtune.lab.guest import GuestRun
 from hvtune.report.host import host_json
-from hvtune.sandbox.l1 import L1Outcome, run_l1
+from hvtune.sandbox.l1 import AGENT_FOLDER, L1Outcome, run_l1
+from hvtune.sandbox.l2 import boot_cases, guest_spec, initramfs_files, read_boots
 from hvtune.sandbox.payload import payload_argv, payload_image, read_payload_output
 from hvtune.sandbox.stack import Stack
 from hvtune.sandbox.wheels import wheel_files
@@ -51,7 +55,8 @@ class Prediction:
 class Verified:
     """One configuration, run: whether QEMU started it or its first error
     line, the Hyper-V properties it ended with, the Hyper-V CPUID leaves
-    a guest saw, and hvtune's prediction."""
+    a guest saw, hvtune's prediction, and (verify --boot, when it started)
+    what a Linux guest booted with it saw."""
 
     source: str
     cpu: str
@@ -60,6 +65,7 @@ class Verified:
     properties: dict[str, Value]
     cpuid: Leaves | None
     predicted: Prediction
+    guest: GuestRun | None = None
 
     @property
     def agrees(self) -> bool:
@@ -143,9 +149,11 @@ def verify(
     stack: Stack,
     configurations: Sequence[Configuration],
     *,
+    boot: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> Verification:
-    """Run every configuration on the stack's QEMU and KVM."""
+    """Run every configuration on the stack's QEMU and KVM (and with
+    `boot` a Linux guest with each)."""
     profile = stack_profile(stack)
     cases = [
         {
@@ -160,10 +168,17 @@ def verify(
         "cases": cases,
         "properties": [prop.name for prop in load_catalog().properties],
         "probe": profile is None,
-        "payload": list(payload_argv(Path("/opt/hvtune") / PAYLOAD_NAME)),
+        "payload": list(payload_argv(AGENT_FOLDER / PAYLOAD_NAME)),
     }
-    say(f"booting the {stack.release} sandbox for {len(cases)} configuration(s)")
+    say(
+        f"booting the {stack.release} sandbox for {len(cases)} configuration(s)"
+        + (", a Linux guest each" if boot else "")
+    )
     extra = {PAYLOAD_NAME: payload_image()}
+    guests = [guest_spec(stack, each.cpu, machine=each.machine, measure=False) for each in configurations]
+    if boot:
+        request["cases"] = cases + boot_cases(guests)
+        extra.update(initramfs_files("hvtune verify --boot", None))
     if profile is None:  # hvtune's probe runs on the stack's Python, with its compiled dependency
         extra.update((f"lib/{name}", data) for name, data in wheel_files(stack.python))
     outcome = run_l1(stack, request, extra)
@@ -172,6 +187,7 @@ def verify(
     if profile is None:
         profile = _record_profile(stack, outcome)
     ran = outcome.results()
+    booted: list[GuestRun | None] = [*read_boots(guests, outcome, measured=False)] if boot else [None] * len(guests)
     results = []
     for index, each in enumerate(configurations):
         result = ran.get(str(index))
@@ -187,6 +203,7 @@ def verify(
                 properties=result["properties"],
                 cpuid=read_payload_output(result["payload"]) if result.get("payload") else None,
                 predicted=predict(each.judged, profile),
+                guest=booted[index] if started else None,
             )
         )
     return Verification(stack, profile, tuple(results), outcome.run.seconds)
