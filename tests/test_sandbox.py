@@ -22,12 +22,10 @@ from hvtune.catalog import load_catalog
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import load_profile
 from hvtune.report.verify import defect_line
-from hvtune.sandbox.stack import ensure_stack, load_stack
 from hvtune.sandbox.verify import Configuration, Verification, Verified, stack_profile, verify
 
-from support.programs import require_program, under_ci
+from support.sandbox import RELEASE, sandbox_stack
 
-RELEASE = "bookworm"
 FIXED_SEED = 20261201
 FRESH_SEED = int(os.environ.get("HVTUNE_SANDBOX_SEED") or random.SystemRandom().randrange(2**32))
 RANDOM_SUBSETS = 100  # per seed
@@ -101,11 +99,7 @@ def stack_profile_for_cases() -> HostProfile:
 
 @pytest.fixture(scope="module")
 def ran(stack_profile_for_cases: HostProfile) -> dict[str, tuple[Case, Verified, Verification]]:
-    require_program("mmdebstrap")
-    require_program("mkfs.ext4")
-    if load_stack(RELEASE) is None and not under_ci() and not os.environ.get("HVTUNE_SANDBOX_BUILD"):
-        pytest.skip(f"no {RELEASE} stack in the cache: run `hvtune sandbox build {RELEASE}` (CI builds it)")
-    stack = ensure_stack(RELEASE)
+    stack = sandbox_stack()
     cases = _cases(stack_profile_for_cases)
     configurations = [Configuration.typed(case.cpu, cpuid=case.cpuid) for case in cases]
     verification = verify(stack, configurations)
