@@ -171,6 +171,11 @@ def test_the_accelerator_and_what_is_said_of_it(monkeypatch: pytest.MonkeyPatch,
         assert choose_accel(None, {"kvm", "kvm_amd"}, "bookworm") == (
             ("kvm", []) if lacking is None else ("sandbox", in_sandbox)
         )
+    # a kernel of the user's is booted here
+    assert choose_accel(None, {"kvm", "kvm_pvm"}, "bookworm", own_kernel=True) == (
+        "tcg",
+        [f"{PVM_NOTE}; running under TCG", TCG_NOTE],
+    )
     # ... and without the sandbox (no stack, no mmdebstrap) under TCG: PVM boots only PVM guest kernels
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))

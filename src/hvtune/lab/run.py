@@ -65,13 +65,16 @@ def _sandbox_at_hand(release: str) -> bool:
     return load_stack(release) is not None or shutil.which("mmdebstrap") is not None
 
 
-def choose_accel(requested: str | None, modules: Collection[str], release: str | None = None) -> tuple[str, list[str]]:
+def choose_accel(
+    requested: str | None, modules: Collection[str], release: str | None = None, *, own_kernel: bool = False
+) -> tuple[str, list[str]]:
     """The accelerator and what the lab says about it: the one requested,
     else KVM when this machine's KVM emulates Hyper-V, else the sandbox
-    (of `release`) when it is at hand, else hvtune.vm.accel.accelerator's
-    choice; why, when that needs saying; and under TCG or in the sandbox
-    what the figures can show."""
-    lacking = hyperv_lacking(modules) if requested is None else None
+    (of `release`) when it is at hand and no kernel of the user's is to
+    boot (`own_kernel`), else hvtune.vm.accel.accelerator's choice; why,
+    when that needs saying; and under TCG or in the sandbox what the
+    figures can show."""
+    lacking = hyperv_lacking(modules) if requested is None and not own_kernel else None
     if requested == "sandbox" or (lacking and _sandbox_at_hand(release or default_release())):
         why = f"{lacking}; running both guests in the sandbox" if lacking else None
         return "sandbox", [*([why] if why else []), SANDBOX_NOTE]
@@ -97,7 +100,7 @@ def run_lab(
     """Boot A, then B, under the same machine, and measure each; `progress`
     hears a line as each guest starts and ends (a guest can take minutes).
     In the sandbox (of `release`) the guests boot the stack's kernel."""
-    chosen, notes = choose_accel(accel, read_system(Path("/")).modules, release)
+    chosen, notes = choose_accel(accel, read_system(Path("/")).modules, release, own_kernel=kernel is not None)
     options = options or LAB_OPTIONS
     if chosen == "sandbox":
         if kernel is not None:
