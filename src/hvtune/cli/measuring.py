@@ -82,7 +82,7 @@ def bench(options: BenchOptions, output: str) -> int:
     "--accel",
     type=click.Choice(["kvm", "tcg", "sandbox"]),
     help="Default: KVM when this machine's KVM emulates Hyper-V, else the sandbox (both guests as L2 under its "
-    "Hyper-V KVM, in one TCG guest), else TCG.",
+    "Hyper-V KVM, in one TCG guest, where --count and --rounds left at their defaults are 10x smaller), else TCG.",
 )
 @ON
 @_measuring(LAB_OPTIONS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvtune.bench.build import build_core
-from hvtune.bench.options import LAB_OPTIONS, BenchOptions
+from hvtune.bench.options import LAB_OPTIONS, SANDBOX_LAB_OPTIONS, BenchOptions
 from hvtune.errors import InputError
 from hvtune.host.sysfs import read_system
 from hvtune.lab.guest import GuestRun, boot
@@ -99,13 +99,15 @@ def run_lab(
 ) -> LabResult:
     """Boot A, then B, under the same machine, and measure each; `progress`
     hears a line as each guest starts and ends (a guest can take minutes).
-    In the sandbox (of `release`) the guests boot the stack's kernel."""
+    In the sandbox (of `release`) the guests boot the stack's kernel, and
+    each number of `options` left at the lab's default is the sandbox's."""
     chosen, notes = choose_accel(accel, read_system(Path("/")).modules, release, own_kernel=kernel is not None)
     options = options or LAB_OPTIONS
     if chosen == "sandbox":
         if kernel is not None:
             raise InputError("--kernel", None, "the sandbox boots its stack's own kernel (choose it with --on RELEASE)")
         stack = ensure_stack(release or default_release(), say=progress or (lambda _: None))
+        options = options.defaults_from(LAB_OPTIONS, SANDBOX_LAB_OPTIONS)
         a_run, b_run = _in_sandbox(stack, (a, b), vcpus, memory, options, progress)
         return LabResult(a_run, b_run, chosen, kernel_path(stack), vcpus, memory, tuple(notes), stack)
     image = find_kernel(kernel)
