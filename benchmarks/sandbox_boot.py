@@ -33,7 +33,7 @@ def main() -> None:
     start = time.perf_counter()
     outcome = run_l1(stack, {"cases": boot_cases(specs)}, initramfs_files("benchmarks/sandbox_boot.py", None))
     with_guests = time.perf_counter() - start
-    runs = read_boots(specs, outcome, measured=False)
+    runs = read_boots(specs, outcome.results(), measured=False)
     assert all(run.problem is None for run in runs), [run.problem for run in runs]
     each = statistics.median(run.seconds for run in runs)
     print(

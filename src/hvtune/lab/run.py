@@ -145,7 +145,7 @@ def _in_sandbox(
     if progress:
         progress(f"booting the {stack.release} sandbox: A -cpu {cpus[0]}, then B -cpu {cpus[1]}, under its KVM")
     outcome = run_l1(stack, {"cases": boot_cases(specs)}, initramfs_files("hvtune lab", options))
-    runs = read_boots(specs, outcome, measured=True)
+    runs = read_boots(specs, outcome.results(), measured=True)
     if progress:
         for label, run in zip("AB", runs, strict=True):
             progress(f"{label} {'failed' if run.problem else 'measured'} in {run.seconds:.1f} s")

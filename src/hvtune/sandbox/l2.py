@@ -10,7 +10,7 @@ starts, where SeaBIOS adds seconds under nested TCG)."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from hvtune.bench.build import build_core
 from hvtune.bench.options import BenchOptions
 from hvtune.lab.guest import GuestRun, read_run
 from hvtune.lab.initramfs import build_initramfs
-from hvtune.sandbox.l1 import AGENT_FOLDER, L1Outcome
+from hvtune.sandbox.l1 import AGENT_FOLDER
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.initramfs import find_busybox
 from hvtune.vm.run import VmRun
@@ -72,9 +72,10 @@ def boot_cases(specs: Sequence[VmSpec], prefix: str = "boot") -> list[dict[str, 
     ]
 
 
-def read_boots(specs: Sequence[VmSpec], outcome: L1Outcome, *, measured: bool, prefix: str = "boot") -> list[GuestRun]:
-    """What each guest saw (and measured), from the agent's results."""
-    results = outcome.results()
+def read_boots(
+    specs: Sequence[VmSpec], results: Mapping[str, dict[str, Any]], *, measured: bool, prefix: str = "boot"
+) -> list[GuestRun]:
+    """What each guest saw (and measured), from the agent's results by id."""
     runs = []
     for index, spec in enumerate(specs):
         result = results.get(f"{prefix}-{index}")

@@ -187,7 +187,7 @@ def verify(
     if profile is None:
         profile = _record_profile(stack, outcome)
     ran = outcome.results()
-    booted: list[GuestRun | None] = [*read_boots(guests, outcome, measured=False)] if boot else [None] * len(guests)
+    booted: list[GuestRun | None] = [*read_boots(guests, ran, measured=False)] if boot else [None] * len(guests)
     results = []
     for index, each in enumerate(configurations):
         result = ran.get(str(index))
