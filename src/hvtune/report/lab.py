@@ -16,7 +16,6 @@ from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
 from hvtune.report.verify import StackRecord, stack_record
-from hvtune.sandbox.verify import ACCEL
 from hvtune.writing import write_file
 
 
@@ -47,7 +46,16 @@ def _accel(result: LabResult) -> str:
     if result.stack is None:
         return result.accel.upper()
     stack = result.stack.describe()
-    return f"L2 in the Debian {stack['release']} sandbox (QEMU {stack['qemu']}, {ACCEL})"
+    return f"L2 in the Debian {stack['release']} sandbox (QEMU {stack['qemu']})"
+
+
+def _ratio(a: float, b: float) -> str:
+    """B/A with two decimals, or as 1/N where two decimals would show
+    0.00 (the Hyper-V clock against a trapping one)."""
+    if not a:
+        return "0.00"
+    ratio = b / a
+    return f"1/{a / b:,.0f}" if 0 < ratio < 0.005 else f"{ratio:.2f}"
 
 
 def lab_text(result: LabResult) -> str:
@@ -58,7 +66,7 @@ def lab_text(result: LabResult) -> str:
         width = max(len(title) for title, _, _ in rows)
         lines.append(f"{'':<{width}}  {'Without (A)':>12}  {'With (B)':>12}  {'B/A':>6}")
         for title, a, b in rows:
-            lines.append(f"{title:<{width}}  {figure(a):>12}  {figure(b):>12}  {b / a if a else 0:>6.2f}")
+            lines.append(f"{title:<{width}}  {figure(a):>12}  {figure(b):>12}  {_ratio(a, b):>6}")
         lines.append("")
     lines += [*_guest_lines("A", result.a), *_guest_lines("B", result.b)]
     lines += ["", *(wrap(f"Note: {note}.", "      ", first="") for note in result.notes)] if result.notes else []
