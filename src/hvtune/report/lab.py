@@ -55,7 +55,7 @@ def _ratio(a: float, b: float) -> str:
     if not a:
         return "0.00"
     ratio = b / a
-    return f"1/{a / b:,.0f}" if 0 < ratio < 0.005 else f"{ratio:.2f}"
+    return f"1/{a / b:.0f}" if 0 < ratio < 0.005 else f"{ratio:.2f}"
 
 
 def lab_text(result: LabResult) -> str:
