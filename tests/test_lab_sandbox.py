@@ -39,7 +39,7 @@ def test_hv_time_with_hv_vpindex_makes_clock_gettime_cheap() -> None:
         f"hvtune lab: L2 in the Debian {RELEASE} sandbox (QEMU {stack.upstream('qemu')}), 1 vCPUs, 512 MiB, "
         f"kernel vmlinuz-{stack.kernel}"
     )
-    assert re.fullmatch(r"clock_gettime, TSC ticks per call +[\d,]+ +[\d,.]+ +1/[\d,]+", text[3]), text[3]
+    assert re.fullmatch(r"clock_gettime, TSC ticks per call +[\d,]+ +[\d,.]+ +1/\d+", text[3]), text[3]
     assert "   Hypervisor detected: Microsoft Hyper-V; clocksource hyperv_clocksource_tsc_page" in text
 
 
