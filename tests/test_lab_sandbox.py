@@ -43,9 +43,11 @@ def test_hv_time_with_hv_vpindex_makes_clock_gettime_cheap() -> None:
     assert "   Hypervisor detected: Microsoft Hyper-V; clocksource hyperv_clocksource_tsc_page" in text
 
 
-def test_the_sandbox_boots_its_own_kernel(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
-        capsys, "lab", "--accel", "sandbox", "--on", RELEASE, "--kernel", "vmlinuz", "--a", "host", "--b", "host"
-    )
+def test_on_a_release_is_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "lab", "--on", RELEASE, "--accel", "tcg", "--a", "host", "--b", "host")
+    assert code == 2
+    assert "--on bookworm chooses the sandbox's stack; it does not go with --accel tcg" in err
+    # --on alone means the sandbox, which boots its stack's kernel
+    code, _, err = run(capsys, "lab", "--on", RELEASE, "--kernel", "vmlinuz", "--a", "host", "--b", "host")
     assert code == 2
     assert_one_line_error(err, "--kernel: the sandbox boots its stack's own kernel (choose it with --on RELEASE)")

@@ -106,7 +106,8 @@ def lab(
     inside over the serial console, and print a Without/With table with what
     each guest saw (its Hypervisor detected line, Hyper-V lines, clocksource).
     A Linux guest uses Hyper-V interfaces only with kvm=off. In the sandbox
-    (--accel sandbox, --on RELEASE) the guests boot the stack's kernel."""
+    (--accel sandbox; --on RELEASE implies it) the guests boot the stack's
+    kernel."""
     from hvtune.lab.kernel import fetch_kernel as fetch
     from hvtune.lab.run import run_lab
     from hvtune.report import lab as report
@@ -119,6 +120,9 @@ def lab(
         kernel = kernel or str(fetched)
     if cpu_a is None or cpu_b is None:
         raise UsageFailure("lab: give both --a CPU and --b CPU")
+    if release is not None and accel not in (None, "sandbox"):
+        raise UsageFailure(f"lab: --on {release} chooses the sandbox's stack; it does not go with --accel {accel}")
+    accel = "sandbox" if release is not None else accel
     if plot_path is not None:
         report.require_matplotlib()
     result = run_lab(
