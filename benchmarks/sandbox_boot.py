@@ -36,9 +36,8 @@ def main() -> None:
     runs = read_boots(specs, outcome.results(), measured=False)
     assert all(run.problem is None for run in runs), [run.problem for run in runs]
     each = statistics.median(run.seconds for run in runs)
-    print(
-        f"sandbox {args.release}, guests with -cpu {args.cpu}: {runs[0].hypervisor}, clocksource {runs[0].clocksource}"
-    )
+    print(f"sandbox {args.release}, guests with -cpu {args.cpu}")
+    print(f"  each saw: {runs[0].hypervisor}; clocksource {runs[0].clocksource}")
     print(f"L1 boot, agent, power off:        {baseline:6.1f} s")
     print(f"the same with {args.guests} L2 guest(s):       {with_guests:6.1f} s  ({with_guests / baseline:.2f}x)")
     print(f"one L2 guest, QEMU start to off:  {each:6.1f} s  (median of {args.guests})")
