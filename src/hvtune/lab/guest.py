@@ -59,7 +59,9 @@ def read_run(cpu: str, run: VmRun, timeout: float, *, measured: bool = True) -> 
     """What one guest's run says, a run killed at its `timeout` included;
     `measured`: whether its init measured (else it only reported)."""
     if run.timed_out:
-        return GuestRun(cpu, problem=f"the guest did not finish within {timeout:g} s", seconds=timeout)
+        said = [line for line in Console.read(run.stdout).lines if line.strip()]
+        last = f" (its last line: {said[-1]})" if said else ""
+        return GuestRun(cpu, problem=f"the guest did not finish within {timeout:g} s{last}", seconds=timeout)
     return read_console(cpu, run.stdout, run.stderr, run.returncode, run.seconds, measured=measured)
 
 
