@@ -16,8 +16,9 @@ from hvtune.bench.build import build_core
 from hvtune.bench.options import LAB_OPTIONS
 from hvtune.errors import InputError
 from hvtune.lab.guest import boot
-from hvtune.lab.initramfs import build_initramfs, find_busybox
+from hvtune.lab.initramfs import build_initramfs
 from hvtune.lab.kernel import fetch_kernel, find_kernel
+from hvtune.vm.initramfs import find_busybox
 from hvtune.vm.spec import VmSpec
 
 
@@ -35,7 +36,7 @@ def main() -> None:
             start = time.perf_counter()
             initramfs = build_initramfs(
                 Path(folder) / "initramfs.gz",
-                busybox=find_busybox(),
+                busybox=find_busybox("benchmarks/lab_time.py"),
                 bench=build_core(static_only=True).path,
                 arguments=LAB_OPTIONS.arguments(),
             )

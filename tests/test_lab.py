@@ -3,8 +3,8 @@ from initramfs to table and chart) with Debian's cloud kernel."""
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from hvtune.errors import InputError
 from hvtune.lab.guest import read_console
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
 from hvtune.lab.kernel import find_kernel
-from hvtune.lab.run import TCG_NOTE, choose_accel
-from hvtune.vm.accel import PVM_NOTE
+from hvtune.lab.run import NO_SANDBOX_NOTE, SANDBOX_NOTE, TCG_NOTE, choose_accel
+from hvtune.sandbox.stack import load_stack
+from hvtune.vm.accel import PVM_NOTE, hyperv_lacking
 
 from support.cli import run
 from support.schemas import assert_valid
@@ -157,10 +158,28 @@ def test_a_measuring_guest_is_read_whole() -> None:
     assert run.results["context"] == {"vcpus": 2, "clocksource": "tsc", "kernel": "6.1.0-56-cloud-amd64"}
 
 
-def test_the_accelerator_and_what_is_said_of_it() -> None:
+def test_the_accelerator_and_what_is_said_of_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert choose_accel("tcg", {"kvm", "kvm_intel"}) == ("tcg", [TCG_NOTE])
     assert choose_accel("kvm", {"kvm", "kvm_pvm"}) == ("kvm", [PVM_NOTE])
-    # PVM boots only PVM guest kernels: left alone, the lab does not hang on it
-    assert choose_accel(None, {"kvm", "kvm_pvm"}) == ("tcg", [f"{PVM_NOTE}; running under TCG", TCG_NOTE])
-    opens = os.access("/dev/kvm", os.R_OK | os.W_OK)
-    assert choose_accel(None, {"kvm", "kvm_amd"}) == (("kvm", []) if opens else ("tcg", [TCG_NOTE]))
+    assert choose_accel("sandbox", {"kvm", "kvm_pvm"}) == ("sandbox", [SANDBOX_NOTE])
+    # left alone where KVM cannot show an enlightenment's effect, the lab runs in the sandbox ...
+    if load_stack("bookworm") is not None or shutil.which("mmdebstrap"):
+        in_sandbox = [f"{PVM_NOTE}; running both guests in the sandbox", SANDBOX_NOTE]
+        assert choose_accel(None, {"kvm", "kvm_pvm"}, "bookworm") == ("sandbox", in_sandbox)
+        lacking = hyperv_lacking({"kvm", "kvm_amd"})  # this machine's own KVM, asked
+        in_sandbox = [f"{lacking}; running both guests in the sandbox", SANDBOX_NOTE]
+        assert choose_accel(None, {"kvm", "kvm_amd"}, "bookworm") == (
+            ("kvm", []) if lacking is None else ("sandbox", in_sandbox)
+        )
+    # a kernel of the user's is booted here
+    assert choose_accel(None, {"kvm", "kvm_pvm"}, "bookworm", own_kernel=True) == (
+        "tcg",
+        [f"{PVM_NOTE}; running under TCG", TCG_NOTE],
+    )
+    # ... and without the sandbox (no stack, no mmdebstrap) under TCG: PVM boots only PVM guest kernels
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert choose_accel(None, {"kvm", "kvm_pvm"}, "bookworm") == (
+        "tcg",
+        [f"{PVM_NOTE}; running under TCG", NO_SANDBOX_NOTE, TCG_NOTE],
+    )

@@ -310,3 +310,19 @@ def test_doctor_names_what_a_vm_misses(capsys: pytest.CaptureFixture[str]) -> No
         capsys, "doctor", str(examples / "win11-risky-passthrough.xml"), "--host", "intel-nested", "--format", "json"
     )
     assert "misses-benefit" not in out  # passthrough gets what the host has
+
+
+def test_a_tsc_frequency_the_host_cannot_run_is_not_pinned() -> None:
+    """The sandbox's KVM cannot scale the TSC and runs it at its own
+    frequency: the goal's 2.5 GHz would stop the guest, so the plan leaves
+    it out and says why; the host's own frequency is pinned."""
+    sandbox = host("sandbox-bookworm")
+    assert sandbox.kvm.tsc_khz is not None
+    refused = plan("win11", "sandbox-bookworm", Goals(migratable=True, tsc_frequency=2_500_000_000))
+    decision = refused.decision("tsc-frequency")
+    assert "tsc-frequency" not in refused.config.values and decision is not None and decision.basis == "host"
+    assert "does not run at 2500000000 Hz" in decision.reason
+    own = sandbox.kvm.tsc_khz * 1000
+    assert (
+        plan("win11", "sandbox-bookworm", Goals(migratable=True, tsc_frequency=own)).config.get("tsc-frequency") == own
+    )

@@ -158,6 +158,10 @@ def test_the_lab_says_a_silent_guest_did_not_finish(tmp_path: Path) -> None:
     guest = boot(VmSpec(kernel, tmp_path / "initrd", "host,hv-relaxed", "tcg", vcpus=1, memory=64, timeout=1))
     assert guest.problem == "the guest did not finish within 1 s" and guest.seconds == 1
     assert guest.cpu == "max,hv-relaxed" and not guest.saw
+    # one that said something: where it stopped is said too
+    kernel = _stopped_kernel(tmp_path, f"{BEGIN}\r\nhalf\r\n")
+    guest = boot(VmSpec(kernel, tmp_path / "initrd", "qemu64", "tcg", vcpus=1, memory=64, timeout=1))
+    assert guest.problem == "the guest did not finish within 1 s (its last line: half)"
 
 
 def test_a_killed_guest_leaves_the_terminal_as_it_was(tmp_path: Path) -> None:

@@ -103,6 +103,8 @@ class PlanRule:
     basis_off: str | None = None
     reason_off: str | None = None
     never: bool = False
+    host_accepts: str | None = None
+    reason_refused: str | None = None
 
 
 def _plan_rule(raw: dict[str, Any] | None) -> PlanRule | None:

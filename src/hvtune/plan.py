@@ -106,6 +106,9 @@ def _by_rule(entry: Entry, host: HostProfile, goals: Goals, chosen: Iterable[str
         and (rule.goal is None or bool(goals.value(rule.goal)))
         and (rule.with_ is None or rule.with_ in chosen)
     )
+    wanted = goals.value(rule.goal) if rule.goal else None
+    if holds and rule.host_accepts and wanted is not None and not getattr(host, rule.host_accepts)(wanted):
+        return False, Decision(entry.name, None, "host", (rule.reason_refused or "").format(value=wanted, **words))
     if holds:
         return True, Decision(
             entry.name, _planned_value(entry, rule.value, goals), rule.basis, rule.reason.format(**words)

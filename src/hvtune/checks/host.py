@@ -267,7 +267,7 @@ def check_host_tsc_scaling(config: HypervConfig, context: CheckContext) -> list[
     if host is None or not isinstance(hertz, int) or hertz <= 0 or host.kvm.capability("KVM_CAP_TSC_CONTROL"):
         return []
     wanted, running = hertz // 1000, host.kvm.tsc_khz
-    if running == wanted:
+    if running is not None and host.runs_tsc_at(hertz):
         return []
     cannot = f"{host.name}'s KVM cannot scale the TSC (no KVM_CAP_TSC_CONTROL)"
     if running is None:

@@ -11,6 +11,7 @@ import click
 
 from hvtune.bench.options import LAB_OPTIONS, MEASUREMENTS, BenchOptions
 from hvtune.cli.options import FORMAT, F, UsageFailure, with_options
+from hvtune.cli.verifying import ON
 
 WHICH = "The measurements, comma-separated."
 
@@ -77,7 +78,13 @@ def bench(options: BenchOptions, output: str) -> int:
 @click.option("--fetch-kernel", is_flag=True, help="Fetch Debian's cloud kernel with apt into the cache.")
 @click.option("--vcpus", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--memory", type=click.IntRange(min=128), default=512, show_default=True, metavar="MIB")
-@click.option("--accel", type=click.Choice(["kvm", "tcg"]), help="Default: KVM when /dev/kvm is usable, else TCG.")
+@click.option(
+    "--accel",
+    type=click.Choice(["kvm", "tcg", "sandbox"]),
+    help="Default: KVM when this machine's KVM emulates Hyper-V, else the sandbox (both guests as L2 under its "
+    "Hyper-V KVM, in one TCG guest, where --count and --rounds left at their defaults are 10x smaller), else TCG.",
+)
+@ON
 @_measuring(LAB_OPTIONS)
 @click.option("--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False), help="Also draw a PNG chart.")
 @FORMAT
@@ -89,6 +96,7 @@ def lab(
     vcpus: int,
     memory: int,
     accel: str | None,
+    release: str | None,
     options: BenchOptions,
     plot_path: str | None,
     output: str,
@@ -97,7 +105,9 @@ def lab(
     B (a busybox initramfs with hvtune's measuring core), run the benchmarks
     inside over the serial console, and print a Without/With table with what
     each guest saw (its Hypervisor detected line, Hyper-V lines, clocksource).
-    A Linux guest uses Hyper-V interfaces only with kvm=off."""
+    A Linux guest uses Hyper-V interfaces only with kvm=off. In the sandbox
+    (--accel sandbox; --on RELEASE implies it) the guests boot the stack's
+    kernel."""
     from hvtune.lab.kernel import fetch_kernel as fetch
     from hvtune.lab.run import run_lab
     from hvtune.report import lab as report
@@ -110,10 +120,13 @@ def lab(
         kernel = kernel or str(fetched)
     if cpu_a is None or cpu_b is None:
         raise UsageFailure("lab: give both --a CPU and --b CPU")
+    if release is not None and accel not in (None, "sandbox"):
+        raise UsageFailure(f"lab: --on {release} chooses the sandbox's stack; it does not go with --accel {accel}")
+    accel = "sandbox" if release is not None else accel
     if plot_path is not None:
         report.require_matplotlib()
     result = run_lab(
-        cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options,
+        cpu_a, cpu_b, kernel=kernel, accel=accel, vcpus=vcpus, memory=memory, options=options, release=release,
         progress=lambda line: click.echo(f"hvtune lab: {line}", err=True),
     )  # fmt: skip
     if output == "json":

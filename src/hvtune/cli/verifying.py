@@ -31,16 +31,22 @@ def _say(message: str) -> None:
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--cpu", "cpus", multiple=True, metavar="STRING", help="A -cpu value to run (repeatable).")
+@click.option(
+    "--boot", is_flag=True, help="Also boot a Linux guest with each configuration that starts, and say what it saw."
+)
 @ON
 @FORMAT
-def verify(files: tuple[str, ...], cpus: tuple[str, ...], release: str | None, output: str) -> int:
+def verify(files: tuple[str, ...], cpus: tuple[str, ...], boot: bool, release: str | None, output: str) -> int:
     """Run QEMU command lines and -cpu values for real, on a real KVM with
     Hyper-V emulation: a Debian release's kernel, QEMU and libvirt booted
     as a guest under TCG (the sandbox, built on first use into
     ~/.cache/hvtune/sandbox). For each: whether QEMU starts it or its exact
     refusal, the Hyper-V properties it ends with, the Hyper-V CPUID leaves a
     guest sees, and hvtune's own prediction for that stack; a disagreement
-    is a defect of hvtune. Exit 1 when a configuration does not start or
+    is a defect of hvtune. With --boot, a Linux guest (the stack's kernel,
+    as L2 under its KVM) boots with each configuration that starts and
+    reports what it saw: its Hypervisor detected line, its Hyper-V lines,
+    its clocksource. Exit 1 when a configuration does not start or
     disagrees."""
     from hvtune.cli.inputs import verify_inputs, verify_place
     from hvtune.report import verify as report
@@ -49,7 +55,7 @@ def verify(files: tuple[str, ...], cpus: tuple[str, ...], release: str | None, o
     configurations = verify_inputs(files, cpus)
     with tempfile.TemporaryDirectory(prefix="hvtune-verify-") as folder:
         place = verify_place(release, Path(folder), say=_say)
-        verification = run_verify(place, configurations, say=_say)
+        verification = run_verify(place, configurations, boot=boot, say=_say)
     click.echo(report.verify_json(verification) if output == "json" else report.verify_text(verification), nl=False)
     return 0 if all(result.agrees and result.started for result in verification.results) else 1
 

@@ -20,6 +20,7 @@ from hvtune.host.kvm import KvmFacts, probe_kvm
 from hvtune.host.support import feature_support, hyperv_emulation, vp_index_settable
 from hvtune.host.sysfs import VENDOR_NAMES, SystemFacts, read_system
 from hvtune.host.versions import local_libvirt_version, local_qemu_version
+from hvtune.valuetypes import Value
 
 # Host clocksources KVM can base a stable kvmclock (and so the Hyper-V TSC page) on.
 TSC_CLOCKSOURCES = ("tsc", "hyperv_clocksource_tsc_page")
@@ -102,6 +103,14 @@ class HostProfile:
     @property
     def invariant_tsc(self) -> bool:
         return {"constant_tsc", "nonstop_tsc"} <= self.system.cpu.flags
+
+    def runs_tsc_at(self, hertz: Value) -> bool:
+        """Whether a guest can have a fixed TSC frequency of `hertz` here:
+        KVM scales the TSC (KVM_CAP_TSC_CONTROL), or the host's own runs at
+        exactly that many kHz (QEMU's rule), or the profile does not say."""
+        if not isinstance(hertz, int) or self.kvm.capability("KVM_CAP_TSC_CONTROL"):
+            return True
+        return self.kvm.tsc_khz is None or self.kvm.tsc_khz == hertz // 1000
 
     @property
     def smt_active(self) -> bool | None:

@@ -10,7 +10,7 @@ from hvtune.bench.document import BenchDocument
 from hvtune.bench.run import summarize
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
 from hvtune.vm.console import Console, is_kernel_line, kernel_message, qemu_refusal
-from hvtune.vm.run import run_vm
+from hvtune.vm.run import VmRun, run_vm
 from hvtune.vm.spec import VmSpec
 
 
@@ -32,6 +32,13 @@ class GuestRun:
         line = next((line for line in self.saw if "Hypervisor detected" in line), None)
         return kernel_message(line).strip() if line else "no hypervisor detected"
 
+    @property
+    def hyperv(self) -> tuple[str, ...]:
+        """The guest kernel's own Hyper-V lines (``Hyper-V: privilege flags
+        ...``, hints, timer frequency), without timestamps."""
+        messages = (kernel_message(line) for line in self.saw)
+        return tuple(message for message in messages if message.startswith("Hyper-V"))
+
 
 def _problem(stderr: str, console: Console, returncode: int | None) -> str:
     refusal = qemu_refusal(stderr)
@@ -45,22 +52,32 @@ def _problem(stderr: str, console: Console, returncode: int | None) -> str:
 
 def boot(spec: VmSpec) -> GuestRun:
     """Boot, measure, power off."""
-    run = run_vm(spec)
+    return read_run(spec.cpu_value, run_vm(spec), spec.timeout)
+
+
+def read_run(cpu: str, run: VmRun, timeout: float, *, measured: bool = True) -> GuestRun:
+    """What one guest's run says, a run killed at its `timeout` included;
+    `measured`: whether its init measured (else it only reported)."""
     if run.timed_out:
-        return GuestRun(
-            spec.cpu_value, problem=f"the guest did not finish within {spec.timeout:g} s", seconds=spec.timeout
-        )
-    return read_console(spec.cpu_value, run.stdout, run.stderr, run.returncode, run.seconds)
+        said = [line for line in Console.read(run.stdout).lines if line.strip()]
+        last = f" (its last line: {said[-1]})" if said else ""
+        return GuestRun(cpu, problem=f"the guest did not finish within {timeout:g} s{last}", seconds=timeout)
+    return read_console(cpu, run.stdout, run.stderr, run.returncode, run.seconds, measured=measured)
 
 
-def read_console(cpu: str, stdout: str, stderr: str, returncode: int | None, seconds: float) -> GuestRun:
+def read_console(
+    cpu: str, stdout: str, stderr: str, returncode: int | None, seconds: float, *, measured: bool = True
+) -> GuestRun:
     """What one guest's serial console (QEMU's stdout) and QEMU's stderr say."""
     console = Console.read(stdout)
     context = console.between(CONTEXT_BEGIN, CONTEXT_END)
     document = console.between(JSON_BEGIN, JSON_END)
-    if context is None or not document:
+    if context is None or (measured and not document):
         return GuestRun(cpu, problem=_problem(stderr, console, returncode), seconds=seconds)
     facts = dict(line.split("=", 1) for line in context if "=" in line and not is_kernel_line(line))
+    saw = tuple(line for line in context if is_kernel_line(line))
+    if not document:  # the init only reported
+        return GuestRun(cpu, saw, facts.get("clocksource"), seconds=seconds)
     try:
         raw = json.loads("".join(document))
     except json.JSONDecodeError:
@@ -72,5 +89,4 @@ def read_console(cpu: str, stdout: str, stderr: str, returncode: int | None, sec
         )
         return GuestRun(cpu, problem=problem, seconds=seconds)
     results = summarize(raw, clocksource=facts.get("clocksource"), kernel=facts.get("kernel"))
-    saw = tuple(line for line in context if is_kernel_line(line))
     return GuestRun(cpu, saw, facts.get("clocksource"), results, seconds=seconds)

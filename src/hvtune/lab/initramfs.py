@@ -1,10 +1,12 @@
 """The lab guest's whole world: an initramfs holding a static busybox, the
 static measuring core and an init script that reports what the guest saw,
-measures, and powers off."""
+measures, and powers off. Without the core (verify --boot) the guest only
+reports what it saw."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from hvtune.vm.console import markers
@@ -25,27 +27,20 @@ dmesg | grep -E 'Hypervisor detected|Hyper-V|clocksource|kvm-clock|tsc:'
 echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "kernel=$(uname -r)"
 echo {context_end}
-echo {json_begin}
+{measure}poweroff -f
+"""
+_MEASURE = """echo {json_begin}
 /bin/hvtune-bench {arguments}
 echo {json_end}
-poweroff -f
 """
 
 
-def build_initramfs(target: Path, *, busybox: Path, bench: Path, arguments: list[str]) -> Path:
-    """Write the guest's initramfs to `target`."""
-    init = _INIT.format(
-        context_begin=CONTEXT_BEGIN,
-        context_end=CONTEXT_END,
-        json_begin=JSON_BEGIN,
-        json_end=JSON_END,
-        arguments=shlex.join(arguments),
-    )
+def build_initramfs(target: Path, *, busybox: Path, bench: Path | None, arguments: Sequence[str] = ()) -> Path:
+    """Write the guest's initramfs to `target`: with `bench` (the static
+    core) the guest measures with `arguments`, without it it only reports."""
+    measure = _MEASURE.format(json_begin=JSON_BEGIN, json_end=JSON_END, arguments=shlex.join(arguments))
+    init = _INIT.format(context_begin=CONTEXT_BEGIN, context_end=CONTEXT_END, measure=measure if bench else "")
+    core = [("bin/hvtune-bench", EXECUTABLE, bench.read_bytes())] if bench else []
     return write_initramfs(
-        target,
-        [
-            ("bin/busybox", EXECUTABLE, busybox.read_bytes()),
-            ("bin/hvtune-bench", EXECUTABLE, bench.read_bytes()),
-            ("init", EXECUTABLE, init.encode()),
-        ],
+        target, [("bin/busybox", EXECUTABLE, busybox.read_bytes()), *core, ("init", EXECUTABLE, init.encode())]
     )

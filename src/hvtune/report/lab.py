@@ -15,7 +15,7 @@ from hvtune.lab.guest import GuestRun
 from hvtune.lab.run import LabResult
 from hvtune.report.bench import figure
 from hvtune.report.text import wrap
-from hvtune.vm.console import kernel_message
+from hvtune.report.verify import StackRecord, stack_record
 from hvtune.writing import write_file
 
 
@@ -38,22 +38,35 @@ def _guest_lines(label: str, run: GuestRun) -> list[str]:
     lines = [wrap(f"{label}: -cpu {run.cpu}", "     ", first="")]
     if run.problem:
         return [*lines, wrap(run.problem, "   ", first="   ")]
-    lines.append(f"   {run.hypervisor}; clocksource {run.clocksource or 'unknown'}")
-    lines += [f"   {kernel_message(line)}" for line in run.saw if "Hyper-V" in line]
-    return [printable(line) for line in lines]  # what the guest printed is quoted
+    said = [f"{run.hypervisor}; clocksource {run.clocksource or 'unknown'}", *run.hyperv]
+    return [*lines, *(f"   {printable(line)}" for line in said)]  # what the guest printed is quoted
+
+
+def _accel(result: LabResult) -> str:
+    if result.stack is None:
+        return result.accel.upper()
+    stack = result.stack.describe()
+    return f"L2 in the Debian {stack['release']} sandbox (QEMU {stack['qemu']})"
+
+
+def _ratio(a: float, b: float) -> str:
+    """B/A with two decimals, or as 1/N where two decimals would show
+    0.00 (the Hyper-V clock against a trapping one)."""
+    if not a:
+        return "0.00"
+    ratio = b / a
+    return f"1/{a / b:.0f}" if 0 < ratio < 0.005 else f"{ratio:.2f}"
 
 
 def lab_text(result: LabResult) -> str:
-    machine = printable(
-        f"{result.accel.upper()}, {result.vcpus} vCPUs, {result.memory} MiB, kernel {result.kernel.name}"
-    )
+    machine = printable(f"{_accel(result)}, {result.vcpus} vCPUs, {result.memory} MiB, kernel {result.kernel.name}")
     lines = [f"hvtune lab: {machine}", ""]
     rows = measured_rows(result)
     if rows:
         width = max(len(title) for title, _, _ in rows)
         lines.append(f"{'':<{width}}  {'Without (A)':>12}  {'With (B)':>12}  {'B/A':>6}")
         for title, a, b in rows:
-            lines.append(f"{title:<{width}}  {figure(a):>12}  {figure(b):>12}  {b / a if a else 0:>6.2f}")
+            lines.append(f"{title:<{width}}  {figure(a):>12}  {figure(b):>12}  {_ratio(a, b):>6}")
         lines.append("")
     lines += [*_guest_lines("A", result.a), *_guest_lines("B", result.b)]
     lines += ["", *(wrap(f"Note: {note}.", "      ", first="") for note in result.notes)] if result.notes else []
@@ -90,7 +103,9 @@ class GuestRecord:
 @dataclass(frozen=True)
 class LabDocument:
     """``hvtune lab --format json``: the machine both guests ran on
-    (accelerator, kernel, vCPUs, memory), notes on it, and guests A and B."""
+    (accelerator: ``kvm``, ``tcg`` or ``sandbox``; kernel, vCPUs, memory),
+    notes on it, guests A and B, and the sandbox's stack (None unless
+    ``sandbox``)."""
 
     SCHEMA: ClassVar[str] = "hvtune/lab/1"
 
@@ -101,6 +116,7 @@ class LabDocument:
     notes: tuple[str, ...]
     a: GuestRecord
     b: GuestRecord
+    stack: StackRecord | None
 
 
 def lab_json(result: LabResult) -> str:
@@ -113,6 +129,7 @@ def lab_json(result: LabResult) -> str:
             notes=result.notes,
             a=GuestRecord.of(result.a),
             b=GuestRecord.of(result.b),
+            stack=stack_record(result.stack) if result.stack is not None else None,
         )
     )
 

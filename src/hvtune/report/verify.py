@@ -9,9 +9,12 @@ from typing import ClassVar
 
 from hvtune.cpuid import leaves_json
 from hvtune.jsonrecords import encode
+from hvtune.lab.guest import GuestRun
 from hvtune.report.cpuid import cpuid_text
 from hvtune.report.text import wrap
 from hvtune.sandbox.domain import KEPT
+from hvtune.sandbox.places import Place, Sandbox
+from hvtune.sandbox.stack import Stack
 from hvtune.sandbox.verify import Prediction, Verification, Verified
 from hvtune.valuetypes import Value, display
 
@@ -39,13 +42,39 @@ class PredictionRecord:
 
 
 @dataclass(frozen=True)
+class GuestRecord:
+    """What a Linux guest booted with the configuration saw (verify
+    --boot): its kernel's `Hypervisor detected` line (None when it detected
+    none), its Hyper-V lines, its clocksource, or why it did not report
+    (``problem``), and its seconds."""
+
+    hypervisor: str | None
+    hyperv: tuple[str, ...]
+    clocksource: str | None
+    problem: str | None
+    seconds: float
+
+    @classmethod
+    def of(cls, run: GuestRun) -> GuestRecord:
+        detected = not run.problem and any("Hypervisor detected" in line for line in run.saw)
+        return cls(
+            hypervisor=run.hypervisor if detected else None,
+            hyperv=run.hyperv,
+            clocksource=run.clocksource,
+            problem=run.problem,
+            seconds=round(run.seconds, 2),
+        )
+
+
+@dataclass(frozen=True)
 class VerifiedRecord:
     """One configuration: the -cpu value QEMU got (for a libvirt domain
     the one libvirt built, null when libvirt refused it), whether it
     started, the first error line and the program that refused (``qemu``,
     ``libvirt``), the Hyper-V properties QEMU ended with, the Hyper-V
     CPUID leaves the guest saw (registers eax, ebx, ecx, edx by leaf),
-    hvtune's prediction, and whether the two agree."""
+    hvtune's prediction, whether the two agree, and what a Linux guest saw
+    (verify --boot; null without it, for a domain, or when it was refused)."""
 
     source: str
     through: str  # qemu, libvirt
@@ -58,6 +87,7 @@ class VerifiedRecord:
     cpuid: dict[str, list[int]] | None
     predicted: PredictionRecord
     agrees: bool
+    guest: GuestRecord | None
 
 
 @dataclass(frozen=True)
@@ -72,8 +102,13 @@ class VerifyDocument:
     limits: str | None
 
 
-def _stack(verification: Verification) -> StackRecord:
-    return StackRecord(**verification.place.describe(), accel=verification.place.accel)
+def place_record(place: Place) -> StackRecord:
+    return StackRecord(**place.describe(), accel=place.accel)
+
+
+def stack_record(stack: Stack) -> StackRecord:
+    """A stack of the sandbox, as reports name it."""
+    return place_record(Sandbox(stack))
 
 
 def _record(verification: Verification, result: Verified) -> VerifiedRecord:
@@ -81,7 +116,7 @@ def _record(verification: Verification, result: Verified) -> VerifiedRecord:
         source=result.source,
         through="libvirt" if result.through_libvirt else "qemu",
         cpu=result.cpu,
-        stack=_stack(verification),
+        stack=place_record(verification.place),
         started=result.started,
         error=result.error,
         refused_by=result.refused_by,
@@ -89,6 +124,7 @@ def _record(verification: Verification, result: Verified) -> VerifiedRecord:
         cpuid=leaves_json(result.cpuid) if result.cpuid is not None else None,
         predicted=PredictionRecord(result.predicted.started, result.predicted.error, result.predicted.cpu),
         agrees=result.agrees,
+        guest=GuestRecord.of(result.guest) if result.guest is not None else None,
     )
 
 
@@ -137,6 +173,16 @@ def defect_line(verification: Verification, result: Verified) -> str:
     )
 
 
+def _guest_lines(run: GuestRun) -> list[str]:
+    """What the Linux guest saw, quoted as it printed it (wrap escapes
+    control characters)."""
+    head = f"  a Linux guest booted with it ({run.seconds:.1f} s):"
+    if run.problem:
+        return [head, wrap(run.problem, "      ", first="    ")]
+    said = [run.hypervisor, *run.hyperv, f"clocksource {run.clocksource or 'unknown'}"]
+    return [head, *(wrap(line, "      ", first="    ") for line in said)]
+
+
 def verify_text(verification: Verification) -> str:
     stack = verification.place.describe()
     lines = [
@@ -153,6 +199,8 @@ def verify_text(verification: Verification) -> str:
         if result.cpuid is not None:
             lines.append("  Hyper-V CPUID the guest sees:")
             lines += [wrap(line, "      ", first="    ") for line in cpuid_text(result.cpuid).splitlines()]
+        if result.guest is not None:
+            lines += _guest_lines(result.guest)
         if result.agrees:
             lines.append(f"  hvtune predicted the same ({_said(result.predicted)})")
         else:

@@ -13,6 +13,10 @@ the batch carries a CPUID payload, a configuration that starts is run
 again with its -cpu value and the payload as the BIOS, and what the
 payload printed is passed on as it is.
 
+A case of kind ``boot`` is a guest (L2) to boot as its QEMU command line
+says, under the stack's KVM: its console, stderr and exit status are
+passed on as they are (an exit status of null: killed at its timeout).
+
     python3 -m hvtune.sandbox.agent REQUEST.json
 """
 
@@ -236,6 +240,27 @@ def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def run_boot(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """Boot a guest with `case`'s QEMU command line and wait for it to power off."""
+    start = time.monotonic()
+    try:
+        done = subprocess.run(case["argv"], stdin=subprocess.DEVNULL, capture_output=True, timeout=case["timeout"])
+    except subprocess.TimeoutExpired as expired:
+        stdout, stderr, returncode = expired.stdout, expired.stderr, None
+    else:
+        stdout, stderr, returncode = done.stdout, done.stderr, done.returncode
+    return {
+        "id": case["id"],
+        "stdout": (stdout or b"").decode(errors="replace"),
+        "stderr": (stderr or b"").decode(errors="replace"),
+        "returncode": returncode,
+        "seconds": time.monotonic() - start,
+    }
+
+
+KINDS = {"qemu": run_case, "boot": run_boot}
+
+
 def start_libvirtd() -> str | None:
     """Start the stack's libvirtd (and virtlogd) without systemd, unless
     it runs; None when its socket answers, else why not."""
@@ -333,7 +358,7 @@ def main(arguments: list[str]) -> int:
             if problem is not None:
                 print(json.dumps({"id": "libvirtd", "error": problem}), flush=True)
         for case in request["cases"]:
-            print(json.dumps(run_case(case, request)), flush=True)
+            print(json.dumps(KINDS[case.get("kind", "qemu")](case, request)), flush=True)
     print(END, flush=True)
     return 0
 

@@ -31,7 +31,8 @@ from hvtune.vm.spec import VmSpec
 
 L1_MEMORY = 2048  # MiB: the stack's QEMU and libvirt, and their L2 guests
 BASE_SECONDS = 300.0  # booting L1 and starting the agent, at most
-CASE_SECONDS = 120.0  # each configuration, at most
+AGENT_FOLDER = Path("/opt/hvtune")  # where the agent runs, with run_l1's `extra` files
+CASE_SECONDS = 120.0  # each configuration, at most (unless the case says its own timeout)
 
 _FIRST_INIT = """#!/bin/busybox sh
 B=/bin/busybox
@@ -135,7 +136,7 @@ def run_l1(
                 *("-drive", f"file={stack.image},format=raw,if=virtio,snapshot=on"),
                 *(("-drive", f"file={python},format=raw,if=virtio,readonly=on") if python else ()),
             ),
-            timeout=BASE_SECONDS + CASE_SECONDS * len(request.get("cases", ())),
+            timeout=BASE_SECONDS + sum(case.get("timeout", CASE_SECONDS) for case in request.get("cases", ())),
         )
         run = run_vm(spec)
     records = read_records(Console.read(run.stdout).between(BEGIN, END))

@@ -23,7 +23,7 @@ from hvtune.host.support import hyperv_emulation
 from hvtune.host.versions import local_libvirt_version, local_qemu_version
 from hvtune.report.host import host_json
 from hvtune.sandbox.agent import BEGIN, END, LIBVIRT_SOCKET, AgentOutcome, read_records
-from hvtune.sandbox.l1 import run_l1
+from hvtune.sandbox.l1 import AGENT_FOLDER, run_l1
 from hvtune.sandbox.runtime import python_argv, runtime_image
 from hvtune.sandbox.stack import Stack
 from hvtune.writing import write_file
@@ -61,6 +61,9 @@ class Place(Protocol):
     @property
     def domain_name(self) -> str: ...  # the name libvirt domains are defined under
 
+    @property
+    def stack(self) -> Stack | None: ...  # the sandbox's stack (None: this machine)
+
     def describe(self) -> dict[str, str]: ...  # release, kernel, qemu, libvirt
 
     @property
@@ -81,7 +84,7 @@ class Sandbox:
     stack: Stack
     accel: str = "kvm in a TCG guest (nested SVM)"
     limits: str | None = LIMITS
-    folder: Path = Path("/opt/hvtune")
+    folder: Path = AGENT_FOLDER
     domain_name: str = "hvtune-verify"
 
     @property
@@ -156,6 +159,7 @@ class LocalMachine:
     limits: str | None = None
     name: str = "local"
     title: str = "this machine"
+    stack: None = None
 
     @property
     def domain_name(self) -> str:

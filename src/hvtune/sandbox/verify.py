@@ -3,7 +3,9 @@ Hyper-V KVM, beside hvtune's own prediction for the same stack (check on
 the stack's recorded host profile). A disagreement is a defect of hvtune.
 
 A batch is one L1 boot. The stack's host profile is recorded the first
-time (hvtune's probe, run in the same boot) and kept with the stack."""
+time (hvtune's probe, run in the same boot) and kept with the stack. With
+`boot`, each configuration also boots a Linux guest (L2, sandbox.l2) that
+reports what it saw: its hypervisor, its Hyper-V lines, its clocksource."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from hvtune.formats.qemu import read_cpu_option, render_cpu
 from hvtune.formats.reading import Reading
 from hvtune.host.profile import HostProfile
 from hvtune.host.versions import QEMU_BINARY
+from hvtune.lab.guest import GuestRun
 from hvtune.sandbox.domain import runnable_domain
+from hvtune.sandbox.l2 import boot_cases, guest_spec, initramfs_files, read_boots
 from hvtune.sandbox.payload import payload_argv, payload_image, read_payload_output
 from hvtune.sandbox.places import Place
 from hvtune.valuetypes import Value
@@ -48,7 +52,8 @@ class Prediction:
 class Verified:
     """One configuration, run: whether QEMU started it or its first error
     line, the Hyper-V properties it ended with, the Hyper-V CPUID leaves
-    a guest saw, and hvtune's prediction."""
+    a guest saw, hvtune's prediction, and (verify --boot, when it started)
+    what a Linux guest booted with it saw."""
 
     source: str
     cpu: str | None
@@ -59,6 +64,7 @@ class Verified:
     predicted: Prediction
     refused_by: str | None = None  # qemu, libvirt
     through_libvirt: bool = False
+    guest: GuestRun | None = None
 
     @property
     def agrees(self) -> bool:
@@ -174,10 +180,12 @@ def verify(
     place: Place,
     configurations: Sequence[Configuration],
     *,
+    boot: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> Verification:
     """Run every configuration on the place's QEMU and KVM (libvirt's, for
-    a domain)."""
+    a domain), and with `boot` a Linux guest with each -cpu value (in the
+    sandbox: its kernel boots as L2)."""
     profile = place.recorded_profile()
     cases = [_case(str(index), each, place) for index, each in enumerate(configurations)]
     request = {
@@ -186,8 +194,23 @@ def verify(
         "probe": profile is None,
         "payload": list(payload_argv(place.folder / PAYLOAD_NAME)),
     }
-    say(f"running {len(cases)} configuration(s) on {place.name} ({place.accel})")
-    outcome = place.run(request, {PAYLOAD_NAME: payload_image()}, say=say)
+    extra = {PAYLOAD_NAME: payload_image()}
+    guests = {}
+    if boot:
+        if place.stack is None:
+            raise InputError("hvtune verify --boot", None, "a Linux guest boots only in the sandbox (--on RELEASE)")
+        guests = {
+            index: guest_spec(place.stack, each.cpu, machine=each.machine, measure=False)
+            for index, each in enumerate(configurations)
+            if each.cpu is not None
+        }
+        request["cases"] = cases + boot_cases(list(guests.values()))
+        extra.update(initramfs_files("hvtune verify --boot", None))
+    say(
+        f"running {len(cases)} configuration(s) on {place.name} ({place.accel})"
+        + (", a Linux guest with each -cpu value" if guests else "")
+    )
+    outcome = place.run(request, extra, say=say)
     if not outcome.kvm.get("kvm"):
         raise InputError("hvtune verify", None, f"{place.name} gave no /dev/kvm")
     if "libvirtd" in outcome.results():
@@ -197,6 +220,7 @@ def verify(
     if profile is None:
         profile = place.record_profile(outcome)
     ran = outcome.results()
+    booted = dict(zip(guests, read_boots(list(guests.values()), ran, measured=False), strict=True))
     results = []
     for index, each in enumerate(configurations):
         result = ran.get(str(index))
@@ -216,6 +240,7 @@ def verify(
                 predicted=predict(each.judged, profile, place.libvirt_version),
                 refused_by=by,
                 through_libvirt=through_libvirt,
+                guest=booted.get(index) if started else None,
             )
         )
     return Verification(place, profile, tuple(results), outcome.seconds)

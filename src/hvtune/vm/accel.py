@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 
+from hvtune.host.kvm import probe_kvm
+from hvtune.host.support import hyperv_emulation
+
 PVM_NOTE = "KVM here is kvm_pvm, which runs only kernels built as PVM guests: an ordinary kernel does not boot under it"
 
 
@@ -30,6 +33,20 @@ def accelerator(requested: str | None, modules: Collection[str]) -> tuple[str, s
     if requested is None and _kvm_opens():
         return "kvm", None
     return "tcg", None
+
+
+def hyperv_lacking(modules: Collection[str]) -> str | None:
+    """Why this machine's KVM cannot run a guest with Hyper-V
+    enlightenments (`modules`: the loaded kernel modules), or None when it
+    can."""
+    if "kvm_pvm" in modules:
+        return PVM_NOTE
+    kvm = probe_kvm()
+    if kvm.device != "present":
+        return kvm.problem or "/dev/kvm is not usable here"
+    if not hyperv_emulation(kvm):
+        return "KVM here emulates no Hyper-V (KVM_CAP_HYPERV is 0): QEMU would drop every enlightenment"
+    return None
 
 
 def cpu_for_accel(cpu: str, accel: str) -> tuple[str, str | None]:

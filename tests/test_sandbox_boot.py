@@ -1,0 +1,53 @@
+"""What a Linux guest sees under the sandbox's real Hyper-V KVM (hvtune
+verify --boot): the bookworm stack's own kernel booted as L2 with each
+configuration that starts, in one L1 boot for the whole module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from support.sandbox import sandbox_stack
+
+HYPERV = "host,kvm=off,hv-relaxed,hv-vapic,hv-time,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-frequencies"
+PLAIN = "host"
+REFUSED = "host,hv-stimer"  # QEMU refuses it: no guest boots
+
+
+@pytest.fixture(scope="module")
+def booted() -> dict[str, dict[str, Any]]:
+    """verify --boot --format json of the three, each record by its -cpu value."""
+    sandbox_stack("bookworm")
+    argv = [sys.executable, "-m", "hvtune", "verify", "--boot", "--on", "bookworm", "--format", "json"]
+    start = time.monotonic()
+    done = subprocess.run(
+        [*argv, "--cpu", HYPERV, "--cpu", PLAIN, "--cpu", REFUSED], capture_output=True, text=True, timeout=1200
+    )
+    print(f"verify --boot of 3 configurations: {time.monotonic() - start:.1f} s")
+    assert done.returncode == 1, done.stderr  # the refused one does not start
+    return {record["cpu"]: record for record in json.loads(done.stdout)["results"]}
+
+
+def test_a_hyper_v_guest_sees_hyper_v_and_its_reference_tsc_page(booted: dict[str, dict[str, Any]]) -> None:
+    guest = booted[HYPERV]["guest"]
+    assert guest["problem"] is None
+    assert guest["hypervisor"] == "Hypervisor detected: Microsoft Hyper-V"
+    assert guest["clocksource"] == "hyperv_clocksource_tsc_page"
+    # hv-relaxed, hv-vapic, hv-time, hv-vpindex, hv-runtime, hv-synic, hv-stimer, hv-frequencies: 0xa7f
+    assert "Hyper-V: privilege flags low 0xa7f, high 0x30, hints 0x28, misc 0x108" in guest["hyperv"]
+    assert guest["seconds"] > 0
+
+
+def test_a_plain_host_guest_sees_kvm_and_kvm_clock(booted: dict[str, dict[str, Any]]) -> None:
+    guest = booted[PLAIN]["guest"]
+    assert guest == {**guest, "problem": None, "hypervisor": "Hypervisor detected: KVM", "clocksource": "kvm-clock"}
+    assert guest["hyperv"] == []
+
+
+def test_no_guest_boots_with_what_qemu_refuses(booted: dict[str, dict[str, Any]]) -> None:
+    assert booted[REFUSED]["started"] is False and booted[REFUSED]["guest"] is None
