@@ -11,6 +11,7 @@ from support.libvirt import Virsh, ensure_libvirtd
 from support.matrix import agreement_table
 from support.programs import require_program, under_ci
 from support.qemu import QemuProbe
+from support.sandbox import start_builds
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,12 @@ def kernel() -> Path:
         if under_ci():
             pytest.fail(f"the lab's kernel could not be fetched: {error}")
         pytest.skip(f"no guest kernel: {error}")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start building the sandbox's missing stacks (CI), beside the tests
+    that need none."""
+    start_builds()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
