@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
+from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 Kind = Literal["feature", "setting", "compat"]
@@ -161,6 +162,15 @@ class MachineDefault:
 
 
 @dataclass(frozen=True)
+class UnsetReading:
+    """What QEMU releases before `before` report for a property nobody set
+    (where that is not the value they use)."""
+
+    before: str
+    value: Value
+
+
+@dataclass(frozen=True)
 class Property:
     """One Hyper-V property of QEMU's x86 CPU."""
 
@@ -199,6 +209,7 @@ class Property:
     caveats: tuple[str, ...]
     range: ValueRange
     plan: PlanRule | None = None
+    reads_unset: UnsetReading | None = None
 
     @property
     def is_feature(self) -> bool:
@@ -305,13 +316,30 @@ class MsrWithoutHyperv:
 
 @dataclass(frozen=True)
 class QemuFacts:
-    """What QEMU does with Hyper-V properties on particular hosts."""
+    """What QEMU does with Hyper-V properties on particular hosts and
+    releases: the newest release described, and when its wording of refused
+    values changed."""
 
+    newest: str
+    enum_error_names_parameter: str
+    range_error_says_at_most: str
+    metric_size_fixed_point: str
     tcg_vpindex_fixed: str
     msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
 
 
 Entry = Property | Neighbour
+
+
+def in_qemu(entry: Entry, release: Release | None) -> bool:
+    """Whether QEMU `release` has the property (None: an unknown release,
+    which may have any). Neighbours are in every release hvtune judges."""
+    if release is None or isinstance(entry, Neighbour):
+        return True
+    since = entry.since
+    if since.qemu and release < parse_release(since.qemu):
+        return False
+    return not (since.removed and release >= parse_release(since.removed))
 
 
 class CatalogError(Exception):
@@ -552,6 +580,7 @@ def _property(raw: dict[str, Any]) -> Property:
         caveats=tuple(raw.get("caveats", ())),
         range=ValueRange(**raw.get("range", {})),
         plan=_plan_rule(raw.get("plan")),
+        reads_unset=UnsetReading(**raw["reads_unset"]) if "reads_unset" in raw else None,
     )
 
 
@@ -579,8 +608,10 @@ def load_catalog() -> Catalog:
         tuple(Guest(**{**g, "libosinfo": tuple(g.get("libosinfo", ()))}) for g in raw["guest"]),
         _libvirt(raw["libvirt"]),
         QemuFacts(
-            tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
-            msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+            **{
+                **raw["qemu"],
+                "msr_without_hyperv": tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+            }
         ),
         read_cpuid_table(raw["cpuid"]),
     )

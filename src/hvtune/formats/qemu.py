@@ -22,10 +22,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
-from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
+from hvtune.catalog import Catalog, Entry, Neighbour, Property, in_qemu, load_catalog
 from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import InputError, Refusal
@@ -34,11 +34,13 @@ from hvtune.formats.base import Format
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
+    parse_metric_size_double,
     parse_signed,
     parse_unsigned,
 )
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, Word, split_words
+from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 
@@ -63,6 +65,11 @@ class CpuTokens:
         self.ambiguous: list[str] = []
 
 
+# -cpu's own name for a property, renamed before QEMU sets it: no QOM
+# name, so +tsc-freq is a property QEMU does not have.
+_SIZE_NAME = "tsc-freq"
+
+
 def _place(position: int, token: str) -> str:
     return f"-cpu token {position} {token!r}"
 
@@ -71,9 +78,24 @@ def _cpu_type(model: str) -> str:
     return f"{model}-x86_64-cpu"
 
 
-def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
-    """The model and the tokens of a -cpu value, as x86_cpu_parse_featurestr
-    splits them; nothing is decoded yet."""
+def qemu_release(version: str | None) -> Release | None:
+    """The QEMU release `version` names (None: unknown). Raises packaging's
+    InvalidVersion for what is no release number."""
+    return parse_release(version) if version else None
+
+
+def _as_of(release: Release | None, first: str) -> bool:
+    """Whether QEMU `release` reads or words as releases from `first` on
+    do (an unknown release: as the newest does)."""
+    return release is None or release >= parse_release(first)
+
+
+def split_cpu(value: str, source: str = "--cpu", release: Release | None = None) -> tuple[str, CpuTokens]:
+    """The model and the tokens of a -cpu value, as QEMU `release`'s
+    x86_cpu_parse_featurestr splits them; nothing is decoded yet but
+    tsc-freq, which it reads as that release reads sizes."""
+    fixed_point = _as_of(release, load_catalog().qemu.metric_size_fixed_point)
+    read_size = parse_metric_size if fixed_point else parse_metric_size_double
     model, _, features = value.partition(",")
     if not model:
         raise InputError(source, None, "-cpu needs a CPU model before the first comma")
@@ -92,21 +114,24 @@ def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
         text = text if has_value else "on"
         if name in tokens.switched:
             tokens.ambiguous.append(name)
-        if name == "tsc-freq":
-            hertz = parse_metric_size(text)
+        if name == _SIZE_NAME:
+            hertz = read_size(text)
             if hertz is None or hertz > 2**63 - 1:
-                raise Refusal("qemu", source, _place(position, piece), f"bad numerical value {text}")
+                said = f"bad numerical value {text}"
+                raise Refusal("qemu", source, _place(position, piece), said, said=said)
             name, text = "tsc-frequency", str(hertz)
         tokens.assignments.append((position, name, text, piece))
     return model, tokens
 
 
 class _Refused(Exception):
-    """QEMU would refuse a token: QEMU's message, and hvtune's hint after it."""
+    """QEMU would refuse a token: QEMU's message (or hvtune's, when it is
+    not QEMU's words: `quoted` False), and hvtune's hint after it."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", *, quoted: bool = True):
         super().__init__(f"{message}; {hint}" if hint else message)
         self.message = message
+        self.quoted = quoted
 
 
 def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
@@ -140,10 +165,12 @@ class _Known:
     decode: Callable[[str], Value]
 
 
-def _decoder(entry: Entry) -> Callable[[str], Value]:
-    """The decoding QEMU's string input visitor applies for this property."""
+def _decoder(entry: Entry, release: Release | None) -> Callable[[str], Value]:
+    """The decoding QEMU `release`'s string input visitor applies for this
+    property, refusing in that release's words."""
     kind = VALUE_TYPES[entry.type]
     name = entry.name
+    facts = load_catalog().qemu
     if entry.type == "bool":
 
         def decode_bool(text: str) -> Value:
@@ -158,22 +185,30 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
         def decode_string(text: str) -> Value:
             problem = kind.problem(text)
             if problem:
-                raise _Refused(f"Parameter '{name}': {problem}")
+                raise _Refused(f"Parameter '{name}': {problem}", quoted=False)
             return text
 
         return decode_string
     if entry.type == "on-off-auto":
+        names_parameter = _as_of(release, facts.enum_error_names_parameter)
 
         def decode_choice(text: str) -> Value:
             if text not in kind.choices:
-                raise _Refused(f"Parameter '{name}' does not accept value '{text}' (on, off or auto)")
+                said = (
+                    f"Parameter '{name}' does not accept value '{text}'"
+                    if names_parameter
+                    else f"Invalid parameter '{text}'"
+                )
+                raise _Refused(said, "on, off or auto")
             return text
 
         return decode_choice
     assert kind.minimum is not None and kind.maximum is not None
     low, high = kind.minimum, kind.maximum
-    signed = low < 0
-    if isinstance(entry, Neighbour):
+    signed = kind.signed
+    if isinstance(entry, Neighbour) and _as_of(release, facts.range_error_says_at_most):
+        out_of_range = f"parameter '{name}' can be at most {high}"
+    elif isinstance(entry, Neighbour):
         out_of_range = f"Property .{name} doesn't take value {{}} (minimum: {low}, maximum: {high})"
     else:
         out_of_range = f"Parameter '{name}' expects {kind.c_name}"
@@ -189,15 +224,51 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
     return decode_number
 
 
-@cache
-def _known() -> dict[str, _Known]:
-    """Every QEMU name (canonical or alias) hvtune decodes."""
+@lru_cache(maxsize=64)
+def _known(release: Release | None = None) -> dict[str, _Known]:
+    """Every QEMU name (canonical or alias) hvtune decodes that QEMU
+    `release` has (None: any release)."""
     catalog = load_catalog()
     table = {}
     for entry in catalog.entries:
-        known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry))
-        table.update(dict.fromkeys((entry.name, *entry.aliases), known))
+        if in_qemu(entry, release):
+            known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry, release))
+            table.update(dict.fromkeys((entry.name, *entry.aliases), known))
     return table
+
+
+def qemu_names(release: Release | None) -> tuple[str, ...]:
+    """The catalog's QEMU names (and aliases) QEMU `release` has."""
+    return tuple(_known(release))
+
+
+def _absent(catalog: Catalog, model: str, name: str, release: Release | None) -> _Refused:
+    """The refusal of a name hvtune knows but QEMU `release` does not have:
+    too new for it, or removed already."""
+    entry = catalog.entry(name)
+    assert isinstance(entry, Property) and release is not None
+    since = entry.since
+    when = (
+        f"it came with QEMU {since.qemu}" if release < parse_release(since.qemu) else f"QEMU {since.removed} removed it"
+    )
+    return _not_found(catalog, model, name, f"QEMU {release.major}.{release.minor} has no {name} ({when})")
+
+
+def _switch_refusal(entry: Entry, name: str, sign: str) -> _Refused:
+    """QEMU's refusal of +name/-name for a property that is no on/off
+    switch: the QObject visitor is handed a boolean where it wants a number
+    or a string."""
+    kind = VALUE_TYPES[entry.type]
+    if kind.python is str:
+        said = f"Invalid parameter type for '{name}', expected: string"
+    elif kind.signed:
+        said = f"Invalid parameter type for '{name}', expected: integer"
+    else:
+        said = f"Parameter '{name}' expects uint64"
+    return _Refused(
+        said,
+        f"{sign}{name} only switches on/off properties; {entry.name} is a {entry.type} (write {entry.name}=<value>)",
+    )
 
 
 def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
@@ -208,12 +279,14 @@ def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _switch(model: str, sign: str, name: str) -> Entry | None:
+def _switch(model: str, sign: str, name: str, release: Release | None) -> Entry | None:
     """Check one +feat/-feat token; None for a token hvtune keeps verbatim.
     Cached (a refusal raises, and is not cached)."""
     catalog = load_catalog()
-    known = _known().get(name)
+    known = None if name == _SIZE_NAME else _known(release).get(name)
     if known is None:
+        if name in _known() and name != _SIZE_NAME:
+            raise _absent(catalog, model, name, release)
         if not _refused_unknown(name):
             return None
         dashed = name.replace("_", "-")
@@ -223,10 +296,7 @@ def _switch(model: str, sign: str, name: str) -> Entry | None:
         raise _not_found(catalog, model, name, hint)
     _check_model(known, model, catalog)
     if known.entry.type != "bool":
-        raise _Refused(
-            f"{sign}{name} only switches on/off properties; "
-            f"{known.entry.name} is a {known.entry.type} (write {known.entry.name}=<value>)"
-        )
+        raise _switch_refusal(known.entry, name, sign)
     return known.entry
 
 
@@ -234,16 +304,22 @@ def _kept(token: str) -> str:
     """A token hvtune keeps verbatim, once it is known QEMU could read it."""
     problem = token_problem(token)
     if problem:
-        raise _Refused(problem)
+        raise _Refused(problem, quoted=False)
     return token
 
 
-def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) -> CpuOption:
-    """Parse a ``-cpu`` value as QEMU does; raise InputError where QEMU
-    would refuse the Hyper-V part or a neighbour."""
+def parse_cpu(
+    value: str, *, source: str = "--cpu", machine: str | None = None, qemu_version: str | None = None
+) -> CpuOption:
+    """Parse a ``-cpu`` value as QEMU `qemu_version` does (None: a QEMU
+    that has every property hvtune knows, wording refusals as the newest
+    does); raise InputError where QEMU would refuse the Hyper-V part or a
+    neighbour. A release newer than the newest hvtune knows is judged as
+    that one (the command line warns)."""
     catalog = load_catalog()
-    table = _known()
-    model, tokens = split_cpu(value, source)
+    release = qemu_release(qemu_version)
+    table = _known(release)
+    model, tokens = split_cpu(value, source, release)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
     position, original, applied = 0, "", ""
@@ -252,6 +328,8 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
             applied = f"{_cpu_type(model)}.{name}={text}"  # what QEMU names when it cannot apply it
             known = table.get(name)
             if known is None:
+                if name in _known():
+                    raise _absent(catalog, model, name, release)
                 if _refused_unknown(name):
                     raise _not_found(catalog, model, name)
                 extra.append((position, _kept(original)))
@@ -262,13 +340,17 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
                 original, applied = sign + name, ""
-                entry = _switch(model, sign, name)
+                entry = _switch(model, sign, name, release)
                 if entry is None:
                     extra.append((position, _kept(original)))
                 else:
                     values[entry.name] = flag
     except _Refused as refused:
-        said = f"can't apply global {applied}: {refused.message}" if applied else None
+        said = (
+            (f"can't apply global {applied}: {refused.message}" if applied else refused.message)
+            if refused.quoted
+            else None
+        )
         raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
     config = HypervConfig(
         model=model,
@@ -408,7 +490,7 @@ def _names_for(catalog: Catalog, piece: str) -> str | None:
         entry = catalog.entry(piece[1:])
     else:
         name = piece.partition("=")[0].replace("_", "-")
-        entry = catalog.entry("tsc-frequency" if name == "tsc-freq" else name)
+        entry = catalog.entry("tsc-frequency" if name == _SIZE_NAME else name)
     return entry.name if entry else None
 
 
