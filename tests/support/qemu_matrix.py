@@ -54,13 +54,13 @@ def _first_error(stderr: str) -> str | None:
     return None
 
 
-def _tcg_refuses_vpindex(verdict: Verdict, release: Release) -> bool:
+def _tcg_refuses_vpindex(release: Release) -> bool:
     """QEMU before catalog.qemu.tcg_vpindex_fixed refuses hv-vpindex under
-    TCG once it has parsed every property (no parsing matter): such a value
-    is run with hv-vpindex switched off after it, and hv-vpindex is not
-    compared."""
-    fixed = parse_release(load_catalog().qemu.tcg_vpindex_fixed)
-    return release < fixed and bool(verdict.values and verdict.values.get("hv-vpindex"))
+    TCG when it plugs the CPU: after the name=value properties, before the
+    +/- switches (no parsing matter, and it hides a switch's refusal). On
+    those releases every value runs with hv-vpindex=off after it, and
+    hv-vpindex is not compared where hvtune reads it on."""
+    return release < parse_release(load_catalog().qemu.tcg_vpindex_fixed)
 
 
 def disagreement(verdict: Verdict, ran: dict[str, Any]) -> str | None:
@@ -85,15 +85,12 @@ def judge(stack: Stack, cpus: Sequence[str]) -> list[str]:
     """Run every -cpu value on the stack's QEMU; the disagreements."""
     release = parse_release(stack.upstream("qemu"))
     verdicts = [hvtune_verdict(cpu, release) for cpu in dict.fromkeys(cpus)]
+    tail = ",hv-vpindex=off" if _tcg_refuses_vpindex(release) else ""
     cases = []
     for index, verdict in enumerate(verdicts):
-        if _tcg_refuses_vpindex(verdict, release):
-            assert verdict.values is not None
+        if tail and verdict.values and verdict.values.get("hv-vpindex"):
             del verdict.values["hv-vpindex"]
-            cpu = verdict.cpu + ",hv-vpindex=off"
-        else:
-            cpu = verdict.cpu
-        cases.append({"id": str(index), "cpu": cpu, "machine": "pc", "accel": "tcg", "cpuid": False})
+        cases.append({"id": str(index), "cpu": verdict.cpu + tail, "machine": "pc", "accel": "tcg", "cpuid": False})
     results = run_userland(stack, {"cases": cases, "properties": readable_properties("max")}).results()
     problems = []
     for index, verdict in enumerate(verdicts):

@@ -11,7 +11,11 @@ machinery behind it:
   ``tsc-freq`` is a metric size renamed to ``tsc-frequency``;
 * every ``name=value`` must be valid even when a later one overrides it,
   because QEMU applies them all in order and the last one wins;
-* names are case-sensitive.
+* names are case-sensitive;
+* told a QEMU release, only the properties that release has exist (the
+  catalog's since and removed), and a refusal is worded, and tsc-freq read,
+  as that release does (the catalog's [qemu] facts); told none, every
+  property exists and the newest release's ways apply.
 
 Hyper-V properties and the neighbours in the catalog are decoded into a
 HypervConfig; every other token is kept verbatim.
@@ -82,6 +86,16 @@ def qemu_release(version: str | None) -> Release | None:
     """The QEMU release `version` names (None: unknown). Raises packaging's
     InvalidVersion for what is no release number."""
     return parse_release(version) if version else None
+
+
+def newer_than_known(version: str) -> str | None:
+    """The warning for a QEMU release newer than the newest the catalog
+    describes (None when it is not): it is judged as that one."""
+    newest = load_catalog().qemu.newest
+    release, known = parse_release(version), parse_release(newest)
+    if (release.major, release.minor) <= (known.major, known.minor):
+        return None
+    return f"QEMU {version} is newer than the newest release hvtune knows ({newest}); judged as QEMU {newest}"
 
 
 def _as_of(release: Release | None, first: str) -> bool:
@@ -165,11 +179,11 @@ class _Known:
     decode: Callable[[str], Value]
 
 
-def _decoder(entry: Entry, release: Release | None) -> Callable[[str], Value]:
+def _decoder(entry: Entry, name: str, release: Release | None) -> Callable[[str], Value]:
     """The decoding QEMU `release`'s string input visitor applies for this
-    property, refusing in that release's words."""
+    property, refusing in that release's words about `name` (the entry's
+    name or the alias written)."""
     kind = VALUE_TYPES[entry.type]
-    name = entry.name
     facts = load_catalog().qemu
     if entry.type == "bool":
 
@@ -232,8 +246,9 @@ def _known(release: Release | None = None) -> dict[str, _Known]:
     table = {}
     for entry in catalog.entries:
         if in_qemu(entry, release):
-            known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry, release))
-            table.update(dict.fromkeys((entry.name, *entry.aliases), known))
+            models = entry.models if isinstance(entry, Neighbour) else ()
+            for name in (entry.name, *entry.aliases):
+                table[name] = _Known(entry, models, _decoder(entry, name, release))
     return table
 
 
@@ -434,7 +449,7 @@ def _machine_type(value: str) -> str:
     return ""
 
 
-def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
+def parse_command_line(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
     """Read the CPU configuration from a QEMU command line (a shell script, a
     libvirt .args file, a pasted ``ps`` line). The last ``-cpu`` wins, as in
     QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
@@ -459,26 +474,27 @@ def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
             raise InputError(source, None, "no QEMU command line found")
         return Reading(source, "qemu", HypervConfig(model=None, machine=machine), QemuCommand(), guest_os)
     try:
-        parsed = parse_cpu(cpu.text, source=source, machine=machine)
+        parsed = parse_cpu(cpu.text, source=source, machine=machine, qemu_version=qemu_version)
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
     found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous)
     return Reading(source, "qemu", parsed.config, found, guest_os)
 
 
-def parse_text(text: str, *, source: str) -> Reading[QemuCommand]:
-    """A file holding either a whole QEMU command line or just a -cpu value."""
+def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
+    """A file holding either a whole QEMU command line or just a -cpu value,
+    read as QEMU `qemu_version` reads it."""
     words = [word.text for word in _words(text, source)]
     is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
         words and words[0].startswith("-")
     )
     if is_command:
-        return parse_command_line(text, source=source)
+        return parse_command_line(text, source=source, qemu_version=qemu_version)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) != 1:
         raise InputError(source, None, "expected a QEMU command line with -cpu, or a single -cpu value")
     start = text.index(lines[0])
-    parsed = parse_cpu(lines[0], source=source)
+    parsed = parse_cpu(lines[0], source=source, qemu_version=qemu_version)
     span = (start, start + len(lines[0]))
     command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous)
     return Reading(source, "qemu", parsed.config, command)
@@ -522,9 +538,10 @@ def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
     return ",".join([model, *pieces]) if pieces else model
 
 
-def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading[QemuCommand]:
-    """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``."""
-    parsed = parse_cpu(value, source=source)
+def read_cpu_option(value: str, *, source: str = "--cpu", qemu_version: str | None = None) -> Reading[QemuCommand]:
+    """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``,
+    read as QEMU `qemu_version` reads it."""
+    parsed = parse_cpu(value, source=source, qemu_version=qemu_version)
     return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous))
 
 
@@ -547,8 +564,8 @@ class QemuFormat(Format):
     def sniff(self, text: str) -> bool:
         return True  # the last format asked: what no other recognises
 
-    def read(self, text: str, *, source: str) -> Reading[QemuCommand]:
-        return parse_text(text, source=source)
+    def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
+        return parse_text(text, source=source, qemu_version=qemu_version)
 
     def render(self, config: HypervConfig, *, source: str) -> str:
         return render_cpu(config, source=source) + "\n"
