@@ -21,7 +21,7 @@ from hvtune.valuetypes import display
 from strategies import NUMBER, OTHER_TOKENS, value_for
 from support.cpu_strings import TRICKY
 from support.matrix import count
-from support.qemu_matrix import judge
+from support.qemu_matrix import judge, property_disagreement
 from support.sandbox import sandbox_stack
 
 RELEASES = ("bullseye", "bookworm", "trixie", "sid")
@@ -58,6 +58,11 @@ def _judged(release: str, cpus: list[str]) -> None:
     problems = judge(sandbox_stack(release), cpus)
     count(release, "qemu", len(set(cpus)), len(set(cpus)) - len(problems))
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_has_the_properties_the_catalog_gives_it(release: str) -> None:
+    assert property_disagreement(sandbox_stack(release)) is None
 
 
 @pytest.mark.parametrize("release", RELEASES)

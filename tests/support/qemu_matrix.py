@@ -6,7 +6,7 @@ refusal."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from hvtune.sandbox.userland import run_userland
 from support.agreement import expected_value, readable_properties
 from support.qemu import PREFIX
 
-_VPINDEX_OFF = ",hv-vpindex=off"
+_SIZE_NAME = "tsc-freq"  # -cpu's name for tsc-frequency, no property
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,22 @@ def judge(stack: Stack, cpus: Sequence[str]) -> list[str]:
         if problem:
             problems.append(problem)
     return problems
+
+
+def _hyperv(names: Iterable[str]) -> set[str]:
+    return {name for name in names if name.startswith(("hv-", "x-hv-"))}
+
+
+def property_disagreement(stack: Stack) -> str | None:
+    """Whether the stack's QEMU has exactly the Hyper-V properties (and
+    aliases) the catalog gives its release, and every neighbour: the names
+    its max CPU lists (qom-list)."""
+    release = parse_release(stack.upstream("qemu"))
+    case = {"id": "list", "cpu": "max", "machine": "pc", "accel": "tcg", "cpuid": False, "list": True}
+    listed = set(run_userland(stack, {"cases": [case], "properties": []}).results()["list"]["listed"])
+    known = set(qemu_names(release))
+    missing = sorted(known - listed - {_SIZE_NAME})
+    unknown = sorted(_hyperv(listed) - _hyperv(known))
+    if missing or unknown:
+        return f"QEMU {release} lacks {missing} and has {unknown} beyond the catalog"
+    return None
