@@ -516,6 +516,10 @@ def _validate(catalog: Catalog) -> None:
     for name in named:
         if not isinstance(catalog.entry(name), Property):
             raise CatalogError(f"libvirt rule or qemu fact names unknown property {name}")
+    newest_qemu = parse_release(catalog.qemu.newest)
+    for prop in catalog.properties:
+        if any(release and parse_release(release) > newest_qemu for release in (prop.since.qemu, prop.since.removed)):
+            raise CatalogError(f"{prop.name}: a QEMU release after qemu.newest ({catalog.qemu.newest})")
     for neighbour in catalog.neighbours:
         if neighbour.type not in VALUE_TYPES:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
