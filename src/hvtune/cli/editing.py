@@ -133,7 +133,7 @@ def convert(
         raise UsageFailure("convert: give --to FORMAT, or --into DOMAIN.xml")
     if into is not None and to not in (None, "libvirt"):
         raise UsageFailure(f"convert: --into writes libvirt XML; it cannot be combined with --to {to}")
-    qemu = qemu_release_to_judge(qemu_version, None, say=warn)
+    qemu = qemu_release_to_judge(qemu_version, say=warn)
     (reading,) = read_inputs(stdin_or_fail((file,) if file else (), cpu, "convert"), cpu, qemu)
     if isinstance(reading, InputError):
         raise reading

@@ -97,22 +97,22 @@ def checked_release(option: str | None) -> str | None:
     return option or None
 
 
-def qemu_release_to_judge(option: str | None, known: str | None, *, say: Callable[[str], None]) -> str | None:
+def qemu_release_to_judge(option: str | None, *, say: Callable[[str], None]) -> str | None:
     """The QEMU release whose reading of -cpu values counts: --qemu-version,
-    else `known` (a host profile's), else None (no release); one warning
-    through `say` when it is newer than the newest hvtune knows."""
+    else None (no release); one warning through `say` when it is newer than
+    the newest hvtune knows. (A --host profile's QEMU judges the config,
+    not its text: check's qemu-too-old and qemu-removed findings.)"""
     from hvtune.formats.qemu import newer_than_known
 
-    version = option or known
-    if not version:
+    if not option:
         return None
     try:
-        warning = newer_than_known(version)
+        warning = newer_than_known(option)
     except InvalidVersion:
-        raise InputError("--qemu-version", None, f"{version!r} is not a version such as 7.2") from None
+        raise InputError("--qemu-version", None, f"{option!r} is not a version such as 7.2") from None
     if warning:
         say(warning)
-    return version
+    return option
 
 
 def installed_libvirt() -> str | None:

@@ -66,7 +66,7 @@ def check(
         results = check_live(uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host)
     else:
         version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
-        qemu = qemu_release_to_judge(qemu_version, host.qemu_version if host else None, say=warn)
+        qemu = qemu_release_to_judge(qemu_version, say=warn)
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu, qemu)
         results = [
             check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)

@@ -38,7 +38,7 @@ QEMU_VERSION = click.option(
     "--qemu-version",
     metavar="X.Y",
     help="Read -cpu values and QEMU command lines as this QEMU release does: properties it lacks are refused "
-    "in its words (default: the --host profile's QEMU, else no release: every property hvtune knows is read).",
+    "in its words (default: no release; every property hvtune knows is read).",
 )
 CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
 HOST = click.option(
