@@ -91,7 +91,7 @@ def cpu_values(draw: st.DrawFn) -> str:
 
 
 @pytest.mark.parametrize("release", RELEASES)
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
-@given(cpus=st.lists(cpu_values(), min_size=25, max_size=25))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cpus=st.lists(cpu_values(), min_size=25, max_size=25, unique=True))
 def test_each_release_reads_generated_strings_as_hvtune_does(release: str, cpus: list[str]) -> None:
     _judged(release, cpus)
