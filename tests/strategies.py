@@ -8,6 +8,16 @@ from hvtune.catalog import Neighbour, load_catalog
 from hvtune.config import HypervConfig
 from hvtune.valuetypes import VALUE_TYPES
 
+# Numbers as people and fuzzers write them: any integer, in hex too, and
+# text of digits, signs, bases, suffixes, fractions, Unicode digits.
+NUMBER_ALPHABET = " +-0123456789xXabcdefABCDEFkKmMgGtT.eE٣²_"
+NUMBER = st.one_of(
+    st.integers(-(2**65), 2**65).map(str),
+    st.integers(0, 2**65).map(hex),
+    st.text(NUMBER_ALPHABET, min_size=1, max_size=14).filter(lambda t: "," not in t),
+)
+
+
 # Tokens QEMU accepts for qemu64/max under TCG, to stand for "everything else".
 OTHER_TOKENS = ("l3-cache=on", "+lahf_lm", "-sep", "pmu=off", "+kvm_pv_eoi", "check")
 

@@ -16,7 +16,7 @@ from hvtune.config import _plainly_valid, token_problem
 from hvtune.errors import InputError
 from hvtune.formats.qemu import parse_cpu
 
-from strategies import OTHER_TOKENS
+from strategies import NUMBER, OTHER_TOKENS
 from support.agreement import assert_agrees
 from support.hostile import assert_kept_promises, hvtune, one_line_each
 
@@ -93,13 +93,6 @@ def test_several_files_one_line_each(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 # -- numbers, judged by the real QEMU ---------------------------------------
-
-NUMBER_ALPHABET = " +-0123456789xXabcdefABCDEFkKmMgGtT.eE٣²_"
-NUMBER = st.one_of(
-    st.integers(-(2**65), 2**65).map(str),
-    st.integers(0, 2**65).map(hex),
-    st.text(NUMBER_ALPHABET, min_size=1, max_size=14).filter(lambda t: "," not in t),
-)
 
 
 @pytest.mark.qemu

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
+from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 Kind = Literal["feature", "setting", "compat"]
@@ -163,6 +164,15 @@ class MachineDefault:
 
 
 @dataclass(frozen=True)
+class UnsetReading:
+    """What QEMU releases before `before` report for a property nobody set
+    (where that is not the value they use)."""
+
+    before: str
+    value: Value
+
+
+@dataclass(frozen=True)
 class Property:
     """One Hyper-V property of QEMU's x86 CPU."""
 
@@ -201,6 +211,7 @@ class Property:
     caveats: tuple[str, ...]
     range: ValueRange
     plan: PlanRule | None = None
+    reads_unset: UnsetReading | None = None
 
     @property
     def is_feature(self) -> bool:
@@ -307,14 +318,31 @@ class MsrWithoutHyperv:
 
 @dataclass(frozen=True)
 class QemuFacts:
-    """What QEMU does with Hyper-V properties on particular hosts."""
+    """What QEMU does with Hyper-V properties on particular hosts and
+    releases: the newest release described, and when its wording of refused
+    values changed."""
 
+    newest: str
+    enum_error_names_parameter: str
+    range_error_says_at_most: str
+    metric_size_fixed_point: str
     tcg_vpindex_fixed: str
     passthrough_skips: str  # from this release hv-passthrough leaves out the skip_passthrough features
     msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
 
 
 Entry = Property | Neighbour
+
+
+def in_qemu(entry: Entry, release: Release | None) -> bool:
+    """Whether QEMU `release` has the property (None: an unknown release,
+    which may have any). Neighbours are in every release hvtune judges."""
+    if release is None or isinstance(entry, Neighbour):
+        return True
+    since = entry.since
+    if since.qemu and release < parse_release(since.qemu):
+        return False
+    return not (since.removed and release >= parse_release(since.removed))
 
 
 class CatalogError(Exception):
@@ -491,6 +519,10 @@ def _validate(catalog: Catalog) -> None:
     for name in named:
         if not isinstance(catalog.entry(name), Property):
             raise CatalogError(f"libvirt rule or qemu fact names unknown property {name}")
+    newest_qemu = parse_release(catalog.qemu.newest)
+    for prop in catalog.properties:
+        if any(release and parse_release(release) > newest_qemu for release in (prop.since.qemu, prop.since.removed)):
+            raise CatalogError(f"{prop.name}: a QEMU release after qemu.newest ({catalog.qemu.newest})")
     for neighbour in catalog.neighbours:
         if neighbour.type not in VALUE_TYPES:
             raise CatalogError(f"{neighbour.name}: unknown type {neighbour.type}")
@@ -555,6 +587,7 @@ def _property(raw: dict[str, Any]) -> Property:
         caveats=tuple(raw.get("caveats", ())),
         range=ValueRange(**raw.get("range", {})),
         plan=_plan_rule(raw.get("plan")),
+        reads_unset=UnsetReading(**raw["reads_unset"]) if "reads_unset" in raw else None,
     )
 
 
@@ -582,9 +615,10 @@ def load_catalog() -> Catalog:
         tuple(Guest(**{**g, "libosinfo": tuple(g.get("libosinfo", ()))}) for g in raw["guest"]),
         _libvirt(raw["libvirt"]),
         QemuFacts(
-            tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
-            passthrough_skips=raw["qemu"]["passthrough_skips"],
-            msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+            **{
+                **raw["qemu"],
+                "msr_without_hyperv": tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+            }
         ),
         read_cpuid_table(raw["cpuid"]),
     )

@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 from hvtune.catalog import Catalog, Property, load_catalog
 from hvtune.errors import CONTROL_CHARACTERS, has_control_characters
+from hvtune.releases import parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 
@@ -228,6 +229,21 @@ class HypervConfig:
         if isinstance(entry, Property) and entry.machine_default and self.machine_at_most(entry.machine_default.until):
             return entry.machine_default.value
         return entry.default
+
+    def reported(self, name: str, qemu_version: str | None = None) -> Value:
+        """The value QEMU `qemu_version` reports for `name` (qom-get): the
+        effective one, except for a property an older release reports
+        otherwise while unset (the catalog's reads_unset)."""
+        entry = load_catalog().entry(name)
+        unset = entry.reads_unset if isinstance(entry, Property) else None
+        if (
+            unset is not None
+            and qemu_version
+            and self.get(name) is None
+            and parse_release(qemu_version) < parse_release(unset.before)
+        ):
+            return unset.value
+        return self.effective(name)
 
     def enabled(self, name: str) -> bool:
         """Whether a boolean property is explicitly on."""

@@ -20,6 +20,12 @@ class ValueType:
     maximum: int | None = None
     choices: tuple[str, ...] = ()
 
+    @property
+    def signed(self) -> bool:
+        """Whether QEMU reads it as a signed C integer (int64 properties
+        whose range starts at 0 included)."""
+        return self.c_name.startswith("int")
+
     def problem(self, value: object) -> str | None:
         """Why `value` does not fit this type, or None when it does."""
         if self.python is bool:

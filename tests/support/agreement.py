@@ -25,8 +25,10 @@ def readable_properties(model: str) -> list[str]:
     return [name for name in names if name != "tsc-freq"]
 
 
-def _expected(config, name: str):  # type: ignore[no-untyped-def]
-    value = config.effective(name)
+def expected_value(config, name: str, qemu_version: str | None = None):  # type: ignore[no-untyped-def]
+    """What QEMU `qemu_version` reads back for `name` (or an alias of it)
+    from `config`."""
+    value = config.reported(load_catalog().aliases.get(name, name), qemu_version)
     if name == "tsc-frequency":
         return value // 1000 * 1000  # QEMU keeps kHz
     return value
@@ -58,6 +60,6 @@ def assert_agrees(qemu: QemuProbe, cpu: str) -> None:
         entry = catalog.entry(name)
         if entry is None or entry.name in skipped:
             continue
-        assert outcome.values[name] == _expected(config, entry.name), (
-            f"{cpu!r}: QEMU reads {name}={outcome.values[name]!r}, hvtune says {_expected(config, entry.name)!r}"
+        assert outcome.values[name] == expected_value(config, entry.name), (
+            f"{cpu!r}: QEMU reads {name}={outcome.values[name]!r}, hvtune says {expected_value(config, entry.name)!r}"
         )

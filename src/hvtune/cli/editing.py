@@ -13,10 +13,12 @@ from hvtune.cli.options import (
     GUEST_OS,
     HOST,
     LIBVIRT_VERSION,
+    QEMU_VERSION,
     UsageFailure,
     goal_options,
     guest_os_name,
     stdin_or_fail,
+    warn,
 )
 from hvtune.formats import format_names
 
@@ -102,6 +104,7 @@ def fix(
     "DOMAIN.xml.bak keeps the original).",
 )
 @LIBVIRT_VERSION
+@QEMU_VERSION
 @click.option(
     "--domcaps",
     metavar="FILE",
@@ -115,11 +118,12 @@ def convert(
     to: str | None,
     into: str | None,
     libvirt_version: str | None,
+    qemu_version: str | None,
     domcaps: str | None,
     uri: str | None,
 ) -> int:
     """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
-    from hvtune.cli.inputs import connected_release, host_capabilities, read_inputs
+    from hvtune.cli.inputs import connected_release, host_capabilities, qemu_release_to_judge, read_inputs
     from hvtune.converting import translate, write_into
     from hvtune.errors import InputError, printable
 
@@ -129,7 +133,8 @@ def convert(
         raise UsageFailure("convert: give --to FORMAT, or --into DOMAIN.xml")
     if into is not None and to not in (None, "libvirt"):
         raise UsageFailure(f"convert: --into writes libvirt XML; it cannot be combined with --to {to}")
-    (reading,) = read_inputs(stdin_or_fail((file,) if file else (), cpu, "convert"), cpu)
+    qemu = qemu_release_to_judge(qemu_version, say=warn)
+    (reading,) = read_inputs(stdin_or_fail((file,) if file else (), cpu, "convert"), cpu, qemu)
     if isinstance(reading, InputError):
         raise reading
     version = connected_release(libvirt_version, uri)

@@ -25,19 +25,22 @@ if TYPE_CHECKING:
     from hvtune.sandbox.verify import Configuration
 
 
-def read_inputs(paths: Iterable[str | Path], cpu: str | None = None) -> list[Reading[Any] | InputError]:
-    """Read every named file (``-`` is standard input) and the --cpu value;
-    each unusable one becomes its InputError instead of stopping the rest."""
+def read_inputs(
+    paths: Iterable[str | Path], cpu: str | None = None, qemu_version: str | None = None
+) -> list[Reading[Any] | InputError]:
+    """Read every named file (``-`` is standard input) and the --cpu value,
+    QEMU's text as QEMU `qemu_version` reads it; each unusable one becomes
+    its InputError instead of stopping the rest."""
     readings: list[Reading[Any] | InputError] = []
     for path in paths:
         try:
             loaded = load_input(path)
-            readings.append(read_text(loaded.text, source=loaded.source))
+            readings.append(read_text(loaded.text, source=loaded.source, qemu_version=qemu_version))
         except InputError as error:
             readings.append(error)
     if cpu is not None:
         try:
-            readings.append(read_cpu_option(cpu))
+            readings.append(read_cpu_option(cpu, qemu_version=qemu_version))
         except InputError as error:
             readings.append(error)
     return readings
@@ -92,6 +95,24 @@ def checked_release(option: str | None) -> str | None:
         except InvalidVersion:
             raise InputError("--libvirt-version", None, f"{option!r} is not a version such as 9.0.0") from None
     return option or None
+
+
+def qemu_release_to_judge(option: str | None, *, say: Callable[[str], None]) -> str | None:
+    """The QEMU release whose reading of -cpu values counts: --qemu-version,
+    else None (no release); one warning through `say` when it is newer than
+    the newest hvtune knows. (A --host profile's QEMU judges the config,
+    not its text: check's qemu-too-old and qemu-removed findings.)"""
+    from hvtune.formats.qemu import newer_than_known
+
+    if not option:
+        return None
+    try:
+        warning = newer_than_known(option)
+    except InvalidVersion:
+        raise InputError("--qemu-version", None, f"{option!r} is not a version such as 7.2") from None
+    if warning:
+        say(warning)
+    return option
 
 
 def installed_libvirt() -> str | None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import click
 
-from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION, TARGETS, guest_os_name, stdin_or_fail
+from hvtune.cli.options import (
+    CONNECT,
+    FORMAT,
+    GUEST_OS,
+    HOST,
+    LIBVIRT_VERSION,
+    QEMU_VERSION,
+    TARGETS,
+    guest_os_name,
+    stdin_or_fail,
+    warn,
+)
 
 
 @click.command()
@@ -20,6 +31,7 @@ from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION,
     help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
 )
 @LIBVIRT_VERSION
+@QEMU_VERSION
 @FORMAT
 def check(
     files: tuple[str, ...],
@@ -29,6 +41,7 @@ def check(
     host_spec: str | None,
     target: str | None,
     libvirt_version: str | None,
+    qemu_version: str | None,
     output: str,
 ) -> int:
     """Find errors and risks in QEMU command lines, -cpu values, domain XML
@@ -41,7 +54,7 @@ def check(
     found, 2 when an input is unusable.
     """
     from hvtune.checking import check_reading
-    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release, read_inputs
+    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release, qemu_release_to_judge, read_inputs
     from hvtune.errors import InputError
     from hvtune.live import check_live
     from hvtune.report import findings as report
@@ -53,7 +66,8 @@ def check(
         results = check_live(uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host)
     else:
         version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
-        readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu)
+        qemu = qemu_release_to_judge(qemu_version, say=warn)
+        readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu, qemu)
         results = [
             check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)
             for reading in readings

@@ -34,6 +34,12 @@ LIBVIRT_VERSION = click.option(
     metavar="X.Y.Z",
     help="Judge as this libvirt release would (default: the one connected to, else the one installed here).",
 )
+QEMU_VERSION = click.option(
+    "--qemu-version",
+    metavar="X.Y",
+    help="Read -cpu values and QEMU command lines as this QEMU release does: properties it lacks are refused "
+    "in its words (default: no release; every property hvtune knows is read).",
+)
 CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
 HOST = click.option(
     "--host",
@@ -101,3 +107,10 @@ def goal_options(command: F) -> F:
         return command(*args, goals=Goals(**{name: kwargs.pop(name) for name in GOAL_NAMES}), **kwargs)
 
     return cast(F, with_options(with_goals, *GOALS))
+
+
+def warn(message: str) -> None:
+    """One warning line on standard error."""
+    from hvtune.errors import printable
+
+    click.echo(f"hvtune: warning: {printable(message)}", err=True)

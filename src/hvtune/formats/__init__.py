@@ -39,15 +39,16 @@ def format_names() -> tuple[str, ...]:
     return tuple(MODULES)
 
 
-def read_text(text: str, *, source: str) -> Reading[Any]:
-    """Parse text in whichever format it is written."""
+def read_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[Any]:
+    """Parse text in whichever format it is written (a QEMU command line or
+    -cpu value as QEMU `qemu_version` reads it)."""
     from hvtune.errors import InputError
 
     if not text.lstrip("\ufeff \t\r\n"):
         raise InputError(source, None, "empty input")
     *specific, last = MODULES
     chosen = next((fmt for fmt in map(format_named, specific) if fmt.sniff(text)), format_named(last))
-    return chosen.read(text, source=source)
+    return chosen.read(text, source=source, qemu_version=qemu_version)
 
 
 def read_file(path: str | Path) -> Reading[Any]:

@@ -35,8 +35,10 @@ class Format(ABC):
         hvtune.formats.MODULES; the last format takes what no other does)."""
 
     @abstractmethod
-    def read(self, text: str, *, source: str) -> Reading[Any]:
-        """The config `text` holds, with what the format keeps besides."""
+    def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[Any]:
+        """The config `text` holds, with what the format keeps besides;
+        a format QEMU reads itself reads it as QEMU `qemu_version` does
+        (None: a release not known)."""
 
     @abstractmethod
     def render(self, config: HypervConfig, *, source: str) -> str:

@@ -99,7 +99,7 @@ class JsonFormat(Format):
     def sniff(self, text: str) -> bool:
         return text.lstrip("\ufeff \t\r\n").startswith("{")
 
-    def read(self, text: str, *, source: str) -> Reading[None]:
+    def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[None]:
         return parse_text(text, source=source)
 
     def render(self, config: HypervConfig, *, source: str) -> str:

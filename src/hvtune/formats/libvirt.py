@@ -408,7 +408,7 @@ class LibvirtFormat(Format):
     def sniff(self, text: str) -> bool:
         return text.lstrip("\ufeff \t\r\n").startswith("<")
 
-    def read(self, text: str, *, source: str) -> Reading[LibvirtDomain]:
+    def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[LibvirtDomain]:
         return parse_text(text, source=source)
 
     def render(self, config: HypervConfig, *, source: str) -> str:

@@ -11,7 +11,11 @@ machinery behind it:
   ``tsc-freq`` is a metric size renamed to ``tsc-frequency``;
 * every ``name=value`` must be valid even when a later one overrides it,
   because QEMU applies them all in order and the last one wins;
-* names are case-sensitive.
+* names are case-sensitive;
+* told a QEMU release, only the properties that release has exist (the
+  catalog's since and removed), and a refusal is worded, and tsc-freq read,
+  as that release does (the catalog's [qemu] facts); told none, every
+  property exists and the newest release's ways apply.
 
 Hyper-V properties and the neighbours in the catalog are decoded into a
 HypervConfig; every other token is kept verbatim.
@@ -22,10 +26,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
-from hvtune.catalog import Catalog, Entry, Neighbour, Property, load_catalog
+from hvtune.catalog import Catalog, Entry, Neighbour, Property, in_qemu, load_catalog
 from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import InputError, Refusal
@@ -34,12 +38,14 @@ from hvtune.formats.base import Format
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
+    parse_metric_size_double,
     parse_signed,
     parse_unsigned,
 )
 from hvtune.formats.reading import Reading
 from hvtune.formats.shell import ShellSyntaxError, Word, split_words
 from hvtune.forms.qemu import cannot_apply, not_found
+from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value, display
 
 
@@ -65,13 +71,43 @@ class CpuTokens:
         self.ambiguous: list[str] = []
 
 
+# -cpu's own name for a property, renamed before QEMU sets it: no QOM
+# name, so +tsc-freq is a property QEMU does not have.
+_SIZE_NAME = "tsc-freq"
+
+
 def _place(position: int, token: str) -> str:
     return f"-cpu token {position} {token!r}"
 
 
-def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
-    """The model and the tokens of a -cpu value, as x86_cpu_parse_featurestr
-    splits them; nothing is decoded yet."""
+def qemu_release(version: str | None) -> Release | None:
+    """The QEMU release `version` names (None: unknown). Raises packaging's
+    InvalidVersion for what is no release number."""
+    return parse_release(version) if version else None
+
+
+def newer_than_known(version: str) -> str | None:
+    """The warning for a QEMU release newer than the newest the catalog
+    describes (None when it is not): it is judged as that one."""
+    newest = load_catalog().qemu.newest
+    release, known = parse_release(version), parse_release(newest)
+    if (release.major, release.minor) <= (known.major, known.minor):
+        return None
+    return f"QEMU {version} is newer than the newest release hvtune knows ({newest}); judged as QEMU {newest}"
+
+
+def _as_of(release: Release | None, first: str) -> bool:
+    """Whether QEMU `release` reads or words as releases from `first` on
+    do (an unknown release: as the newest does)."""
+    return release is None or release >= parse_release(first)
+
+
+def split_cpu(value: str, source: str = "--cpu", release: Release | None = None) -> tuple[str, CpuTokens]:
+    """The model and the tokens of a -cpu value, as QEMU `release`'s
+    x86_cpu_parse_featurestr splits them; nothing is decoded yet but
+    tsc-freq, which it reads as that release reads sizes."""
+    fixed_point = _as_of(release, load_catalog().qemu.metric_size_fixed_point)
+    read_size = parse_metric_size if fixed_point else parse_metric_size_double
     model, _, features = value.partition(",")
     if not model:
         raise InputError(source, None, "-cpu needs a CPU model before the first comma")
@@ -90,21 +126,24 @@ def split_cpu(value: str, source: str = "--cpu") -> tuple[str, CpuTokens]:
         text = text if has_value else "on"
         if name in tokens.switched:
             tokens.ambiguous.append(name)
-        if name == "tsc-freq":
-            hertz = parse_metric_size(text)
+        if name == _SIZE_NAME:
+            hertz = read_size(text)
             if hertz is None or hertz > 2**63 - 1:
-                raise Refusal("qemu", source, _place(position, piece), f"bad numerical value {text}")
+                said = f"bad numerical value {text}"
+                raise Refusal("qemu", source, _place(position, piece), said, said=said)
             name, text = "tsc-frequency", str(hertz)
         tokens.assignments.append((position, name, text, piece))
     return model, tokens
 
 
 class _Refused(Exception):
-    """QEMU would refuse a token: QEMU's message, and hvtune's hint after it."""
+    """QEMU would refuse a token: QEMU's message (or hvtune's, when it is
+    not QEMU's words: `quoted` False), and hvtune's hint after it."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", *, quoted: bool = True):
         super().__init__(f"{message}; {hint}" if hint else message)
         self.message = message
+        self.quoted = quoted
 
 
 def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
@@ -138,10 +177,12 @@ class _Known:
     decode: Callable[[str], Value]
 
 
-def _decoder(entry: Entry) -> Callable[[str], Value]:
-    """The decoding QEMU's string input visitor applies for this property."""
+def _decoder(entry: Entry, name: str, release: Release | None) -> Callable[[str], Value]:
+    """The decoding QEMU `release`'s string input visitor applies for this
+    property, refusing in that release's words about `name` (the entry's
+    name or the alias written)."""
     kind = VALUE_TYPES[entry.type]
-    name = entry.name
+    facts = load_catalog().qemu
     if entry.type == "bool":
 
         def decode_bool(text: str) -> Value:
@@ -156,22 +197,30 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
         def decode_string(text: str) -> Value:
             problem = kind.problem(text)
             if problem:
-                raise _Refused(f"Parameter '{name}': {problem}")
+                raise _Refused(f"Parameter '{name}': {problem}", quoted=False)
             return text
 
         return decode_string
     if entry.type == "on-off-auto":
+        names_parameter = _as_of(release, facts.enum_error_names_parameter)
 
         def decode_choice(text: str) -> Value:
             if text not in kind.choices:
-                raise _Refused(f"Parameter '{name}' does not accept value '{text}' (on, off or auto)")
+                said = (
+                    f"Parameter '{name}' does not accept value '{text}'"
+                    if names_parameter
+                    else f"Invalid parameter '{text}'"
+                )
+                raise _Refused(said, "on, off or auto")
             return text
 
         return decode_choice
     assert kind.minimum is not None and kind.maximum is not None
     low, high = kind.minimum, kind.maximum
-    signed = low < 0
-    if isinstance(entry, Neighbour):
+    signed = kind.signed
+    if isinstance(entry, Neighbour) and _as_of(release, facts.range_error_says_at_most):
+        out_of_range = f"parameter '{name}' can be at most {high}"
+    elif isinstance(entry, Neighbour):
         out_of_range = f"Property .{name} doesn't take value {{}} (minimum: {low}, maximum: {high})"
     else:
         out_of_range = f"Parameter '{name}' expects {kind.c_name}"
@@ -187,15 +236,52 @@ def _decoder(entry: Entry) -> Callable[[str], Value]:
     return decode_number
 
 
-@cache
-def _known() -> dict[str, _Known]:
-    """Every QEMU name (canonical or alias) hvtune decodes."""
+@lru_cache(maxsize=64)
+def _known(release: Release | None = None) -> dict[str, _Known]:
+    """Every QEMU name (canonical or alias) hvtune decodes that QEMU
+    `release` has (None: any release)."""
     catalog = load_catalog()
     table = {}
     for entry in catalog.entries:
-        known = _Known(entry, entry.models if isinstance(entry, Neighbour) else (), _decoder(entry))
-        table.update(dict.fromkeys((entry.name, *entry.aliases), known))
+        if in_qemu(entry, release):
+            models = entry.models if isinstance(entry, Neighbour) else ()
+            for name in (entry.name, *entry.aliases):
+                table[name] = _Known(entry, models, _decoder(entry, name, release))
     return table
+
+
+def qemu_names(release: Release | None) -> tuple[str, ...]:
+    """The catalog's QEMU names (and aliases) QEMU `release` has."""
+    return tuple(_known(release))
+
+
+def _absent(catalog: Catalog, model: str, name: str, release: Release | None) -> _Refused:
+    """The refusal of a name hvtune knows but QEMU `release` does not have:
+    too new for it, or removed already."""
+    entry = catalog.entry(name)
+    assert isinstance(entry, Property) and release is not None
+    since = entry.since
+    when = (
+        f"it came with QEMU {since.qemu}" if release < parse_release(since.qemu) else f"QEMU {since.removed} removed it"
+    )
+    return _not_found(catalog, model, name, f"QEMU {release.major}.{release.minor} has no {name} ({when})")
+
+
+def _switch_refusal(entry: Entry, name: str, sign: str) -> _Refused:
+    """QEMU's refusal of +name/-name for a property that is no on/off
+    switch: the QObject visitor is handed a boolean where it wants a number
+    or a string."""
+    kind = VALUE_TYPES[entry.type]
+    if kind.python is str:
+        said = f"Invalid parameter type for '{name}', expected: string"
+    elif kind.signed:
+        said = f"Invalid parameter type for '{name}', expected: integer"
+    else:
+        said = f"Parameter '{name}' expects uint64"
+    return _Refused(
+        said,
+        f"{sign}{name} only switches on/off properties; {entry.name} is a {entry.type} (write {entry.name}=<value>)",
+    )
 
 
 def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
@@ -206,12 +292,14 @@ def _check_model(known: _Known, model: str, catalog: Catalog) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _switch(model: str, sign: str, name: str) -> Entry | None:
+def _switch(model: str, sign: str, name: str, release: Release | None) -> Entry | None:
     """Check one +feat/-feat token; None for a token hvtune keeps verbatim.
     Cached (a refusal raises, and is not cached)."""
     catalog = load_catalog()
-    known = _known().get(name)
+    known = None if name == _SIZE_NAME else _known(release).get(name)
     if known is None:
+        if name in _known() and name != _SIZE_NAME:
+            raise _absent(catalog, model, name, release)
         if not _refused_unknown(name):
             return None
         dashed = name.replace("_", "-")
@@ -221,10 +309,7 @@ def _switch(model: str, sign: str, name: str) -> Entry | None:
         raise _not_found(catalog, model, name, hint)
     _check_model(known, model, catalog)
     if known.entry.type != "bool":
-        raise _Refused(
-            f"{sign}{name} only switches on/off properties; "
-            f"{known.entry.name} is a {known.entry.type} (write {known.entry.name}=<value>)"
-        )
+        raise _switch_refusal(known.entry, name, sign)
     return known.entry
 
 
@@ -232,16 +317,22 @@ def _kept(token: str) -> str:
     """A token hvtune keeps verbatim, once it is known QEMU could read it."""
     problem = token_problem(token)
     if problem:
-        raise _Refused(problem)
+        raise _Refused(problem, quoted=False)
     return token
 
 
-def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) -> CpuOption:
-    """Parse a ``-cpu`` value as QEMU does; raise InputError where QEMU
-    would refuse the Hyper-V part or a neighbour."""
+def parse_cpu(
+    value: str, *, source: str = "--cpu", machine: str | None = None, qemu_version: str | None = None
+) -> CpuOption:
+    """Parse a ``-cpu`` value as QEMU `qemu_version` does (None: a QEMU
+    that has every property hvtune knows, wording refusals as the newest
+    does); raise InputError where QEMU would refuse the Hyper-V part or a
+    neighbour. A release newer than the newest hvtune knows is judged as
+    that one (the command line warns)."""
     catalog = load_catalog()
-    table = _known()
-    model, tokens = split_cpu(value, source)
+    release = qemu_release(qemu_version)
+    table = _known(release)
+    model, tokens = split_cpu(value, source, release)
     values: dict[str, Value] = {}
     extra: list[tuple[int, str]] = []
     position, original = 0, ""
@@ -252,6 +343,8 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
             applied = (name, text)  # what QEMU names when it cannot apply it
             known = table.get(name)
             if known is None:
+                if name in _known():
+                    raise _absent(catalog, model, name, release)
                 if _refused_unknown(name):
                     raise _not_found(catalog, model, name)
                 extra.append((position, _kept(original)))
@@ -263,13 +356,17 @@ def parse_cpu(value: str, *, source: str = "--cpu", machine: str | None = None) 
         for sign, flag, items in (("+", True, tokens.plus), ("-", False, tokens.minus)):
             for position, name in items:
                 original, applied = sign + name, None
-                entry = _switch(model, sign, name)
+                entry = _switch(model, sign, name, release)
                 if entry is None:
                     extra.append((position, _kept(original)))
                 else:
                     values[entry.name] = flag
     except _Refused as refused:
-        said = cannot_apply(model, *applied, refused.message) if applied else None
+        said = (
+            (cannot_apply(model, *applied, refused.message) if applied else refused.message)
+            if refused.quoted
+            else None
+        )
         raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
     config = HypervConfig(
         model=model,
@@ -353,7 +450,7 @@ def _machine_type(value: str) -> str:
     return ""
 
 
-def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
+def parse_command_line(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
     """Read the CPU configuration from a QEMU command line (a shell script, a
     libvirt .args file, a pasted ``ps`` line). The last ``-cpu`` wins, as in
     QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
@@ -378,26 +475,27 @@ def parse_command_line(text: str, *, source: str) -> Reading[QemuCommand]:
             raise InputError(source, None, "no QEMU command line found")
         return Reading(source, "qemu", HypervConfig(model=None, machine=machine), QemuCommand(), guest_os)
     try:
-        parsed = parse_cpu(cpu.text, source=source, machine=machine)
+        parsed = parse_cpu(cpu.text, source=source, machine=machine, qemu_version=qemu_version)
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
     found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous, parsed.applied)
     return Reading(source, "qemu", parsed.config, found, guest_os)
 
 
-def parse_text(text: str, *, source: str) -> Reading[QemuCommand]:
-    """A file holding either a whole QEMU command line or just a -cpu value."""
+def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
+    """A file holding either a whole QEMU command line or just a -cpu value,
+    read as QEMU `qemu_version` reads it."""
     words = [word.text for word in _words(text, source)]
     is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
         words and words[0].startswith("-")
     )
     if is_command:
-        return parse_command_line(text, source=source)
+        return parse_command_line(text, source=source, qemu_version=qemu_version)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) != 1:
         raise InputError(source, None, "expected a QEMU command line with -cpu, or a single -cpu value")
     start = text.index(lines[0])
-    parsed = parse_cpu(lines[0], source=source)
+    parsed = parse_cpu(lines[0], source=source, qemu_version=qemu_version)
     span = (start, start + len(lines[0]))
     command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied)
     return Reading(source, "qemu", parsed.config, command)
@@ -409,7 +507,7 @@ def _names_for(catalog: Catalog, piece: str) -> str | None:
         entry = catalog.entry(piece[1:])
     else:
         name = piece.partition("=")[0].replace("_", "-")
-        entry = catalog.entry("tsc-frequency" if name == "tsc-freq" else name)
+        entry = catalog.entry("tsc-frequency" if name == _SIZE_NAME else name)
     return entry.name if entry else None
 
 
@@ -441,10 +539,11 @@ def patch_cpu(value: str, changes: Mapping[str, Value | None]) -> str:
     return ",".join([model, *pieces]) if pieces else model
 
 
-def read_cpu_option(value: str, *, source: str = "--cpu") -> Reading[QemuCommand]:
-    """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``."""
-    parsed = parse_cpu(value, source=source)
-    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous, applied=parsed.applied))
+def read_cpu_option(value: str, *, source: str = "--cpu", qemu_version: str | None = None) -> Reading[QemuCommand]:
+    """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``,
+    read as QEMU `qemu_version` reads it."""
+    parsed = parse_cpu(value, source=source, qemu_version=qemu_version)
+    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous))
 
 
 def _quoted(value: str, original: str) -> str:
@@ -466,8 +565,8 @@ class QemuFormat(Format):
     def sniff(self, text: str) -> bool:
         return True  # the last format asked: what no other recognises
 
-    def read(self, text: str, *, source: str) -> Reading[QemuCommand]:
-        return parse_text(text, source=source)
+    def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
+        return parse_text(text, source=source, qemu_version=qemu_version)
 
     def render(self, config: HypervConfig, *, source: str) -> str:
         return render_cpu(config, source=source) + "\n"

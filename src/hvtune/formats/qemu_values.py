@@ -8,6 +8,7 @@ with base 0) for integers, QAPI enum lookup for on/off/auto, and
 
 from __future__ import annotations
 
+import math
 import re
 
 from hvtune.formats.cnumbers import C_SPACE, c_integer
@@ -102,3 +103,56 @@ def parse_metric_size(text: str) -> int | None:
         scaled_fraction = fraction_bits * multiplier
         value = integral * multiplier + (scaled_fraction >> 64) + ((scaled_fraction >> 63) & 1)
     return value if value <= _UINT64_MAX else None
+
+
+# C strtod's longest number at the start of a text: hexadecimal (with a
+# binary exponent) before decimal, an exponent only when digits follow it;
+# ASCII digits only.
+_STRTOD_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_STRTOD_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+_BELOW_2_64 = math.nextafter(2.0**64, 0)
+
+
+def _strtod(text: str) -> tuple[float, str] | None:
+    """C strtod as QEMU's qemu_strtod_finite calls it: the finite value at
+    the start of `text` and the rest; None where strtod converts nothing,
+    reports ERANGE (overflow, underflow) or reads an infinity or NaN (which
+    these expressions never match)."""
+    rest = text.lstrip(C_SPACE)
+    hexadecimal = _STRTOD_HEX.match(rest)
+    match = hexadecimal or _STRTOD_DECIMAL.match(rest)
+    if not match:
+        return None
+    try:
+        value = float.fromhex(match.group()) if hexadecimal else float(match.group())
+    except OverflowError:
+        return None
+    mantissa = re.split("[pPeE]", match.group().lower().removeprefix("+").removeprefix("-").removeprefix("0x"))[0]
+    tiny = abs(value) < _SMALLEST_NORMAL and mantissa.strip("0.") != ""
+    if math.isinf(value) or tiny:
+        return None
+    return value, rest[match.end() :]
+
+
+def parse_metric_size_double(text: str) -> int | None:
+    """qemu_strtosz_metric before QEMU 6.0 (cf923b783efd moved it to 64-bit
+    fixed point): the number is read with strtod, so exponents and
+    hexadecimal fractions pass, a fraction needs a suffix other than B, the
+    product is a double truncated to an integer, and values of 2**64 or
+    more and negative ones are refused. None where QEMU says "bad
+    numerical value"."""
+    parsed = _strtod(text)
+    if parsed is None:
+        return None
+    value, rest = parsed
+    power = _SUFFIX_POWER.get(rest[:1].upper()) if rest else None
+    if power is not None:
+        rest = rest[1:]
+    multiplier = float(1000 ** (power or 0))
+    if rest or (multiplier == 1 and value != math.floor(value)):
+        return None
+    product = value * multiplier
+    if product > _BELOW_2_64 or value < 0:
+        return None
+    return int(product)

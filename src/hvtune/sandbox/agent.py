@@ -118,7 +118,8 @@ def _values(names: list[str], answers: list[dict[str, Any] | None]) -> dict[str,
 def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
     """Start QEMU paused with `case`'s -cpu, machine and accelerator (KVM
     unless it names one); whether it started, its stderr, and the
-    properties read back when it did."""
+    properties read back when it did (and, when the case asks to `list`,
+    the names of all the CPU's properties)."""
     argv = [QEMU, "-accel", case.get("accel", "kvm"), "-machine", case["machine"], "-cpu", case["cpu"]]
     argv += ["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"]
     start = time.monotonic()
@@ -126,14 +127,21 @@ def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
     qmp = Qmp(process)
     greeting = qmp.answer()
     values: dict[str, Any] = {}
+    listed: list[str] = []
     started = greeting is not None and "QMP" in greeting and qmp.command("qmp_capabilities") is not None
     if started:
         path = _cpu_path(qmp.command("query-cpus-fast"))
         values = _values(properties, [qmp.send(_qom_get(path, name)) for name in properties])
+        if case.get("list"):
+            answer = qmp.send({"execute": "qom-list", "arguments": {"path": path}}) or {}
+            listed = sorted(str(item.get("name")) for item in answer.get("return") or [])
         qmp.command("quit")
     stderr = _stop(process)
     started = started and process.returncode == 0
-    return {"started": started, "stderr": stderr, "properties": values, "seconds": time.monotonic() - start}
+    result = {"started": started, "stderr": stderr, "properties": values, "seconds": time.monotonic() - start}
+    if case.get("list"):
+        result["listed"] = listed
+    return result
 
 
 def run_payload(case: dict[str, Any], payload: list[str]) -> str:

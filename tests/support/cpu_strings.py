@@ -1,0 +1,122 @@
+"""Tricky -cpu strings and what hvtune must read from each: the values of
+some properties, or REJECT (as QEMU 7.2 reads them). tests/test_qemu_strings.py
+holds hvtune and this machine's QEMU to them; tests/test_matrix_qemu.py runs
+them on every release's QEMU."""
+
+from __future__ import annotations
+
+REJECT = "reject"
+
+TRICKY: list[tuple[str, object]] = [
+    # bare names and boolean words (exact, case-sensitive)
+    ("qemu64,hv-relaxed", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=on", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=yes", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=true", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=y", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=off", {"hv-relaxed": False}),
+    ("qemu64,hv-relaxed=no", {"hv-relaxed": False}),
+    ("qemu64,hv-relaxed=false", {"hv-relaxed": False}),
+    ("qemu64,hv-relaxed=n", {"hv-relaxed": False}),
+    ("qemu64,hv-relaxed=On", REJECT),
+    ("qemu64,hv-relaxed=ON", REJECT),
+    ("qemu64,hv-relaxed=1", REJECT),
+    ("qemu64,hv-relaxed=0", REJECT),
+    ("qemu64,hv-relaxed=", REJECT),
+    ("qemu64,hv-relaxed=on=off", REJECT),
+    # underscores become dashes in names only
+    ("qemu64,hv_relaxed", {"hv-relaxed": True}),
+    ("qemu64,hv_stimer_direct=off", {"hv-stimer-direct": False}),
+    ("qemu64,hv_vendor_id=my_vendor", {"hv-vendor-id": "my_vendor"}),
+    ("qemu64,hv_version_id_build=0x10", {"hv-version-id-build": 16}),
+    # names are case-sensitive; unknown hv-* names are refused
+    ("qemu64,HV-RELAXED", REJECT),
+    ("qemu64,Hv-Relaxed=on", REJECT),
+    ("qemu64,hv-stimmer", REJECT),
+    ("qemu64,hv-foo=on", REJECT),
+    ("qemu64,x-hv-foo=on", REJECT),
+    # the legacy +feat/-feat form: no '_' conversion, applied last, '-' wins
+    ("qemu64,+hv-relaxed", {"hv-relaxed": True}),
+    ("qemu64,+hv_relaxed", REJECT),
+    ("qemu64,-hv_relaxed", REJECT),
+    ("qemu64,-hv-relaxed", {"hv-relaxed": False}),
+    ("qemu64,hv-relaxed=off,+hv-relaxed", {"hv-relaxed": True}),
+    ("qemu64,+hv-relaxed,hv-relaxed=off", {"hv-relaxed": True}),
+    ("qemu64,hv-relaxed=on,-hv-relaxed", {"hv-relaxed": False}),
+    ("qemu64,+hv-relaxed,-hv-relaxed", {"hv-relaxed": False}),
+    ("qemu64,-hv-relaxed,+hv-relaxed", {"hv-relaxed": False}),
+    ("qemu64,+hv-spinlocks", REJECT),
+    ("qemu64,-hv-vendor-id", REJECT),
+    ("qemu64,+hv-no-nonarch-coresharing", REJECT),
+    ("qemu64,+hv-vpindex", {"hv-vpindex": True}),
+    # later duplicates win, but every value must be valid
+    ("qemu64,hv-relaxed=on,hv-relaxed=off", {"hv-relaxed": False}),
+    ("qemu64,hv-spinlocks=0x1fff,hv-spinlocks=0xfff", {"hv-spinlocks": 4095}),
+    ("qemu64,hv-relaxed=1,hv-relaxed=on", REJECT),
+    # empty pieces are skipped
+    ("qemu64,,hv-relaxed,,", {"hv-relaxed": True}),
+    # integers: C base 0 within the property's type
+    ("qemu64,hv-spinlocks=0x1fff", {"hv-spinlocks": 8191}),
+    ("qemu64,hv-spinlocks=0X1FFF", {"hv-spinlocks": 8191}),
+    ("qemu64,hv-spinlocks=8191", {"hv-spinlocks": 8191}),
+    ("qemu64,hv-spinlocks=010", {"hv-spinlocks": 8}),
+    ("qemu64,hv-spinlocks=0", {"hv-spinlocks": 0}),
+    ("qemu64,hv-spinlocks=0xffffffff", {"hv-spinlocks": 0xFFFFFFFF}),
+    ("qemu64,hv-spinlocks=+12", {"hv-spinlocks": 12}),
+    ("qemu64,hv-spinlocks= 12", {"hv-spinlocks": 12}),
+    ("qemu64,hv-spinlocks=-0", {"hv-spinlocks": 0}),
+    ("qemu64,hv-spinlocks=-1", REJECT),
+    ("qemu64,hv-spinlocks=12 ", REJECT),
+    ("qemu64,hv-spinlocks=0x100000000", REJECT),
+    ("qemu64,hv-spinlocks=4294967296", REJECT),
+    ("qemu64,hv-spinlocks=99999999999999999999999", REJECT),
+    ("qemu64,hv-spinlocks=8k", REJECT),
+    ("qemu64,hv-spinlocks=08", REJECT),
+    ("qemu64,hv-spinlocks=0x", REJECT),
+    ("qemu64,hv-spinlocks=1_000", REJECT),
+    ("qemu64,hv-spinlocks=", REJECT),
+    ("qemu64,hv-spinlocks", REJECT),
+    ("qemu64,hv-version-id-major=0xffff", {"hv-version-id-major": 0xFFFF}),
+    ("qemu64,hv-version-id-major=0x10000", REJECT),
+    ("qemu64,hv-version-id-sbranch=255", {"hv-version-id-sbranch": 255}),
+    ("qemu64,hv-version-id-sbranch=256", REJECT),
+    ("qemu64,x-hv-max-vps=-1", {"x-hv-max-vps": -1}),
+    ("qemu64,x-hv-max-vps=0x40", {"x-hv-max-vps": 64}),
+    ("qemu64,x-hv-max-vps=0x80000000", REJECT),
+    # strings keep everything but commas
+    ("qemu64,hv-vendor-id=KVM Hv", {"hv-vendor-id": "KVM Hv"}),
+    ("qemu64,hv-vendor-id=", {"hv-vendor-id": ""}),
+    ("qemu64,hv-vendor-id=a=b", {"hv-vendor-id": "a=b"}),
+    ("qemu64,hv-vendor-id=abcdefghijklmnop", {"hv-vendor-id": "abcdefghijklmnop"}),
+    # on/off/auto, and a bare name meaning on
+    ("qemu64,hv-no-nonarch-coresharing", {"hv-no-nonarch-coresharing": "on"}),
+    ("qemu64,hv-no-nonarch-coresharing=auto", {"hv-no-nonarch-coresharing": "auto"}),
+    ("qemu64,hv-no-nonarch-coresharing=maybe", REJECT),
+    ("qemu64,hv-no-nonarch-coresharing=Auto", REJECT),
+    # the only QOM alias
+    ("qemu64,hv-apicv", {"hv-avic": True}),
+    ("qemu64,hv_apicv=off", {"hv-avic": False}),
+    ("qemu64,+hv-apicv", {"hv-avic": True}),
+    # neighbours
+    ("qemu64,kvm=off", {"kvm": False}),
+    ("qemu64,-kvm", {"kvm": False}),
+    ("qemu64,KVM=off", REJECT),
+    ("qemu64,kvm=0", REJECT),
+    ("qemu64,tsc-frequency=2500000000", {"tsc-frequency": 2500000000}),
+    ("qemu64,tsc-frequency=0x100", {"tsc-frequency": 256}),
+    ("qemu64,tsc-frequency=-1", REJECT),
+    ("qemu64,tsc-freq=2.5G", {"tsc-frequency": 2500000000}),
+    ("qemu64,tsc_freq=2G", {"tsc-frequency": 2000000000}),
+    ("qemu64,tsc-freq=1.5k", {"tsc-frequency": 1500}),
+    ("qemu64,tsc-freq=2600m", {"tsc-frequency": 2600000000}),
+    ("qemu64,tsc-freq=2400000000", {"tsc-frequency": 2400000000}),
+    ("qemu64,tsc-freq=2.5", REJECT),
+    ("qemu64,tsc-freq=-2G", REJECT),
+    ("qemu64,tsc-freq=2Gz", REJECT),
+    ("qemu64,tsc-freq=1.5e3k", REJECT),
+    ("qemu64,+tsc-frequency", REJECT),
+    ("max,migratable=no", {"migratable": False}),
+    ("qemu64,migratable=no", REJECT),
+    # other tokens are not hvtune's business and are kept
+    ("qemu64,l3-cache=on,+lahf_lm,-sep,hv-relaxed", {"hv-relaxed": True}),
+]
