@@ -275,6 +275,10 @@ class LibvirtFacts:
     spinlocks_retries_optional: str
     host_model: str
     host_model_children: str
+    crash_renders_on: str
+    cpu_mode_maximum: str
+    cpu_mode_refused: str
+    kvm_hints: Mapping[str, str]
     cpu_feature_names: Mapping[str, str]
     domain_order: tuple[str, ...]
     features_order: tuple[str, ...]

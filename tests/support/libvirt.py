@@ -14,11 +14,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pytest
 
 from hvtune.checking import check_reading, refusal
+from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
@@ -147,10 +149,13 @@ def native_of(translated: bool, stdout: str, stderr: str) -> Native:
     return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
 
 
-def libvirt_disagreement(xml: str, native: Native, version: str) -> str | None:
-    """How hvtune, judging for libvirt `version`, differs from what that
-    libvirt made of `xml` (None: the same -cpu value, or the same refusal
-    with libvirt's own words)."""
+def libvirt_disagreement(
+    xml: str, native: Native, version: str, offered: Mapping[str, HypervCapabilities | None] | None = None
+) -> str | None:
+    """How hvtune, judging for libvirt `version` (with the Hyper-V
+    capabilities that libvirt `offered` for each domain type, when known),
+    differs from what that libvirt made of `xml` (None: the same -cpu value,
+    or the same refusal with libvirt's own words)."""
     reading = parse_text(xml, source="domain.xml")
     refused = refusal(check_reading(reading, libvirt_version=version), "libvirt")
     if native.error is not None:
@@ -162,7 +167,8 @@ def libvirt_disagreement(xml: str, native: Native, version: str) -> str | None:
     if refused is not None:
         return f"hvtune says libvirt {version} refuses ({refused.message}); it does not"
     assert reading.document is not None
-    cpu = libvirt_cpu(reading.document, version=version)
+    capabilities = (offered or {}).get(reading.document.domain_type)
+    cpu = libvirt_cpu(reading.document, version=version, capabilities=capabilities)
     if cpu != (native.cpu or "qemu64"):
         return f"libvirt {version} writes -cpu {native.cpu}, hvtune {cpu}"
     return None

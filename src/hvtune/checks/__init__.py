@@ -15,9 +15,11 @@ from hvtune.findings import Finding, most_important_first, without_repeats
 CHECKS: tuple[Check, ...] = (
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
+    libvirt.check_libvirt_release,
     libvirt.check_libvirt_cpu,
     libvirt.check_libvirt_mode,
     libvirt.check_libvirt_hyperv,
+    libvirt.check_libvirt_kvm,
     libvirt.check_libvirt_post_parse,
     libvirt.check_libvirt_validation,
     values.check_spinlocks,

@@ -17,7 +17,7 @@ from collections import Counter
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
-from hvtune.checks.refusal import libvirt_refusal, libvirt_release
+from hvtune.checks.refusal import libvirt_asked, libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
@@ -33,14 +33,46 @@ def _domain(context: CheckContext) -> LibvirtDomain | None:
 
 
 @only_for("libvirt")
+def check_libvirt_release(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A libvirt newer than the newest hvtune knows is judged as that one,
+    and the findings say so once."""
+    asked, judged = libvirt_asked(context), libvirt_release(context)
+    if asked <= judged:
+        return []
+    return [
+        Finding(
+            code="libvirt-newer-than-known",
+            severity=Severity.WARNING,
+            feature=None,
+            message=(
+                f"libvirt {asked} is newer than the newest release hvtune knows ({judged}); it is judged as "
+                f"{judged}, and may differ where it changed since"
+            ),
+        )
+    ]
+
+
+@only_for("libvirt")
 def check_libvirt_cpu(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """A <cpu> feature named twice, which libvirt's CPU parser refuses
-    whatever the policies say. The fix keeps one, with the value hvtune read
-    (the last), where hvtune can write it."""
+    """A <cpu> mode the release does not know yet, then a <cpu> feature
+    named twice, which libvirt's CPU parser refuses whatever the policies
+    say. The fix keeps one, with the value hvtune read (the last), where
+    hvtune can write it."""
     domain = _domain(context)
     if domain is None or domain.cpu is None:
         return []
     catalog = load_catalog()
+    if domain.cpu.mode == "maximum" and libvirt_release(context) < parse_release(catalog.libvirt.cpu_mode_maximum):
+        message = catalog.libvirt.cpu_mode_refused.format(mode=domain.cpu.mode)
+        return [
+            libvirt_refusal(
+                "libvirt-cpu-mode-unknown",
+                None,
+                message,
+                context,
+                note=f"<cpu mode='maximum'> needs libvirt {catalog.libvirt.cpu_mode_maximum}",
+            )
+        ]
     names = [name for _, name in domain.cpu.features]
     twice = [name for name, count in Counter(names).items() if count > 1]
     findings = []
@@ -67,6 +99,20 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
         return []
     facts = load_catalog().libvirt
     release = libvirt_release(context)
+    passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
+    if domain.hyperv_mode in ("passthrough", "host-model") and release < parse_release(passthrough_since):
+        gets = "only the children listed" if domain.hyperv or domain.unknown else "no Hyper-V enlightenment at all"
+        return [
+            Finding(
+                code="libvirt-mode-unknown",
+                severity=Severity.WARNING,
+                feature="hv-passthrough" if domain.hyperv_mode == "passthrough" else None,
+                message=(
+                    f"libvirt {release} does not know <hyperv mode='{domain.hyperv_mode}'> (the attribute came "
+                    f"in {passthrough_since}) and ignores it: the guest gets {gets}"
+                ),
+            )
+        ]
     if domain.hyperv_mode == "host-model":
         if release < parse_release(facts.host_model):
             return [
@@ -90,20 +136,6 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                     ),
                 )
             ]
-    passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
-    if domain.hyperv_mode == "passthrough" and release < parse_release(passthrough_since):
-        gets = "only the children listed" if domain.hyperv or domain.unknown else "no Hyper-V enlightenment at all"
-        return [
-            Finding(
-                code="libvirt-mode-unknown",
-                severity=Severity.WARNING,
-                feature="hv-passthrough",
-                message=(
-                    f"libvirt {release} does not know <hyperv mode='passthrough'> (it came in {passthrough_since}) "
-                    f"and ignores the attribute: the guest gets {gets}"
-                ),
-            )
-        ]
     under_passthrough = [child for child in domain.hyperv if child.passthrough]
     if under_passthrough or any(child.passthrough for child in domain.unknown):
         ignored = release >= parse_release(facts.passthrough_children_ignored)
@@ -130,19 +162,8 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
 
 
 def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
-    newest = load_catalog().libvirt.newest
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    if libvirt_release(context) <= parse_release(newest):
-        return libvirt_refusal("libvirt-unknown-element", None, message, context)
-    return Finding(
-        code="libvirt-unknown-element",
-        severity=Severity.WARNING,
-        feature=None,
-        message=(
-            f"<hyperv><{child.name}> is unknown to hvtune and to every libvirt up to {newest}, which refuse it "
-            f"({message}); libvirt {libvirt_release(context)} may know it. hvtune keeps it and leaves it alone"
-        ),
-    )
+    return libvirt_refusal("libvirt-unknown-element", None, message, context)
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
@@ -258,6 +279,29 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             if value_attribute(prop.libvirt):  # retries, value
                 findings += _values(child, prop, context)
     return findings + ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+
+
+@only_for("libvirt")
+def check_libvirt_kvm(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """The first <kvm> child the release does not know yet, which its
+    parser refuses after the <hyperv> children."""
+    domain = _domain(context)
+    if domain is None:
+        return []
+    known = load_catalog().libvirt.kvm_hints
+    release = libvirt_release(context)
+    for name in (name for hints in domain.kvm for name in hints):
+        if name in known and release < parse_release(known[name]):
+            return [
+                libvirt_refusal(
+                    "libvirt-unsupported-kvm-element",
+                    None,
+                    f"unsupported configuration: unsupported KVM feature: {name}",
+                    context,
+                    note=f"<kvm><{name}> needs libvirt {known[name]}",
+                )
+            ]
+    return []
 
 
 @only_for("libvirt")
