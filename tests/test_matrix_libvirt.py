@@ -2,22 +2,42 @@
 the release's own libvirtd (sandbox.userland: its image on this host, in
 private namespaces) runs `virsh domxml-to-native` on libvirt's upstream
 test vectors, the bundled examples and generated domains (hypothesis, a
-fixed seed and a fresh one), and hvtune, told that release, must write the
+fixed seed and a fresh one) and every plan hvtune makes, written for that
+release (bundled hosts x guest OSes x goals), and hvtune, told that release, must write the
 identical -cpu value or refuse with libvirt's own line. <hyperv
 mode='host-model'> is expanded from what that libvirtd offers on this host
-(its domcapabilities), as libvirt itself does."""
+(its domcapabilities), as libvirt itself does, machine types are judged
+for the release's QEMU, and a fixed TSC frequency against this machine's
+KVM (hvtune's own probe of it), which that libvirtd asks.
+
+The vectors and examples run as the sandbox's reducer keeps them
+(hvtune.sandbox.domain, with the CPU model kept): domain type, vCPUs,
+architecture and machine type, <features>, <cpu>, <clock> and panic
+devices — every part that decides Hyper-V — without the disks, networks,
+TPM, firmware and audio that tie them to their own host or to a newer
+libvirt (seen refused here: no /dev/net/tun, TPM 2.0, no EFI firmware,
+7.0's "unknown audio type 'none'"), which are not hvtune's to judge."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
+from functools import cache
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 import hvtune
+from hvtune.catalog import load_catalog
+from hvtune.converting import refuse_values
 from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
+from hvtune.formats.libvirt_patch import into_domain
+from hvtune.host.profile import HostProfile, probe_host
+from hvtune.host.profile_json import bundled_profile_names, load_profile
+from hvtune.plan import Goals, make_plan
+from hvtune.sandbox.domain import runnable_domain
 from hvtune.sandbox.stack import RELEASES
 from hvtune.sandbox.userland import run_userland
 
@@ -31,6 +51,15 @@ EXAMPLES = Path(hvtune.__file__).parent / "examples" / "libvirt"
 FIXED_SEED = 20261201
 FRESH_SEED = int(os.environ.get("HVTUNE_MATRIX_SEED") or random.SystemRandom().randrange(2**32))
 GENERATED = 150  # per seed and release
+PLAN_GOALS = [
+    Goals(migratable, nested, gpu, overcommit, tsc)
+    for migratable, nested, gpu, overcommit in itertools.product([False, True], repeat=4)
+    for tsc in ([None, 2_600_000_000] if migratable else [None])
+]
+PLAN_DOMAIN = (
+    "<domain type='kvm'><name>plan</name><memory unit='MiB'>64</memory>"
+    "<os><type arch='x86_64' machine='q35'>hvm</type></os><cpu mode='host-passthrough'/></domain>"
+)
 
 
 def _generated(chosen_seed: int) -> dict[str, str]:
@@ -46,10 +75,37 @@ def _generated(chosen_seed: int) -> dict[str, str]:
     return collected
 
 
+def _reduced(path: Path) -> str:
+    """A vector or example as the sandbox's reducer keeps it, CPU model
+    included (see the module's docstring)."""
+    return runnable_domain(path.read_text(), source=str(path), name=path.stem, fit_cpu=False)
+
+
+def _plans(version: str) -> dict[str, str]:
+    """Every distinct plan hvtune makes for the bundled hosts, guest OSes
+    and goals, written for libvirt `version` into a KVM domain of a
+    host-passthrough CPU (the CPU plans assume)."""
+    written: dict[str, str] = {}
+    for host_name in bundled_profile_names():
+        host = load_profile(host_name)
+        for guest, goals in itertools.product(load_catalog().guests, PLAN_GOALS):
+            made = make_plan(guest.name, host, goals).config
+            refuse_values(made, "libvirt", "plan", version)
+            xml = into_domain(PLAN_DOMAIN, made, source="plan")
+            written.setdefault(xml, f"plan {guest.name} on {host_name} {'+'.join(goals.names()) or 'speed'}")
+    return {name: xml for xml, name in written.items()}
+
+
 def _domains() -> dict[str, str]:
-    found = {f"vector {p.relative_to(VECTORS)}": p.read_text() for p in sorted(VECTORS.glob("*/*.xml"))}
-    found.update((f"example {p.name}", p.read_text()) for p in sorted(EXAMPLES.glob("*.xml")))
+    found = {f"vector {p.relative_to(VECTORS)}": _reduced(p) for p in sorted(VECTORS.glob("*/*.xml"))}
+    found.update((f"example {p.name}", _reduced(p)) for p in sorted(EXAMPLES.glob("*.xml")))
     return {**found, **_generated(FIXED_SEED), **_generated(FRESH_SEED)}
+
+
+@cache
+def _this_host() -> HostProfile:
+    """This machine, whose KVM the release's libvirtd asks (its TSC)."""
+    return probe_host(libvirt_uri=None)
 
 
 def _offered(record: dict[str, str | None], release: str) -> dict[str, HypervCapabilities | None]:
@@ -66,7 +122,7 @@ def _offered(record: dict[str, str | None], release: str) -> dict[str, HypervCap
 def test_the_releases_libvirt_translates_as_hvtune_says(release: str) -> None:
     stack = sandbox_stack(release)
     version = stack.upstream("libvirt")
-    cases = _domains()
+    cases = {**_domains(), **_plans(version)}
     request = {"domcapabilities": True, "cases": [{"id": name, "native": xml} for name, xml in cases.items()]}
     ran = run_userland(stack, request).results()
     offered = _offered(ran.get("domcapabilities", {}), release)
@@ -74,7 +130,7 @@ def test_the_releases_libvirt_translates_as_hvtune_says(release: str) -> None:
     for name, xml in cases.items():
         result = ran[name]
         native = native_of(result["translated"], result["argv"], result["stderr"])
-        problem = libvirt_disagreement(xml, native, version, offered)
+        problem = libvirt_disagreement(xml, native, version, offered, stack.upstream("qemu"), _this_host())
         if problem is not None:
             disagreements.append(f"{name}: {problem}")
     count(release, "libvirt", len(cases), len(cases) - len(disagreements))

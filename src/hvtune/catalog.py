@@ -279,6 +279,9 @@ class LibvirtFacts:
     cpu_mode_maximum: str
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
+    tsc_checked: str
+    tsc_tolerance_ppm: int
+    tsc_refused: str
     cpu_feature_names: Mapping[str, str]
     domain_order: tuple[str, ...]
     features_order: tuple[str, ...]
@@ -308,11 +311,32 @@ class MsrWithoutHyperv:
 
 
 @dataclass(frozen=True)
+class MachineTypes:
+    """The oldest versioned machine types a QEMU release keeps, per family."""
+
+    qemu: str
+    q35: str
+    i440fx: str
+
+
+@dataclass(frozen=True)
+class ReleaseMessage:
+    """A program's message from release `since` on."""
+
+    since: str
+    message: str
+
+
+@dataclass(frozen=True)
 class QemuFacts:
-    """What QEMU does with Hyper-V properties on particular hosts."""
+    """What QEMU does with Hyper-V properties on particular hosts, and the
+    machine types its releases offer."""
 
     tcg_vpindex_fixed: str
     msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
+    machine_types: tuple[MachineTypes, ...] = ()
+    machine_refused: tuple[ReleaseMessage, ...] = ()
+    libvirt_machine_refused: str = ""
 
 
 Entry = Property | Neighbour
@@ -585,6 +609,9 @@ def load_catalog() -> Catalog:
         QemuFacts(
             tcg_vpindex_fixed=raw["qemu"]["tcg_vpindex_fixed"],
             msr_without_hyperv=tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+            machine_types=tuple(MachineTypes(**m) for m in raw["qemu"]["machine_types"]),
+            machine_refused=tuple(ReleaseMessage(**m) for m in raw["qemu"]["machine_refused"]),
+            libvirt_machine_refused=raw["qemu"]["libvirt_machine_refused"],
         ),
         read_cpuid_table(raw["cpuid"]),
     )

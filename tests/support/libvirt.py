@@ -24,6 +24,7 @@ from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
+from hvtune.host.profile import HostProfile
 
 from support.programs import require_program, under_ci
 
@@ -150,14 +151,21 @@ def native_of(translated: bool, stdout: str, stderr: str) -> Native:
 
 
 def libvirt_disagreement(
-    xml: str, native: Native, version: str, offered: Mapping[str, HypervCapabilities | None] | None = None
+    xml: str,
+    native: Native,
+    version: str,
+    offered: Mapping[str, HypervCapabilities | None] | None = None,
+    qemu_version: str | None = None,
+    host: HostProfile | None = None,
 ) -> str | None:
     """How hvtune, judging for libvirt `version` (with the Hyper-V
-    capabilities that libvirt `offered` for each domain type, when known),
-    differs from what that libvirt made of `xml` (None: the same -cpu value,
-    or the same refusal with libvirt's own words)."""
+    capabilities that libvirt `offered` for each domain type, the QEMU
+    release beside it and the `host` it runs on, when known), differs from
+    what that libvirt made of `xml` (None: the same -cpu value, or the same
+    refusal with libvirt's own words)."""
     reading = parse_text(xml, source="domain.xml")
-    refused = refusal(check_reading(reading, libvirt_version=version), "libvirt")
+    judged = check_reading(reading, libvirt_version=version, qemu_version=qemu_version, host=host)
+    refused = refusal(judged, "libvirt")
     if native.error is not None:
         if refused is None:
             return f"libvirt {version} refuses ({native.error}); hvtune does not"

@@ -17,6 +17,7 @@ from collections import Counter
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
+from hvtune.checks.machine import lacks_machine, qemu_release
 from hvtune.checks.refusal import libvirt_asked, libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
@@ -329,13 +330,19 @@ def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> lis
 
 @only_for("libvirt")
 def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """Define-time validation: the architecture, the Hyper-V dependencies
-    (from 11.9; any config libvirt reads) and the panic device's address."""
+    """Define-time validation: the machine type (when the QEMU release is
+    known), the architecture, the Hyper-V dependencies (from 11.9; any
+    config libvirt reads) and the panic device's address."""
     if context.target != "libvirt":
         return []
     domain = _domain(context)
     release = libvirt_release(context)
     findings = []
+    qemu = qemu_release(context)
+    if domain is not None and qemu is not None and lacks_machine(domain.machine, qemu):
+        emulator = domain.emulator or f"/usr/bin/qemu-system-{domain.arch}"  # Debian's, libvirt's default there
+        message = load_catalog().qemu.libvirt_machine_refused.format(emulator=emulator, machine=domain.machine)
+        findings.append(libvirt_refusal("libvirt-machine-type", None, message, context, note=f"QEMU {qemu} lacks it"))
     if domain is not None and domain.hyperv_mode is not None and domain.arch not in ("x86_64", "i686"):
         findings.append(
             libvirt_refusal(
@@ -371,3 +378,42 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
             )
         )
     return findings
+
+
+@only_for("libvirt")
+def check_libvirt_tsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A kvm domain's fixed TSC frequency, which libvirt compares with the
+    host's when preparing to start (catalog: tsc_checked): refused outside
+    its tolerance on a KVM that cannot scale the TSC. Without the host's
+    facts hvtune says that the answer is the host's."""
+    domain = _domain(context)
+    facts = load_catalog().libvirt
+    if domain is None or context.emulator_only or libvirt_release(context) < parse_release(facts.tsc_checked):
+        return []
+    fixed = [timer.frequency for timer in domain.timers_named("tsc") if timer.frequency]
+    if not fixed:
+        return []
+    host = context.kvm_host
+    if host is None or host.kvm.tsc_khz is None:
+        return [
+            Finding(
+                code="libvirt-tsc-host-unknown",
+                severity=Severity.INFO,
+                feature="tsc-frequency",
+                message=(
+                    f"libvirt {libvirt_release(context)} refuses TSC frequency {fixed[0]} Hz on a host whose KVM "
+                    f"cannot scale the TSC unless the host's TSC runs within {facts.tsc_tolerance_ppm} ppm of it; "
+                    "whether it does is this host's fact: give its profile (--host) to know"
+                ),
+            )
+        ]
+    if host.kvm.capability("KVM_CAP_TSC_CONTROL"):
+        return []
+    hertz = host.kvm.tsc_khz * 1000
+    tolerance = hertz * facts.tsc_tolerance_ppm // 1_000_000
+    low, high = hertz - tolerance, hertz + tolerance
+    outside = next((frequency for frequency in fixed if not low <= frequency <= high), None)
+    if outside is None:
+        return []
+    message = facts.tsc_refused.format(frequency=outside, low=low, high=high, host=hertz)
+    return [libvirt_refusal("libvirt-tsc-frequency", "tsc-frequency", message, context)]

@@ -73,6 +73,7 @@ class KvmSection:
     capabilities: dict[str, Answer] | None = None
     hv_cpuid: HvCpuidSection | None = None
     hyperv_msrs: tuple[Register, ...] | None = None
+    tsc_khz: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +199,7 @@ class ProfileDocument(ProfileFacts):
                     else {Register(leaf): _registers(registers) for leaf, registers in sorted(kvm.hv_cpuid.items())},
                 ),
                 hyperv_msrs=None if kvm.hyperv_msrs is None else tuple(Register(m) for m in kvm.hyperv_msrs),
+                tsc_khz=kvm.tsc_khz,
             ),
             qemu=QemuSection(version=Release(profile.qemu_version)) if profile.qemu_version else None,
             libvirt=_libvirt_section(profile),
@@ -233,6 +235,7 @@ def _kvm_facts(kvm: KvmSection) -> KvmFacts:
         hv_cpuid_source=cpuid.source,
         hv_cpuid_problem=cpuid.problem,
         hyperv_msrs=kvm.hyperv_msrs,
+        tsc_khz=kvm.tsc_khz,
     )
 
 

@@ -41,9 +41,11 @@ def _fit_cpu(cpu: etree._Element) -> None:
     cpu.set("mode", "host-passthrough")
 
 
-def runnable_domain(text: str, *, source: str, name: str = NAME) -> str:
+def runnable_domain(text: str, *, source: str, name: str = NAME, fit_cpu: bool = True) -> str:
     """The domain in `text` reduced to what the sandbox can run, named
-    `name` (a runnable domain renamed is reduced again, unchanged)."""
+    `name` (a runnable domain renamed is reduced again, unchanged). Without
+    `fit_cpu` the <cpu> stays as written: enough for libvirt's translation
+    (domxml-to-native), which starts nothing."""
     original = parse_xml(text, source=source)
     domain = etree.Element("domain", type=original.get("type", "kvm"))
     etree.SubElement(domain, "name").text = name
@@ -60,7 +62,7 @@ def runnable_domain(text: str, *, source: str, name: str = NAME) -> str:
             )
             continue
         copied = etree.fromstring(etree.tostring(found))
-        if tag == "cpu":
+        if tag == "cpu" and fit_cpu:
             _fit_cpu(copied)
         domain.append(copied)
     panics = original.findall("devices/panic")
