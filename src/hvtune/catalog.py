@@ -279,6 +279,7 @@ class LibvirtFacts:
     cpu_mode_maximum: str
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
+    nested_of_off_until: str
     tsc_checked: str
     tsc_tolerance_ppm: int
     tsc_refused: str
