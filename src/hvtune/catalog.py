@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
+from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
 Kind = Literal["feature", "setting", "compat"]
@@ -238,6 +239,19 @@ class Guest:
 
 
 @dataclass(frozen=True)
+class ReleaseMessage:
+    """A program's message from release `since` on."""
+
+    since: str
+    message: str
+
+
+def said_by(messages: tuple[ReleaseMessage, ...], release: Release) -> str:
+    """Which of `messages` (oldest first) `release` says."""
+    return [each for each in messages if parse_release(each.since) <= release][-1].message
+
+
+@dataclass(frozen=True)
 class LibvirtRule:
     """A dependency libvirt checks when a domain is defined."""
 
@@ -279,6 +293,7 @@ class LibvirtFacts:
     cpu_mode_maximum: str
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
+    spinlocks_retries_missing: tuple[ReleaseMessage, ...]
     nested_of_off_until: str
     tsc_checked: str
     tsc_tolerance_ppm: int
@@ -318,14 +333,6 @@ class MachineTypes:
     qemu: str
     q35: str
     i440fx: str
-
-
-@dataclass(frozen=True)
-class ReleaseMessage:
-    """A program's message from release `since` on."""
-
-    since: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -621,5 +628,6 @@ def load_catalog() -> Catalog:
 def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:
     rules = tuple(LibvirtRule(**rule) for rule in raw.pop("rule"))
     numbers = tuple(LibvirtNumber(**number) for number in raw.pop("numbers"))
+    raw["spinlocks_retries_missing"] = tuple(ReleaseMessage(**each) for each in raw["spinlocks_retries_missing"])
     orders = {key: tuple(raw[key]) for key in ("hyperv_order", "domain_order", "features_order")}
     return LibvirtFacts(**{**raw, **orders}, rules=rules, numbers=numbers)

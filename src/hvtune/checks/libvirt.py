@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hvtune.catalog import Property, load_catalog
+from hvtune.catalog import Property, load_catalog, said_by
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
 from hvtune.checks.machine import lacks_machine, qemu_release
@@ -218,14 +218,15 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
     """retries and value, which libvirt reads only when state='on'."""
     if prop.name == "hv-spinlocks":
         retries = child.value
-        optional_since = parse_release(load_catalog().libvirt.spinlocks_retries_optional)
+        facts = load_catalog().libvirt
+        optional_since = parse_release(facts.spinlocks_retries_optional)
         if retries is None and libvirt_release(context) < optional_since:
             advised = prop.range.advised
             return [
                 libvirt_refusal(
                     "libvirt-missing-retries",
                     prop.name,
-                    "XML error: Missing required attribute 'retries' in element 'spinlocks'",
+                    said_by(facts.spinlocks_retries_missing, libvirt_release(context)),
                     context,
                     ConfigChange({prop.name: advised}) if advised else None,
                     note=f"optional from {optional_since}",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from hvtune.catalog import load_catalog
+from hvtune.catalog import load_catalog, said_by
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import only_for
 from hvtune.config import HypervConfig
@@ -40,8 +40,7 @@ def lacks_machine(machine: str | None, qemu: Release) -> bool:
 
 def qemu_machine_message(machine: str, qemu: Release) -> str:
     """QEMU's words for a machine type it lacks, as release `qemu` says them."""
-    said = [each for each in load_catalog().qemu.machine_refused if parse_release(each.since) <= qemu]
-    return said[-1].message.format(machine=machine)
+    return said_by(load_catalog().qemu.machine_refused, qemu).format(machine=machine)
 
 
 @only_for("qemu")
