@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import click
 
-from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION, TARGETS, guest_os_name, stdin_or_fail
+from hvtune.cli.options import (
+    CONNECT,
+    FORMAT,
+    GUEST_OS,
+    HOST,
+    LIBVIRT_VERSION,
+    QEMU_VERSION,
+    TARGETS,
+    guest_os_name,
+    stdin_or_fail,
+)
 
 
 @click.command()
@@ -20,6 +30,7 @@ from hvtune.cli.options import CONNECT, FORMAT, GUEST_OS, HOST, LIBVIRT_VERSION,
     help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
 )
 @LIBVIRT_VERSION
+@QEMU_VERSION
 @FORMAT
 def check(
     files: tuple[str, ...],
@@ -29,6 +40,7 @@ def check(
     host_spec: str | None,
     target: str | None,
     libvirt_version: str | None,
+    qemu_version: str | None,
     output: str,
 ) -> int:
     """Find errors and risks in QEMU command lines, -cpu values, domain XML
@@ -53,9 +65,12 @@ def check(
         results = check_live(uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host)
     else:
         version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
+        qemu = checked_release(qemu_version, "--qemu-version")
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu)
         results = [
-            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)
+            check_reading(
+                reading, target=target, guest_os=os_name, libvirt_version=version, host=host, qemu_version=qemu
+            )
             for reading in readings
             if not isinstance(reading, InputError)
         ]

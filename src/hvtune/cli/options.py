@@ -34,6 +34,11 @@ LIBVIRT_VERSION = click.option(
     metavar="X.Y.Z",
     help="Judge as this libvirt release would (default: the one connected to, else the one installed here).",
 )
+QEMU_VERSION = click.option(
+    "--qemu-version",
+    metavar="X.Y",
+    help="The QEMU release that runs the guest (default: the --host profile's): machine types it lacks are refused.",
+)
 CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
 HOST = click.option(
     "--host",
