@@ -110,3 +110,11 @@ def test_libvirts_tsc_check_answers_from_the_hosts_facts() -> None:
     assert _refused(xml, "9.0.0", host=scaled) == []
     (unknown,) = [f for f in _findings(xml, "9.0.0") if f.code == "libvirt-tsc-host-unknown"]
     assert unknown.refused_by is None and "this host's fact" in unknown.message
+
+
+def test_convert_for_a_release_newer_than_known_warns_once(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "d.xml"
+    path.write_text(domain(hyperv("relaxed"), devices="<panic model='hyperv'/>"))
+    code, out, err = run(capsys, "convert", str(path), "--to", "qemu", "--libvirt-version", "99.0.0")
+    assert code == 0 and out == _cpu(path.read_text(), FACTS.newest) + "\n"
+    assert err.count("warning") == 1 and f"judged as {FACTS.newest}" in err

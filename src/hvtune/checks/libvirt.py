@@ -18,12 +18,13 @@ from hvtune.catalog import Property, load_catalog, said_by
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
 from hvtune.checks.machine import lacks_machine, qemu_release
-from hvtune.checks.refusal import libvirt_asked, libvirt_refusal, libvirt_release
+from hvtune.checks.refusal import libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.formats.libvirt_cpu import beyond_known
 from hvtune.forms.libvirt import value_attribute
 from hvtune.releases import parse_release
 
@@ -37,20 +38,10 @@ def _domain(context: CheckContext) -> LibvirtDomain | None:
 def check_libvirt_release(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """A libvirt newer than the newest hvtune knows is judged as that one,
     and the findings say so once."""
-    asked, judged = libvirt_asked(context), libvirt_release(context)
-    if asked <= judged:
+    warning = beyond_known(context.libvirt_version)
+    if warning is None:
         return []
-    return [
-        Finding(
-            code="libvirt-newer-than-known",
-            severity=Severity.WARNING,
-            feature=None,
-            message=(
-                f"libvirt {asked} is newer than the newest release hvtune knows ({judged}); it is judged as "
-                f"{judged}, and may differ where it changed since"
-            ),
-        )
-    ]
+    return [Finding(code="libvirt-newer-than-known", severity=Severity.WARNING, feature=None, message=warning)]
 
 
 @only_for("libvirt")

@@ -8,15 +8,11 @@ from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.releases import Release, parse_release
 
 
-def libvirt_asked(context: CheckContext) -> Release:
-    """The libvirt release the context names, else the newest known."""
-    return parse_release(context.libvirt_version or load_catalog().libvirt.newest)
-
-
 def libvirt_release(context: CheckContext) -> Release:
     """The libvirt release judged by: the context's, else the newest known;
     one newer than the newest known is judged as that one."""
-    return min(libvirt_asked(context), parse_release(load_catalog().libvirt.newest))
+    newest = parse_release(load_catalog().libvirt.newest)
+    return min(parse_release(context.libvirt_version), newest) if context.libvirt_version else newest
 
 
 def libvirt_refusal(

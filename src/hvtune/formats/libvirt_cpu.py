@@ -52,6 +52,18 @@ def libvirt_version(version: str | None) -> Release:
     return min(parse_release(version), newest) if version else newest
 
 
+def beyond_known(version: str | None) -> str | None:
+    """The one warning for a libvirt release newer than the newest the
+    catalog knows, which is judged as that one (None: a known release)."""
+    newest = parse_release(load_catalog().libvirt.newest)
+    if not version or parse_release(version) <= newest:
+        return None
+    return (
+        f"libvirt {version} is newer than the newest release hvtune knows ({newest}); it is judged as {newest}, "
+        "and may differ where it changed since"
+    )
+
+
 def switched_on(name: str, version: Release) -> str:
     """How libvirt `version` writes a flag it switches on: ``name=on``, or
     the bare name before it wrote values (catalog: renders_on_values)."""
