@@ -37,7 +37,7 @@ def test_flags_are_bare_before_8_1_and_hv_crash_gains_on_in_12_8() -> None:
     xml = domain(
         hyperv("relaxed", "<stimer state='off'><direct state='on'/></stimer>"), devices="<panic model='hyperv'/>"
     )
-    # 7.0 also writes the nested flag of an off <stimer> (nested_of_off_until)
+    # 7.0 also writes the nested flag of an off <stimer> (nested_pass_until)
     assert _cpu(xml, "7.0.0") == "qemu64,hv-relaxed,hv-stimer-direct,hv-crash"
     assert _cpu(xml, "9.0.0") == "qemu64,hv-relaxed=on,hv-crash"
     assert _cpu(xml, FACTS.crash_renders_on) == "qemu64,hv-relaxed=on,hv-crash=on"
@@ -118,3 +118,13 @@ def test_convert_for_a_release_newer_than_known_warns_once(capsys, tmp_path) -> 
     code, out, err = run(capsys, "convert", str(path), "--to", "qemu", "--libvirt-version", "99.0.0")
     assert code == 0 and out == _cpu(path.read_text(), FACTS.newest) + "\n"
     assert err.count("warning") == 1 and f"judged as {FACTS.newest}" in err
+
+
+def test_before_9_0_nested_children_are_judged_after_all_the_others() -> None:
+    xml = domain(
+        hyperv("<stimer state='on'><bogus state='on'/></stimer>", "<vendor_id state='on' value='far-too-long-id'/>")
+    )
+    too_long = "XML error: HyperV vendor_id value must not be more than 12 characters."
+    bogus = "unsupported configuration: unsupported Hyper-V stimer feature: bogus"
+    assert _refused(xml, "7.0.0") == [too_long, bogus]
+    assert _refused(xml, FACTS.nested_pass_until) == [bogus, too_long]

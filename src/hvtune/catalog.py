@@ -294,7 +294,7 @@ class LibvirtFacts:
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
     spinlocks_retries_missing: tuple[ReleaseMessage, ...]
-    nested_of_off_until: str
+    nested_pass_until: str
     tsc_checked: str
     tsc_tolerance_ppm: int
     tsc_refused: str

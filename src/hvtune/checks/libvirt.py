@@ -237,7 +237,8 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
 
 @only_for("libvirt")
 def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """The <hyperv> children in document order, as libvirt's parser meets them."""
+    """The <hyperv> children in document order, as libvirt's parser meets
+    them; before nested_pass_until the nested children after them all."""
     domain = _domain(context)
     if domain is None or domain.hyperv_mode is None:
         return []
@@ -248,7 +249,9 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     unknown = iter(child for child in domain.unknown if not (skipped and child.passthrough))
     pending = next(unknown, None)
     by_libvirt = load_catalog().by_libvirt()
-    findings = []
+    own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
+    findings: list[Finding] = []
+    nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
         while pending is not None and pending.position == position:
             findings.append(_unknown(pending, context))
@@ -267,11 +270,13 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
                     note=f"<{child.name}> needs libvirt {prop.since.libvirt}",
                 )
             )
-        elif child.state == "on":
-            findings += _nested(child, prop, context) if child.children else []
-            if value_attribute(prop.libvirt):  # retries, value
-                findings += _values(child, prop, context)
-    return findings + ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+            continue
+        if child.children and (child.state == "on" or own_pass):
+            (nested if own_pass else findings).extend(_nested(child, prop, context))
+        if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
+            findings += _values(child, prop, context)
+    tail = ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+    return findings + tail + nested
 
 
 @only_for("libvirt")

@@ -127,7 +127,7 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
     libvirt keeps what the copies that were on said."""
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
-    settings = hyperv_settings(children, nested_of_off=version < parse_release(catalog.libvirt.nested_of_off_until))
+    settings = hyperv_settings(children, nested_of_off=version < parse_release(catalog.libvirt.nested_pass_until))
     flags = []
     for key in catalog.libvirt.hyperv_order:
         prop = by_libvirt[key]
