@@ -1,10 +1,10 @@
 """Every Debian release of the matrix judges hvtune's libvirt translation:
 the release's own libvirtd (sandbox.userland: its image on this host, in
 private namespaces) runs `virsh domxml-to-native` on libvirt's upstream
-test vectors, the bundled examples and generated domains (hypothesis, a
-fixed seed and a fresh one) and every plan hvtune makes, written for that
-release (bundled hosts x guest OSes x goals), and hvtune, told that release, must write the
-identical -cpu value or refuse with libvirt's own line. <hyperv
+test vectors, the bundled examples, generated domains (hypothesis, a fixed
+seed and a fresh one) and every plan hvtune makes (bundled hosts x guest
+OSes x goals) written for that release; hvtune, told that release, must
+write the identical -cpu value or refuse with libvirt's own line. <hyperv
 mode='host-model'> is expanded from what that libvirtd offers on this host
 (its domcapabilities), as libvirt itself does, machine types are judged
 for the release's QEMU, and a fixed TSC frequency against this machine's
@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, seed, settings
 
 import hvtune
 from hvtune.catalog import load_catalog
+from hvtune.config import HypervConfig
 from hvtune.converting import refuse_values
 from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
 from hvtune.formats.libvirt_patch import into_domain
@@ -81,21 +82,30 @@ def _reduced(path: Path) -> str:
     return runnable_domain(path.read_text(), source=str(path), name=path.stem, fit_cpu=False)
 
 
-def _plans(version: str) -> dict[str, str]:
+@cache
+def _plan_domains() -> tuple[tuple[str, HypervConfig, str], ...]:
     """Every distinct plan hvtune makes for the bundled hosts, guest OSes
-    and goals, written for libvirt `version` into a KVM domain of a
-    host-passthrough CPU (the CPU plans assume)."""
-    written: dict[str, str] = {}
+    and goals, written into a KVM domain of a host-passthrough CPU (the CPU
+    plans assume): (name, config, domain)."""
+    written: dict[str, tuple[str, HypervConfig]] = {}
     for host_name in bundled_profile_names():
         host = load_profile(host_name)
         for guest, goals in itertools.product(load_catalog().guests, PLAN_GOALS):
             made = make_plan(guest.name, host, goals).config
-            refuse_values(made, "libvirt", "plan", version)
-            xml = into_domain(PLAN_DOMAIN, made, source="plan")
-            written.setdefault(xml, f"plan {guest.name} on {host_name} {'+'.join(goals.names()) or 'speed'}")
-    return {name: xml for xml, name in written.items()}
+            name = f"plan {guest.name} on {host_name} {'+'.join(goals.names()) or 'speed'}"
+            written.setdefault(into_domain(PLAN_DOMAIN, made, source="plan"), (name, made))
+    return tuple((name, made, xml) for xml, (name, made) in written.items())
 
 
+def _plans(version: str) -> dict[str, str]:
+    """The plans' domains, each written for libvirt `version` (hvtune
+    writes nothing that release refuses to read)."""
+    for _, made, _ in _plan_domains():
+        refuse_values(made, "libvirt", "plan", version)
+    return {name: xml for name, _, xml in _plan_domains()}
+
+
+@cache
 def _domains() -> dict[str, str]:
     found = {f"vector {p.relative_to(VECTORS)}": _reduced(p) for p in sorted(VECTORS.glob("*/*.xml"))}
     found.update((f"example {p.name}", _reduced(p)) for p in sorted(EXAMPLES.glob("*.xml")))

@@ -391,6 +391,8 @@ def check_libvirt_tsc(config: HypervConfig, context: CheckContext) -> list[Findi
     if not fixed:
         return []
     host = context.kvm_host
+    if host is not None and host.kvm.capability("KVM_CAP_TSC_CONTROL"):
+        return []
     if host is None or host.kvm.tsc_khz is None:
         return [
             Finding(
@@ -404,8 +406,6 @@ def check_libvirt_tsc(config: HypervConfig, context: CheckContext) -> list[Findi
                 ),
             )
         ]
-    if host.kvm.capability("KVM_CAP_TSC_CONTROL"):
-        return []
     hertz = host.kvm.tsc_khz * 1000
     tolerance = hertz * facts.tsc_tolerance_ppm // 1_000_000
     low, high = hertz - tolerance, hertz + tolerance
