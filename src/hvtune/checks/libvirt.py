@@ -25,7 +25,7 @@ from hvtune.config import HypervConfig
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats.libvirt_cpu import beyond_known
-from hvtune.forms.libvirt import value_attribute
+from hvtune.forms.libvirt import HypervGrandchildForm, value_attribute
 from hvtune.releases import parse_release
 
 
@@ -325,6 +325,16 @@ def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> lis
     return findings
 
 
+def _in_effect(config: HypervConfig, name: str) -> bool:
+    """Whether libvirt's validation sees `name` on: a nested property
+    (<tlbflush><direct>) only while its parent is on too (12.8 accepts an
+    off <tlbflush> whose <direct> stays on without <vapic>, seen on sid)."""
+    form = load_catalog().property(name).libvirt
+    if isinstance(form, HypervGrandchildForm) and not config.enabled(load_catalog().by_libvirt()[form.element].name):
+        return False
+    return config.enabled(name)
+
+
 @only_for("libvirt")
 def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """Define-time validation: the machine type (when the QEMU release is
@@ -360,7 +370,7 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
                 enable(config, rule.requires),
             )
             for rule in load_catalog().libvirt.rules
-            if config.enabled(rule.feature)
+            if _in_effect(config, rule.feature)
             and not config.enabled(rule.requires)
             and parse_release(rule.since) <= release
             and (not rule.until or release < parse_release(rule.until))
