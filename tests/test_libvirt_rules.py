@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from hvtune.catalog import load_catalog
 from hvtune.checking import check_reading
 from hvtune.findings import Finding, Severity
 from hvtune.formats import read_text
@@ -68,11 +69,16 @@ def test_an_element_older_releases_do_not_know(element: str, refused_before: str
     assert libvirt_errors(xml, accepted_from) == []
 
 
-def test_unknown_elements_are_refused_by_known_releases_and_a_warning_beyond() -> None:
+def test_unknown_elements_are_refused_and_a_newer_release_is_judged_as_the_newest_with_one_warning() -> None:
     xml = domain(hyperv("relaxed", "vsm"))
-    assert libvirt_errors(xml, "12.5.0") == ["unsupported configuration: unsupported HyperV Enlightenment feature: vsm"]
-    (warning,) = [f for f in findings(xml, "13.0.0") if f.code == "libvirt-unknown-element"]
-    assert warning.severity is Severity.WARNING and "hvtune keeps it" in warning.message
+    refused = "unsupported configuration: unsupported HyperV Enlightenment feature: vsm"
+    assert libvirt_errors(xml, "12.5.0") == [refused]
+    newest = load_catalog().libvirt.newest
+    later = findings(xml, "13.0.0")
+    (warning,) = [f for f in later if f.code == "libvirt-newer-than-known"]
+    assert warning.severity is Severity.WARNING and f"judged as {newest}" in warning.message
+    assert [f.said for f in later if f.refused_by == "libvirt"] == [refused]
+    assert not [f for f in findings(xml, newest) if f.code == "libvirt-newer-than-known"]
 
 
 def test_spinlocks_retries_limits_and_when_they_became_optional() -> None:
@@ -235,7 +241,9 @@ def test_passthrough_mode_before_libvirt_knew_it() -> None:
 
     xml = domain(hyperv("relaxed", mode="passthrough"))
     reading = read_text(xml, source="d.xml")
-    assert translate(reading, "qemu", libvirt_version="7.10.0") == "qemu64,hv-relaxed=on\n"  # the attribute ignored
-    assert translate(reading, "qemu", libvirt_version="8.0.0") == "qemu64,hv-passthrough=on,hv-relaxed=on\n"
+    # before 8.1 libvirt writes bare flags (catalog: renders_on_values)
+    assert translate(reading, "qemu", libvirt_version="7.10.0") == "qemu64,hv-relaxed\n"  # the attribute ignored
+    assert translate(reading, "qemu", libvirt_version="8.0.0") == "qemu64,hv-passthrough,hv-relaxed\n"
+    assert translate(reading, "qemu", libvirt_version="8.1.0") == "qemu64,hv-passthrough=on,hv-relaxed=on\n"
     (ignored,) = [f for f in findings(xml, "7.10.0") if f.code == "libvirt-mode-unknown"]
-    assert ignored.message.endswith("ignores the attribute: the guest gets only the children listed")
+    assert ignored.message.endswith("ignores it: the guest gets only the children listed")

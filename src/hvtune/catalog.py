@@ -251,6 +251,19 @@ class Guest:
 
 
 @dataclass(frozen=True)
+class ReleaseMessage:
+    """A program's message from release `since` on."""
+
+    since: str
+    message: str
+
+
+def said_by(messages: tuple[ReleaseMessage, ...], release: Release) -> str:
+    """Which of `messages` (oldest first) `release` says."""
+    return [each for each in messages if parse_release(each.since) <= release][-1].message
+
+
+@dataclass(frozen=True)
 class LibvirtRule:
     """A dependency libvirt checks when a domain is defined."""
 
@@ -288,6 +301,15 @@ class LibvirtFacts:
     spinlocks_retries_optional: str
     host_model: str
     host_model_children: str
+    crash_renders_on: str
+    cpu_mode_maximum: str
+    cpu_mode_refused: str
+    kvm_hints: Mapping[str, str]
+    spinlocks_retries_missing: tuple[ReleaseMessage, ...]
+    nested_pass_until: str
+    tsc_checked: str
+    tsc_tolerance_ppm: int
+    tsc_refused: str
     cpu_feature_names: Mapping[str, str]
     domain_order: tuple[str, ...]
     features_order: tuple[str, ...]
@@ -317,10 +339,19 @@ class MsrWithoutHyperv:
 
 
 @dataclass(frozen=True)
+class MachineTypes:
+    """The oldest versioned machine types a QEMU release keeps, per family."""
+
+    qemu: str
+    q35: str
+    i440fx: str
+
+
+@dataclass(frozen=True)
 class QemuFacts:
     """What QEMU does with Hyper-V properties on particular hosts and
-    releases: the newest release described, and when its wording of refused
-    values changed."""
+    releases: the newest release described, when its wording of refused
+    values changed, and the machine types its releases offer."""
 
     newest: str
     enum_error_names_parameter: str
@@ -329,6 +360,9 @@ class QemuFacts:
     tcg_vpindex_fixed: str
     passthrough_skips: str  # from this release hv-passthrough leaves out the skip_passthrough features
     msr_without_hyperv: tuple[MsrWithoutHyperv, ...]
+    machine_types: tuple[MachineTypes, ...] = ()
+    machine_refused: tuple[ReleaseMessage, ...] = ()
+    libvirt_machine_refused: str = ""
 
 
 Entry = Property | Neighbour
@@ -618,6 +652,8 @@ def load_catalog() -> Catalog:
             **{
                 **raw["qemu"],
                 "msr_without_hyperv": tuple(MsrWithoutHyperv(**m) for m in raw["qemu"]["msr_without_hyperv"]),
+                "machine_types": tuple(MachineTypes(**m) for m in raw["qemu"]["machine_types"]),
+                "machine_refused": tuple(ReleaseMessage(**m) for m in raw["qemu"]["machine_refused"]),
             }
         ),
         read_cpuid_table(raw["cpuid"]),
@@ -627,5 +663,6 @@ def load_catalog() -> Catalog:
 def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:
     rules = tuple(LibvirtRule(**rule) for rule in raw.pop("rule"))
     numbers = tuple(LibvirtNumber(**number) for number in raw.pop("numbers"))
+    raw["spinlocks_retries_missing"] = tuple(ReleaseMessage(**each) for each in raw["spinlocks_retries_missing"])
     orders = {key: tuple(raw[key]) for key in ("hyperv_order", "domain_order", "features_order")}
     return LibvirtFacts(**{**raw, **orders}, rules=rules, numbers=numbers)

@@ -36,17 +36,20 @@ def check_reading(
     guest_os: str | None = None,
     libvirt_version: str | None = None,
     host: HostProfile | None = None,
+    qemu_version: str | None = None,
 ) -> CheckResult:
     """Check a config read from a source, using what the source revealed,
     judged for `target` (default: the program that reads its format), the
-    libvirt release `libvirt_version` (None: the newest hvtune knows) and on
-    `host` when one is given."""
+    libvirt release `libvirt_version` (None: the newest hvtune knows), on
+    `host` when one is given, and for the QEMU release `qemu_version` (None:
+    the host's, when known)."""
     context = CheckContext(
         target=target or format_named(reading.format).target,
         guest_os=guest_os or reading.guest_os,
         libvirt_version=libvirt_version,
         document=reading.document,
         host=host,
+        qemu_version=qemu_version,
     )
     findings = tuple(run_checks(reading.config, context))
     return CheckResult(reading.source, reading.config, findings, format=reading.format)

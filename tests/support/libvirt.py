@@ -14,14 +14,18 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pytest
 
 from hvtune.checking import check_reading, refusal
+from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.formats.libvirt import parse_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.shell import split_words
+from hvtune.host.profile import HostProfile
+from hvtune.sandbox.verify import catalog_tokens
 
 from support.programs import require_program, under_ci
 
@@ -147,12 +151,22 @@ def native_of(translated: bool, stdout: str, stderr: str) -> Native:
     return Native(words[words.index("-cpu") + 1] if "-cpu" in words else None, None)
 
 
-def libvirt_disagreement(xml: str, native: Native, version: str) -> str | None:
-    """How hvtune, judging for libvirt `version`, differs from what that
-    libvirt made of `xml` (None: the same -cpu value, or the same refusal
-    with libvirt's own words)."""
+def libvirt_disagreement(
+    xml: str,
+    native: Native,
+    version: str,
+    offered: Mapping[str, HypervCapabilities | None] | None = None,
+    qemu_version: str | None = None,
+    host: HostProfile | None = None,
+) -> str | None:
+    """How hvtune, judging for libvirt `version` (with the Hyper-V
+    capabilities that libvirt `offered` for each domain type, the QEMU
+    release beside it and the `host` it runs on, when known), differs from
+    what that libvirt made of `xml` (None: the same -cpu value, or the same
+    refusal with libvirt's own words)."""
     reading = parse_text(xml, source="domain.xml")
-    refused = refusal(check_reading(reading, libvirt_version=version), "libvirt")
+    judged = check_reading(reading, libvirt_version=version, qemu_version=qemu_version, host=host)
+    refused = refusal(judged, "libvirt")
     if native.error is not None:
         if refused is None:
             return f"libvirt {version} refuses ({native.error}); hvtune does not"
@@ -162,8 +176,18 @@ def libvirt_disagreement(xml: str, native: Native, version: str) -> str | None:
     if refused is not None:
         return f"hvtune says libvirt {version} refuses ({refused.message}); it does not"
     assert reading.document is not None
-    cpu = libvirt_cpu(reading.document, version=version)
-    if cpu != (native.cpu or "qemu64"):
+    capabilities = (offered or {}).get(reading.document.domain_type)
+    cpu = libvirt_cpu(reading.document, version=version, capabilities=capabilities)
+    written = native.cpu or "qemu64"
+    cpu_model = reading.document.cpu
+    if cpu_model is not None and cpu_model.mode == "host-model":
+        # libvirt puts the host's CPU model and features there, which hvtune
+        # writes as `host` (formats/libvirt_cpu.py); the rest must agree, as
+        # verify judges it (sandbox.verify.Verified.agrees)
+        if catalog_tokens(cpu) != catalog_tokens(written):
+            return f"libvirt {version} writes -cpu {native.cpu}, hvtune {cpu} (beyond the host's CPU model)"
+        return None
+    if cpu != written:
         return f"libvirt {version} writes -cpu {native.cpu}, hvtune {cpu}"
     return None
 

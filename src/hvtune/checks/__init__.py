@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hvtune.checks import dependencies, hazards, host, libvirt, migration, values
+from hvtune.checks import dependencies, hazards, host, libvirt, machine, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, needed_facts, subjects, target_of
 from hvtune.config import HypervConfig
@@ -15,11 +15,15 @@ from hvtune.findings import Finding, most_important_first, without_repeats
 CHECKS: tuple[Check, ...] = (
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
+    libvirt.check_libvirt_release,
     libvirt.check_libvirt_cpu,
     libvirt.check_libvirt_mode,
     libvirt.check_libvirt_hyperv,
+    libvirt.check_libvirt_kvm,
     libvirt.check_libvirt_post_parse,
     libvirt.check_libvirt_validation,
+    libvirt.check_libvirt_tsc,
+    machine.check_machine_type,
     values.check_spinlocks,
     values.check_vendor_id,
     # QEMU's own checks at start, in its order: properties it does not know,

@@ -28,7 +28,8 @@ class CheckContext:
     what the source's format kept of it (hvtune.documents: a libvirt
     domain's facts, a QEMU command line's ambiguous names); checks ask for
     the kind they judge with ``document_of``. ``host`` is the host the guest
-    will run on (None: judged without one).
+    will run on (None: judged without one). ``qemu_version`` is the QEMU
+    release that will run it (None: the host's, when there is one).
     """
 
     target: str = "qemu"
@@ -36,6 +37,7 @@ class CheckContext:
     libvirt_version: str | None = None
     document: object | None = None
     host: HostProfile | None = None
+    qemu_version: str | None = None
 
     def document_of(self, kind: type[K]) -> K | None:
         """The document when it is a `kind`, else None."""

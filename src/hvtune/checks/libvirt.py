@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hvtune.catalog import Property, load_catalog
+from hvtune.catalog import Property, load_catalog, said_by
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
+from hvtune.checks.machine import lacks_machine, qemu_release
 from hvtune.checks.refusal import libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
-from hvtune.forms.libvirt import value_attribute
+from hvtune.formats.libvirt_cpu import beyond_known
+from hvtune.forms.libvirt import HypervGrandchildForm, value_attribute
 from hvtune.releases import parse_release
 
 
@@ -33,14 +35,36 @@ def _domain(context: CheckContext) -> LibvirtDomain | None:
 
 
 @only_for("libvirt")
+def check_libvirt_release(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A libvirt newer than the newest hvtune knows is judged as that one,
+    and the findings say so once."""
+    warning = beyond_known(context.libvirt_version)
+    if warning is None:
+        return []
+    return [Finding(code="libvirt-newer-than-known", severity=Severity.WARNING, feature=None, message=warning)]
+
+
+@only_for("libvirt")
 def check_libvirt_cpu(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """A <cpu> feature named twice, which libvirt's CPU parser refuses
-    whatever the policies say. The fix keeps one, with the value hvtune read
-    (the last), where hvtune can write it."""
+    """A <cpu> mode the release does not know yet, then a <cpu> feature
+    named twice, which libvirt's CPU parser refuses whatever the policies
+    say. The fix keeps one, with the value hvtune read (the last), where
+    hvtune can write it."""
     domain = _domain(context)
     if domain is None or domain.cpu is None:
         return []
     catalog = load_catalog()
+    if domain.cpu.mode == "maximum" and libvirt_release(context) < parse_release(catalog.libvirt.cpu_mode_maximum):
+        message = catalog.libvirt.cpu_mode_refused.format(mode=domain.cpu.mode)
+        return [
+            libvirt_refusal(
+                "libvirt-cpu-mode-unknown",
+                None,
+                message,
+                context,
+                note=f"<cpu mode='maximum'> needs libvirt {catalog.libvirt.cpu_mode_maximum}",
+            )
+        ]
     names = [name for _, name in domain.cpu.features]
     twice = [name for name, count in Counter(names).items() if count > 1]
     findings = []
@@ -67,6 +91,20 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
         return []
     facts = load_catalog().libvirt
     release = libvirt_release(context)
+    passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
+    if domain.hyperv_mode in ("passthrough", "host-model") and release < parse_release(passthrough_since):
+        gets = "only the children listed" if domain.hyperv or domain.unknown else "no Hyper-V enlightenment at all"
+        return [
+            Finding(
+                code="libvirt-mode-unknown",
+                severity=Severity.WARNING,
+                feature="hv-passthrough" if domain.hyperv_mode == "passthrough" else None,
+                message=(
+                    f"libvirt {release} does not know <hyperv mode='{domain.hyperv_mode}'> (the attribute came "
+                    f"in {passthrough_since}) and ignores it: the guest gets {gets}"
+                ),
+            )
+        ]
     if domain.hyperv_mode == "host-model":
         if release < parse_release(facts.host_model):
             return [
@@ -90,20 +128,6 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
                     ),
                 )
             ]
-    passthrough_since = load_catalog().property("hv-passthrough").since.libvirt
-    if domain.hyperv_mode == "passthrough" and release < parse_release(passthrough_since):
-        gets = "only the children listed" if domain.hyperv or domain.unknown else "no Hyper-V enlightenment at all"
-        return [
-            Finding(
-                code="libvirt-mode-unknown",
-                severity=Severity.WARNING,
-                feature="hv-passthrough",
-                message=(
-                    f"libvirt {release} does not know <hyperv mode='passthrough'> (it came in {passthrough_since}) "
-                    f"and ignores the attribute: the guest gets {gets}"
-                ),
-            )
-        ]
     under_passthrough = [child for child in domain.hyperv if child.passthrough]
     if under_passthrough or any(child.passthrough for child in domain.unknown):
         ignored = release >= parse_release(facts.passthrough_children_ignored)
@@ -130,19 +154,8 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
 
 
 def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
-    newest = load_catalog().libvirt.newest
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    if libvirt_release(context) <= parse_release(newest):
-        return libvirt_refusal("libvirt-unknown-element", None, message, context)
-    return Finding(
-        code="libvirt-unknown-element",
-        severity=Severity.WARNING,
-        feature=None,
-        message=(
-            f"<hyperv><{child.name}> is unknown to hvtune and to every libvirt up to {newest}, which refuse it "
-            f"({message}); libvirt {libvirt_release(context)} may know it. hvtune keeps it and leaves it alone"
-        ),
-    )
+    return libvirt_refusal("libvirt-unknown-element", None, message, context)
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
@@ -196,14 +209,15 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
     """retries and value, which libvirt reads only when state='on'."""
     if prop.name == "hv-spinlocks":
         retries = child.value
-        optional_since = parse_release(load_catalog().libvirt.spinlocks_retries_optional)
+        facts = load_catalog().libvirt
+        optional_since = parse_release(facts.spinlocks_retries_optional)
         if retries is None and libvirt_release(context) < optional_since:
             advised = prop.range.advised
             return [
                 libvirt_refusal(
                     "libvirt-missing-retries",
                     prop.name,
-                    "XML error: Missing required attribute 'retries' in element 'spinlocks'",
+                    said_by(facts.spinlocks_retries_missing, libvirt_release(context)),
                     context,
                     ConfigChange({prop.name: advised}) if advised else None,
                     note=f"optional from {optional_since}",
@@ -223,7 +237,8 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
 
 @only_for("libvirt")
 def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """The <hyperv> children in document order, as libvirt's parser meets them."""
+    """The <hyperv> children in document order, as libvirt's parser meets
+    them; before nested_pass_until the nested children after them all."""
     domain = _domain(context)
     if domain is None or domain.hyperv_mode is None:
         return []
@@ -234,7 +249,9 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     unknown = iter(child for child in domain.unknown if not (skipped and child.passthrough))
     pending = next(unknown, None)
     by_libvirt = load_catalog().by_libvirt()
-    findings = []
+    own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
+    findings: list[Finding] = []
+    nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
         while pending is not None and pending.position == position:
             findings.append(_unknown(pending, context))
@@ -253,11 +270,36 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
                     note=f"<{child.name}> needs libvirt {prop.since.libvirt}",
                 )
             )
-        elif child.state == "on":
-            findings += _nested(child, prop, context) if child.children else []
-            if value_attribute(prop.libvirt):  # retries, value
-                findings += _values(child, prop, context)
-    return findings + ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+            continue
+        if child.children and (child.state == "on" or own_pass):
+            (nested if own_pass else findings).extend(_nested(child, prop, context))
+        if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
+            findings += _values(child, prop, context)
+    tail = ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+    return findings + tail + nested
+
+
+@only_for("libvirt")
+def check_libvirt_kvm(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """The first <kvm> child the release does not know yet, which its
+    parser refuses after the <hyperv> children."""
+    domain = _domain(context)
+    if domain is None:
+        return []
+    known = load_catalog().libvirt.kvm_hints
+    release = libvirt_release(context)
+    for name in (name for hints in domain.kvm for name in hints):
+        if name in known and release < parse_release(known[name]):
+            return [
+                libvirt_refusal(
+                    "libvirt-unsupported-kvm-element",
+                    None,
+                    f"unsupported configuration: unsupported KVM feature: {name}",
+                    context,
+                    note=f"<kvm><{name}> needs libvirt {known[name]}",
+                )
+            ]
+    return []
 
 
 @only_for("libvirt")
@@ -283,15 +325,31 @@ def check_libvirt_post_parse(config: HypervConfig, context: CheckContext) -> lis
     return findings
 
 
+def _in_effect(config: HypervConfig, name: str) -> bool:
+    """Whether libvirt's validation sees `name` on: a nested property
+    (<tlbflush><direct>) only while its parent is on too (12.8 accepts an
+    off <tlbflush> whose <direct> stays on without <vapic>, seen on sid)."""
+    form = load_catalog().property(name).libvirt
+    if isinstance(form, HypervGrandchildForm) and not config.enabled(load_catalog().by_libvirt()[form.element].name):
+        return False
+    return config.enabled(name)
+
+
 @only_for("libvirt")
 def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    """Define-time validation: the architecture, the Hyper-V dependencies
-    (from 11.9; any config libvirt reads) and the panic device's address."""
+    """Define-time validation: the machine type (when the QEMU release is
+    known), the architecture, the Hyper-V dependencies (from 11.9; any
+    config libvirt reads) and the panic device's address."""
     if context.target != "libvirt":
         return []
     domain = _domain(context)
     release = libvirt_release(context)
     findings = []
+    qemu = qemu_release(context)
+    if domain is not None and qemu is not None and lacks_machine(domain.machine, qemu):
+        emulator = domain.emulator or f"/usr/bin/qemu-system-{domain.arch}"  # Debian's, libvirt's default there
+        message = load_catalog().qemu.libvirt_machine_refused.format(emulator=emulator, machine=domain.machine)
+        findings.append(libvirt_refusal("libvirt-machine-type", None, message, context, note=f"QEMU {qemu} lacks it"))
     if domain is not None and domain.hyperv_mode is not None and domain.arch not in ("x86_64", "i686"):
         findings.append(
             libvirt_refusal(
@@ -312,7 +370,7 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
                 enable(config, rule.requires),
             )
             for rule in load_catalog().libvirt.rules
-            if config.enabled(rule.feature)
+            if _in_effect(config, rule.feature)
             and not config.enabled(rule.requires)
             and parse_release(rule.since) <= release
             and (not rule.until or release < parse_release(rule.until))
@@ -327,3 +385,46 @@ def check_libvirt_validation(config: HypervConfig, context: CheckContext) -> lis
             )
         )
     return findings
+
+
+@only_for("libvirt")
+def check_libvirt_tsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    """A kvm domain's fixed TSC frequency, which libvirt compares with the
+    host's when preparing to start (catalog: tsc_checked): refused outside
+    its tolerance on a KVM that cannot scale the TSC. Without the host's
+    facts hvtune says that the answer is the host's."""
+    domain = _domain(context)
+    facts = load_catalog().libvirt
+    if domain is None or context.emulator_only or libvirt_release(context) < parse_release(facts.tsc_checked):
+        return []
+    fixed = [timer.frequency for timer in domain.timers_named("tsc") if timer.frequency]
+    if not fixed:
+        return []
+    host = context.kvm_host
+    # libvirt knows the host's TSC frequency only where the TSC is invariant
+    # (seen: libvirt 9.0 in the sandbox, whose CPU has no invtsc, left a
+    # fixed frequency to QEMU; on this project's machine, with invtsc, it
+    # refused it itself)
+    if host is not None and (host.kvm.capability("KVM_CAP_TSC_CONTROL") or not host.invariant_tsc):
+        return []
+    if host is None or host.kvm.tsc_khz is None:
+        return [
+            Finding(
+                code="libvirt-tsc-host-unknown",
+                severity=Severity.INFO,
+                feature="tsc-frequency",
+                message=(
+                    f"libvirt {libvirt_release(context)} refuses TSC frequency {fixed[0]} Hz on a host whose KVM "
+                    f"cannot scale the TSC unless the host's TSC runs within {facts.tsc_tolerance_ppm} ppm of it; "
+                    "whether it does is this host's fact: give its profile (--host) to know"
+                ),
+            )
+        ]
+    hertz = host.kvm.tsc_khz * 1000
+    tolerance = hertz * facts.tsc_tolerance_ppm // 1_000_000
+    low, high = hertz - tolerance, hertz + tolerance
+    outside = next((frequency for frequency in fixed if not low <= frequency <= high), None)
+    if outside is None:
+        return []
+    message = facts.tsc_refused.format(frequency=outside, low=low, high=high, host=hertz)
+    return [libvirt_refusal("libvirt-tsc-frequency", "tsc-frequency", message, context)]

@@ -9,8 +9,10 @@ from hvtune.releases import Release, parse_release
 
 
 def libvirt_release(context: CheckContext) -> Release:
-    """The libvirt release judged by: the context's, else the newest known."""
-    return parse_release(context.libvirt_version or load_catalog().libvirt.newest)
+    """The libvirt release judged by: the context's, else the newest known;
+    one newer than the newest known is judged as that one."""
+    newest = parse_release(load_catalog().libvirt.newest)
+    return min(parse_release(context.libvirt_version), newest) if context.libvirt_version else newest
 
 
 def libvirt_refusal(

@@ -14,6 +14,7 @@ from hvtune.checks.context import CheckContext
 from hvtune.checks.refusal import libvirt_refusal
 from hvtune.checks.rule import about
 from hvtune.config import HypervConfig
+from hvtune.documents.libvirt import LibvirtDomain
 from hvtune.findings import ConfigChange, Finding, Severity
 
 
@@ -81,8 +82,17 @@ def vendor_id_finding(vendor: str, context: CheckContext) -> Finding | None:
     )
 
 
+def _read_by_libvirts_parser(context: CheckContext) -> bool:
+    """Whether libvirt reads these values from a domain: its parser meets
+    them child by child (checks/libvirt.py), and only the children it reads
+    (not those of a passthrough <hyperv> from 11.0)."""
+    return context.target == "libvirt" and context.document_of(LibvirtDomain) is not None
+
+
 @about("hv-spinlocks")
 def check_spinlocks(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if _read_by_libvirts_parser(context):
+        return []
     retries = config.get("hv-spinlocks")
     found = spinlocks_finding(retries, context) if isinstance(retries, int) else None
     return [found] if found else []
@@ -90,6 +100,8 @@ def check_spinlocks(config: HypervConfig, context: CheckContext) -> list[Finding
 
 @about("hv-vendor-id")
 def check_vendor_id(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    if _read_by_libvirts_parser(context):
+        return []
     vendor = config.get("hv-vendor-id")
     found = vendor_id_finding(vendor, context) if isinstance(vendor, str) else None
     return [found] if found else []

@@ -126,6 +126,7 @@ def convert(
     from hvtune.cli.inputs import connected_release, host_capabilities, qemu_release_to_judge, read_inputs
     from hvtune.converting import translate, write_into
     from hvtune.errors import InputError, printable
+    from hvtune.formats.libvirt_cpu import beyond_known
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
@@ -138,6 +139,9 @@ def convert(
     if isinstance(reading, InputError):
         raise reading
     version = connected_release(libvirt_version, uri)
+    beyond = beyond_known(version)
+    if beyond is not None:
+        click.echo(f"hvtune: warning: {beyond}", err=True)
     if into is not None:
         done = write_into(reading.config, into, source=reading.source, libvirt_version=version)
         if done.written is None:

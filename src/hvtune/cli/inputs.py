@@ -87,13 +87,14 @@ def host_profile(spec: str | None) -> HostProfile | None:
     return load_profile(spec)
 
 
-def checked_release(option: str | None) -> str | None:
-    """--libvirt-version, when it is a release number."""
+def checked_release(option: str | None, name: str = "--libvirt-version") -> str | None:
+    """The release option `name` (--libvirt-version, --qemu-version), when
+    it is a release number."""
     if option:
         try:
             parse_release(option)
         except InvalidVersion:
-            raise InputError("--libvirt-version", None, f"{option!r} is not a version such as 9.0.0") from None
+            raise InputError(name, None, f"{option!r} is not a version such as 9.0.0") from None
     return option or None
 
 

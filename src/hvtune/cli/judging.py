@@ -69,7 +69,9 @@ def check(
         qemu = qemu_release_to_judge(qemu_version, say=warn)
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu, qemu)
         results = [
-            check_reading(reading, target=target, guest_os=os_name, libvirt_version=version, host=host)
+            check_reading(
+                reading, target=target, guest_os=os_name, libvirt_version=version, host=host, qemu_version=qemu
+            )
             for reading in readings
             if not isinstance(reading, InputError)
         ]

@@ -37,8 +37,9 @@ LIBVIRT_VERSION = click.option(
 QEMU_VERSION = click.option(
     "--qemu-version",
     metavar="X.Y",
-    help="Read -cpu values and QEMU command lines as this QEMU release does: properties it lacks are refused "
-    "in its words (default: no release; every property hvtune knows is read).",
+    help="The QEMU release that reads and runs the configuration: -cpu values and command lines are read as it "
+    "reads them (properties it lacks refused in its words) and machine types it lacks are refused (default: no "
+    "release for reading, the --host profile's for machine types).",
 )
 CONNECT = click.option("--connect", "uri", metavar="URI", help="A libvirt daemon, e.g. qemu:///system.")
 HOST = click.option(

@@ -57,7 +57,12 @@ class HypervSettings(NamedTuple):
     nested: Mapping[str, str]
 
 
-def hyperv_settings(children: tuple[HypervChild, ...] | list[HypervChild]) -> HypervSettings:
+def hyperv_settings(
+    children: tuple[HypervChild, ...] | list[HypervChild], *, nested_of_off: bool = False
+) -> HypervSettings:
+    """The settings; with `nested_of_off` the nested children of copies that
+    are off count too (as old libvirt releases read them: see the catalog's
+    libvirt.nested_pass_until)."""
     states: dict[str, str] = {}
     values: dict[str, Value | None] = {}
     nested: dict[str, str] = {}
@@ -65,6 +70,7 @@ def hyperv_settings(children: tuple[HypervChild, ...] | list[HypervChild]) -> Hy
         states[child.name] = child.state
         if child.state == "on":
             values[child.name] = child.value
+        if child.state == "on" or nested_of_off:
             for grandchild in child.children:
                 nested[f"{child.name}.{grandchild.name}"] = grandchild.state
     return HypervSettings(states, values, nested)

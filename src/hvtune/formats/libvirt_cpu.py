@@ -3,9 +3,10 @@
 In libvirt's order: the model and the ``<cpu>`` features; the clock timers
 in ``<clock>`` order (``kvmclock``, ``hv-time``, ``tsc-frequency``);
 ``kvm-pv-eoi``, ``kvm-pv-unhalt``; ``hv-passthrough=on``, then the ``<hyperv>``
-children in libvirt's element order as ``hv-<name>=on``, spinlocks as
-``0x%x``, the vendor id raw, direct-mode timers after ``hv-stimer``, direct and
-extended TLB flush after ``hv-tlbflush``; ``hv-crash`` (without ``=on``, once);
+children in libvirt's element order as ``hv-<name>=on`` (a bare ``hv-<name>``
+before 8.1), spinlocks as ``0x%x``, the vendor id raw, direct-mode timers
+after ``hv-stimer``, direct and extended TLB flush after ``hv-tlbflush``;
+``hv-crash`` once (``=on`` from 12.8);
 ``kvm=off`` and the other ``<kvm>`` hints (of the last ``<kvm>``, or from 11.3
 of them all); ``pmu``; cache; physical address bits. Without a model, QEMU's
 default for the machine, which libvirt fills in: ``qemu64`` (``qemu32`` for
@@ -13,7 +14,8 @@ i686).
 
 Written twice, a timer gives its flag twice and a ``<hyperv>`` child counts
 as libvirt keeps it (see formats/libvirt.py). It follows the libvirt release
-given: the children of a passthrough ``<hyperv>`` count before 11.0,
+given: the ``mode`` attribute is not read before 8.0, the children of a
+passthrough ``<hyperv>`` count before 11.0,
 ``<tlbflush>`` children from 11.0, ``mode='host-model'`` is expanded (11.9)
 from the host's capabilities, with the domain's own choices kept from 12.1.
 It renders a domain libvirt accepts; what libvirt would refuse is for the
@@ -45,8 +47,27 @@ def _passthrough_since() -> Release:
 
 
 def libvirt_version(version: str | None) -> Release:
-    """A libvirt release; the newest the catalog describes when None."""
-    return parse_release(version or load_catalog().libvirt.newest)
+    """A libvirt release; the newest the catalog describes when None or newer."""
+    newest = parse_release(load_catalog().libvirt.newest)
+    return min(parse_release(version), newest) if version else newest
+
+
+def beyond_known(version: str | None) -> str | None:
+    """The one warning for a libvirt release newer than the newest the
+    catalog knows, which is judged as that one (None: a known release)."""
+    newest = parse_release(load_catalog().libvirt.newest)
+    if not version or parse_release(version) <= newest:
+        return None
+    return (
+        f"libvirt {version} is newer than the newest release hvtune knows ({newest}); it is judged as {newest}, "
+        "and may differ where it changed since"
+    )
+
+
+def switched_on(name: str, version: Release) -> str:
+    """How libvirt `version` writes a flag it switches on: ``name=on``, or
+    the bare name before it wrote values (catalog: renders_on_values)."""
+    return f"{name}=on" if version >= parse_release(load_catalog().libvirt.renders_on_values) else name
 
 
 def _model_tokens(domain: LibvirtDomain) -> list[str]:
@@ -83,7 +104,7 @@ def _timer_forms() -> dict[str, tuple[str, TimerForm | TimerAttributeForm]]:
     }
 
 
-def _timer_flags(timers: tuple[Timer, ...]) -> list[str]:
+def _timer_flags(timers: tuple[Timer, ...], version: Release) -> list[str]:
     """One flag per timer, repeats included: libvirt passes each on
     (kvmclock, KVM's own clock, and the catalog's timer forms)."""
     forms = _timer_forms()
@@ -95,6 +116,7 @@ def _timer_flags(timers: tuple[Timer, ...]) -> list[str]:
         elif timer.name in forms:
             name, form = forms[timer.name]
             token = form.cpu_token(name, timer)
+            token = switched_on(name, version) if token == f"{name}=on" else token
         flags += [token] * timer.repeat if token else []
     return flags
 
@@ -105,7 +127,7 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
     libvirt keeps what the copies that were on said."""
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
-    settings = hyperv_settings(children)
+    settings = hyperv_settings(children, nested_of_off=version < parse_release(catalog.libvirt.nested_pass_until))
     flags = []
     for key in catalog.libvirt.hyperv_order:
         prop = by_libvirt[key]
@@ -113,14 +135,14 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
             continue
         if "." in key:
             if settings.nested.get(key) == "on":
-                flags.append(f"{prop.name}=on")
+                flags.append(switched_on(prop.name, version))
             continue
         if settings.states.get(key) != "on":
             continue
         attribute = value_attribute(prop.libvirt)
         value = settings.values.get(key)
         if attribute is None:
-            flags.append(f"{prop.name}=on")
+            flags.append(switched_on(prop.name, version))
         elif prop.notation == "hex":
             flags.append(f"{prop.name}=0x{value if isinstance(value, int) else prop.default:x}")
         elif value is not None:
@@ -184,7 +206,7 @@ def libvirt_cpu(
     release = libvirt_version(version)
     facts = load_catalog().libvirt
     children, timers, mode = domain.hyperv, domain.timers, domain.hyperv_mode
-    if mode == "host-model":
+    if mode == "host-model" and release >= parse_release(facts.host_model):
         if capabilities is None:
             raise InputError(
                 source,
@@ -194,22 +216,22 @@ def libvirt_cpu(
             )
         children, timers = expand_host_model(domain, capabilities, release)
         domain, mode = replace(domain, hyperv=children, timers=timers), "custom"
-    flags = _timer_flags(timers)
+    flags = _timer_flags(timers, release)
     if domain.apic_eoi in _STATES:
         flags.append(f"kvm-pv-eoi={domain.apic_eoi}")
     if domain.pvspinlock in _STATES:
         flags.append(f"kvm-pv-unhalt={domain.pvspinlock}")
-    if mode == "passthrough" and release < _passthrough_since():
+    if mode in ("passthrough", "host-model") and release < _passthrough_since():
         mode = "custom"  # before libvirt knew the attribute it read only the children
     if mode is not None:
         if mode == "passthrough":
-            flags.append("hv-passthrough=on")
+            flags.append(switched_on("hv-passthrough", release))
         if release >= parse_release(facts.passthrough_children_ignored):
             # the children of a passthrough <hyperv> are not read; another <hyperv>'s are
             children = tuple(child for child in children if not child.passthrough)
         flags += _hyperv_flags(children, release)
     if domain.hyperv_panics:
-        flags.append("hv-crash")
+        flags.append("hv-crash=on" if release >= parse_release(facts.crash_renders_on) else "hv-crash")
     kvm = domain.kvm_hints(merged=release >= parse_release(facts.kvm_elements_merged))
     if kvm is not None:
         flags += [

@@ -363,9 +363,7 @@ def parse_cpu(
                     values[entry.name] = flag
     except _Refused as refused:
         said = (
-            (cannot_apply(model, *applied, refused.message) if applied else refused.message)
-            if refused.quoted
-            else None
+            (cannot_apply(model, *applied, refused.message) if applied else refused.message) if refused.quoted else None
         )
         raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
     config = HypervConfig(

@@ -34,8 +34,8 @@ KVM_GET_MSR_INDEX_LIST = 0xC004AE02
 KVM_CHECK_EXTENSION = 0xAE03
 KVM_CREATE_VCPU = 0xAE41
 KVM_CREATE_IRQCHIP = 0xAE60
+KVM_GET_TSC_KHZ = 0xAEA3  # _IO(KVMIO, 0xa3), on a vCPU
 KVM_GET_SUPPORTED_HV_CPUID = 0xC008AEC1
-KVM_GET_TSC_KHZ = 0xAEA3
 KVM_API_VERSION = 12
 
 # Capabilities a Hyper-V probe reads, by their UAPI names.
@@ -85,9 +85,9 @@ class KvmFacts:
     leaves to their registers as KVM_GET_SUPPORTED_HV_CPUID reported them
     through ``hv_cpuid_source`` (``system`` or ``vcpu``; None when KVM offers
     neither), or is None with ``hv_cpuid_problem`` saying why. ``hyperv_msrs`` lists the Hyper-V MSRs in
-    KVM_GET_MSR_INDEX_LIST (None when that failed). ``tsc_khz`` is the TSC frequency a new vCPU gets
-    (KVM_GET_TSC_KHZ: the host's, which a fixed tsc-frequency must equal where KVM cannot scale; None
-    when unknown)."""
+    KVM_GET_MSR_INDEX_LIST (None when that failed). ``tsc_khz`` is a new
+    vCPU's TSC frequency (KVM_GET_TSC_KHZ), which libvirt compares a
+    domain's fixed TSC frequency with (None when not asked or failed)."""
 
     device: str
     problem: str | None = None
@@ -104,8 +104,8 @@ class KvmFacts:
         return self.capabilities.get(name, 0)
 
 
-T = TypeVar("T")
 Ioctl = Callable[[int, int, "int | bytearray"], int]
+T = TypeVar("T")
 
 
 def _ioctl(fd: int, request: int, argument: int | bytearray) -> int:
@@ -177,29 +177,33 @@ class _Device:
                 failed.append(f"{name}: {_failure(error)}")
         return answers, failed
 
-    def on_vcpu(self, ask: Callable[[int], T]) -> T:
-        """`ask` a question of a vCPU, on a VM made for it and closed at once.
-        An in-kernel irqchip first, as QEMU has one: KVM reports direct-mode
-        synthetic timers only with it."""
+    def on_vcpu(self, question: Callable[[int, Ioctl], T]) -> T:
+        """`question` asked of a vCPU, on a VM made for it and closed at
+        once. An in-kernel irqchip first, as QEMU has one: KVM reports
+        direct-mode synthetic timers only with it."""
         vm = self.ioctl(self.fd, KVM_CREATE_VM, 0)
         try:
             with contextlib.suppress(OSError):  # answered without it: only stimer-direct depends on it
                 self.ioctl(vm, KVM_CREATE_IRQCHIP, 0)
             vcpu = self.ioctl(vm, KVM_CREATE_VCPU, 0)
             try:
-                return ask(vcpu)
+                return question(vcpu, self.ioctl)
             finally:
                 self.close(vcpu)
         finally:
             self.close(vm)
 
     def vcpu_hv_cpuid(self) -> dict[int, Registers]:
-        """KVM_GET_SUPPORTED_HV_CPUID in its vCPU form."""
-        return self.on_vcpu(lambda vcpu: _supported_hv_cpuid(vcpu, self.ioctl))
+        """The vCPU form of KVM_GET_SUPPORTED_HV_CPUID."""
+        return self.on_vcpu(_supported_hv_cpuid)
 
-    def tsc_khz(self) -> int:
-        """KVM_GET_TSC_KHZ of a new vCPU."""
-        return self.on_vcpu(lambda vcpu: self.ioctl(vcpu, KVM_GET_TSC_KHZ, 0))
+    def tsc_khz(self) -> int | None:
+        """A new vCPU's TSC frequency in kHz (None when KVM cannot say)."""
+        try:
+            khz = self.on_vcpu(lambda vcpu, ioctl: ioctl(vcpu, KVM_GET_TSC_KHZ, 0))
+        except OSError:
+            return None
+        return khz if khz > 0 else None
 
 
 def _hv_cpuid(
@@ -253,12 +257,7 @@ def probe_kvm(
             msrs = _hyperv_msrs(fd, ioctl)
         except OSError as error:
             failed.append(f"KVM_GET_MSR_INDEX_LIST: {_failure(error)}")
-        tsc_khz: int | None = None
-        if capabilities.get("KVM_CAP_GET_TSC_KHZ", 0) > 0:
-            try:
-                tsc_khz = device.tsc_khz() or None
-            except OSError as error:
-                failed.append(f"KVM_GET_TSC_KHZ: {_failure(error)}")
+        tsc_khz = device.tsc_khz() if capabilities.get("KVM_CAP_GET_TSC_KHZ", 0) > 0 else None
         return KvmFacts(
             "present", "; ".join(failed) or None, version, capabilities, leaves, source, cpuid_problem, msrs, tsc_khz
         )

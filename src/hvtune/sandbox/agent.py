@@ -11,7 +11,9 @@ refusal is virsh's stderr), the -cpu value libvirt built read from QEMU's
 command line and the properties from QEMU's monitor through virsh. When
 the batch carries a CPUID payload, a configuration that starts is run
 again with its -cpu value and the payload as the BIOS, and what the
-payload printed is passed on as it is.
+payload printed is passed on as it is. A batch asking for
+``domcapabilities`` gets what the libvirtd offers per domain type first
+(libvirt expands host-model from it).
 
 A case of kind ``boot`` is a guest (L2) to boot as its QEMU command line
 says, under the stack's KVM: its console, stderr and exit status are
@@ -234,6 +236,16 @@ def to_native(case: dict[str, Any]) -> dict[str, Any]:
     return {"translated": done.returncode == 0, "argv": done.stdout, "stderr": done.stderr}
 
 
+def domain_capabilities() -> dict[str, Any]:
+    """What the stack's libvirt offers for each domain type (virsh
+    domcapabilities), which it expands <hyperv mode='host-model'> from."""
+    offered = {}
+    for virttype in ("kvm", "qemu"):
+        done = virsh("domcapabilities", "--virttype", virttype)
+        offered[virttype] = done.stdout if done.returncode == 0 else None
+    return {"id": "domcapabilities", **offered}
+
+
 def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"id": case["id"]}
     if "native" in case:
@@ -367,6 +379,8 @@ def main(arguments: list[str]) -> int:
             problem = start_libvirtd()
             if problem is not None:
                 print(json.dumps({"id": "libvirtd", "error": problem}), flush=True)
+            elif request.get("domcapabilities"):
+                print(json.dumps(domain_capabilities()), flush=True)
         for case in request["cases"]:
             print(json.dumps(KINDS[case.get("kind", "qemu")](case, request)), flush=True)
     print(END, flush=True)

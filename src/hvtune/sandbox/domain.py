@@ -45,9 +45,11 @@ def _fit_cpu(cpu: etree._Element) -> None:
     cpu.set("mode", "host-passthrough")
 
 
-def runnable_domain(text: str, *, source: str, name: str = NAME) -> str:
+def runnable_domain(text: str, *, source: str, name: str = NAME, fit_cpu: bool = True) -> str:
     """The domain in `text` reduced to what the sandbox can run, named
-    `name` (a runnable domain renamed is reduced again, unchanged)."""
+    `name` (a runnable domain renamed is reduced again, unchanged). Without
+    `fit_cpu` the <cpu> stays as written: enough for libvirt's translation
+    (domxml-to-native), which starts nothing."""
     original = parse_xml(text, source=source)
     domain = etree.Element("domain", type=original.get("type", "kvm"))
     etree.SubElement(domain, "name").text = name
@@ -62,7 +64,8 @@ def runnable_domain(text: str, *, source: str, name: str = NAME) -> str:
             )
         elif tag == "cpu" and domain.find("cpu") is None:
             copied = _copy(element)
-            _fit_cpu(copied)
+            if fit_cpu:
+                _fit_cpu(copied)
             domain.append(copied)
         elif tag in ("vcpu", "features", "clock"):  # every <features> and <clock> counts
             domain.append(_copy(element))
