@@ -216,3 +216,14 @@ def test_a_fixed_tsc_frequency_needs_tsc_scaling_or_exactly_the_hosts_frequency(
     assert qemu_refusals("host,tsc-frequency=2596150000", at) == []
     assert "host-tsc-scaling" in codes("host,tsc-frequency=2600000000", unscaled, Severity.WARNING)
     assert "host-tsc-scaling" not in codes("host,tsc-frequency=2600000000", INTEL)
+
+
+def test_a_qemu_without_the_properties_names_the_first_typed() -> None:
+    """QEMU 5.2 (bullseye's sandbox) applies name=value tokens in the order
+    typed and names the first it lacks (a -cpu value alone keeps that order,
+    as a command line does; seen in the sandbox's random subsets)."""
+    bullseye = load_profile("sandbox-bullseye")
+    refused = qemu_refusals("host,hv-tlbflush-direct,hv-vapic=off,hv-emsr-bitmap=off", bullseye)[0]
+    assert refused.refusal_line == (
+        "can't apply global host-x86_64-cpu.hv-tlbflush-direct=on: Property 'host-x86_64-cpu.hv-tlbflush-direct' not found"
+    )

@@ -541,7 +541,7 @@ def read_cpu_option(value: str, *, source: str = "--cpu", qemu_version: str | No
     """A -cpu value given on its own, such as ``host,hv-relaxed,hv-stimer``,
     read as QEMU `qemu_version` reads it."""
     parsed = parse_cpu(value, source=source, qemu_version=qemu_version)
-    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous))
+    return Reading(source, "qemu", parsed.config, QemuCommand(ambiguous=parsed.ambiguous, applied=parsed.applied))
 
 
 def _quoted(value: str, original: str) -> str:
