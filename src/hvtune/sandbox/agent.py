@@ -366,6 +366,21 @@ def read_records(lines: Sequence[str] | None) -> tuple[dict[str, Any], ...] | No
     return tuple(records)
 
 
+def printed_outcome(done: subprocess.CompletedProcess[str], seconds: float) -> AgentOutcome | None:
+    """The outcome of an agent run here, from its standard output (None
+    when it printed no complete batch)."""
+    lines = done.stdout.splitlines()
+    between = lines[lines.index(BEGIN) + 1 : lines.index(END)] if BEGIN in lines and END in lines else None
+    records = read_records(between)
+    return None if records is None else AgentOutcome(records, seconds)
+
+
+def last_words(done: subprocess.CompletedProcess[str]) -> str:
+    """Why a run printed no results: its last line on stderr, else its exit status."""
+    said = done.stderr.strip().splitlines()
+    return said[-1] if said else f"exit {done.returncode}"
+
+
 def main(arguments: list[str]) -> int:
     with open(arguments[0]) as handle:
         request = json.load(handle)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,7 +23,7 @@ from hvtune.host.profile_json import profile_from_json
 from hvtune.host.support import hyperv_emulation
 from hvtune.host.versions import local_libvirt_version, local_qemu_version
 from hvtune.report.host import host_json
-from hvtune.sandbox.agent import BEGIN, END, LIBVIRT_SOCKET, AgentOutcome, read_records
+from hvtune.sandbox.agent import LIBVIRT_SOCKET, AgentOutcome, last_words, printed_outcome
 from hvtune.sandbox.l1 import AGENT_FOLDER, run_l1
 from hvtune.sandbox.runtime import python_argv, runtime_image
 from hvtune.sandbox.stack import Stack
@@ -165,16 +166,21 @@ class LocalMachine:
     def domain_name(self) -> str:
         return f"hvtune-verify-{os.getpid()}"
 
+    @cached_property
+    def _qemu_version(self) -> str | None:
+        return local_qemu_version()
+
     def describe(self) -> dict[str, str]:
         return {
             "release": self.name,
             "kernel": self.profile.system.kernel or os.uname().release,
-            "qemu": local_qemu_version() or "unknown",
+            "qemu": self._qemu_version or "unknown",
             "libvirt": self.libvirt_version or "not installed",
         }
 
-    @property
+    @cached_property
     def libvirt_version(self) -> str | None:
+        """Asked of the installed libvirt once: reports name it per line."""
         return local_libvirt_version()
 
     def recorded_profile(self) -> HostProfile | None:
@@ -192,12 +198,10 @@ class LocalMachine:
             text=True,
             timeout=LOCAL_SECONDS,
         )
-        lines = done.stdout.splitlines()
-        records = read_records(lines[lines.index(BEGIN) + 1 : lines.index(END)] if END in lines else None)
-        if records is None:
-            said = done.stderr.strip().splitlines()
-            raise InputError("hvtune verify", None, f"the agent failed here: {said[-1] if said else done.returncode}")
-        return AgentOutcome(records, time.monotonic() - start)
+        outcome = printed_outcome(done, time.monotonic() - start)
+        if outcome is None:
+            raise InputError("hvtune verify", None, f"the agent failed here: {last_words(done)}")
+        return outcome
 
     def record_profile(self, outcome: AgentOutcome) -> HostProfile:
         return self.profile

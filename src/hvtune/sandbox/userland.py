@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hvtune.errors import InputError
-from hvtune.sandbox.agent import BEGIN, END, AgentOutcome, read_records
+from hvtune.sandbox.agent import AgentOutcome, last_words, printed_outcome
 from hvtune.sandbox.l1 import package_files
 from hvtune.sandbox.stack import Stack
 
@@ -82,10 +82,8 @@ def run_userland(stack: Stack, request: dict[str, Any], extra: Mapping[str, byte
             )
         except subprocess.TimeoutExpired:
             raise InputError("hvtune sandbox", None, f"the {stack.release} userland did not finish in time") from None
-    lines = done.stdout.splitlines()
-    records = read_records(lines[lines.index(BEGIN) + 1 : lines.index(END)] if END in lines else None)
-    if records is None:
-        said = done.stderr.strip().splitlines()
-        reason = said[-1] if said else f"exit {done.returncode}"
-        raise InputError("hvtune sandbox", None, f"the {stack.release} userland printed no results ({reason})")
-    return AgentOutcome(records, time.monotonic() - start)
+    outcome = printed_outcome(done, time.monotonic() - start)
+    if outcome is None:
+        problem = f"the {stack.release} userland printed no results ({last_words(done)})"
+        raise InputError("hvtune sandbox", None, problem)
+    return outcome
