@@ -303,13 +303,14 @@ def test_doctor_names_what_a_vm_misses(capsys: pytest.CaptureFixture[str]) -> No
     _, out, _ = run(
         capsys, "doctor", str(examples / "win11-virt-install.xml"), "--host", "intel-nested", "--format", "json"
     )
-    (vm,) = json.loads(out)["vms"]
-    (missed,) = [f for f in vm["findings"] if f["code"] == "misses-benefit"]
-    assert missed["severity"] == "info" and missed["fix"] == {"hv-stimer-direct": True}
+    ((vm,),) = [host["vms"] for host in json.loads(out)["hosts"]]
+    (missed,) = [f for f in vm["findings"] if f["code"] == "missing-benefit"]
+    assert missed["severity"] == "warning" and missed["impact"] == "speed"
+    assert missed["fix"] == {"hv-stimer-direct": True, "hv-stimer": True} or missed["fix"] == {"hv-stimer-direct": True}
     _, out, _ = run(
         capsys, "doctor", str(examples / "win11-risky-passthrough.xml"), "--host", "intel-nested", "--format", "json"
     )
-    assert "misses-benefit" not in out  # passthrough gets what the host has
+    assert "missing-benefit" not in out  # passthrough gets what the host has
 
 
 def test_a_tsc_frequency_the_host_cannot_run_is_not_pinned() -> None:

@@ -49,6 +49,22 @@ HOST = click.option(
     help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
     "or 'this' to probe this machine.",
 )
+JUDGED_ON = click.option(
+    "--host",
+    "host_spec",
+    metavar="NAME|FILE",
+    help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
+    "'this' to probe this machine, or 'none' for rules that hold on any host. Default: $HVTUNE_HOST, else "
+    "this machine when it has /dev/kvm, else none.",
+)
+FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "slow", "warning"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a VM will not start (error); also when it will not migrate or is slow (slow); or at any "
+    "warning (warning).",
+)
 GOALS = (
     click.option(
         "--migratable", is_flag=True, help="Keep the guest live-migratable (no passthrough, no unpinned TSC)."

@@ -42,11 +42,11 @@ def published() -> tuple[Published, ...]:
     from hvtune.bench.document import BenchDocument
     from hvtune.formats import json as config_format
     from hvtune.host.profile_json import ProfileDocument
-    from hvtune.report import bench, catalog, compare, findings, fixes, host, lab, plan, verify
+    from hvtune.report import bench, catalog, compare, doctor, findings, fixes, host, lab, plan, verify
 
     records: list[tuple[str, Any]] = [
         ("hvtune check --format json", findings.CheckDocument),
-        ("hvtune doctor --format json", findings.DoctorDocument),
+        ("hvtune doctor --format json", doctor.DoctorDocument),
         ("hvtune fix FILE --format json", fixes.FixDocument),
         ("hvtune fix --connect URI DOMAIN --format json", fixes.LiveFixDocument),
         ("hvtune plan --format json", plan.PlanDocument),
