@@ -243,9 +243,9 @@ def test_passthrough_mode_before_libvirt_knew_it() -> None:
 
     xml = domain(hyperv("relaxed", mode="passthrough"))
     reading = read_text(xml, source="d.xml")
-    # before 8.1 libvirt writes bare flags (catalog: renders_on_values)
-    assert translate(reading, "qemu", libvirt_version="7.10.0") == "qemu64,hv-relaxed\n"  # the attribute ignored
-    assert translate(reading, "qemu", libvirt_version="8.0.0") == "qemu64,hv-passthrough,hv-relaxed\n"
-    assert translate(reading, "qemu", libvirt_version="8.1.0") == "qemu64,hv-passthrough=on,hv-relaxed=on\n"
+    # from 7.9 libvirt writes values (catalog: renders_on_values); mode='passthrough' came in 8.0, with =on
+    assert translate(reading, "qemu", libvirt_version="7.8.0") == "qemu64,hv-relaxed\n"  # the attribute ignored
+    assert translate(reading, "qemu", libvirt_version="7.10.0") == "qemu64,hv-relaxed=on\n"
+    assert translate(reading, "qemu", libvirt_version="8.0.0") == "qemu64,hv-passthrough=on,hv-relaxed=on\n"
     (ignored,) = [f for f in findings(xml, "7.10.0") if f.code == "libvirt-mode-unknown"]
     assert ignored.message.endswith("ignores it: the guest gets only the children listed")

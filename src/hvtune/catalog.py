@@ -307,7 +307,8 @@ class LibvirtFacts:
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
     spinlocks_retries_missing: tuple[ReleaseMessage, ...]
-    nested_pass_until: str
+    nested_pass_until: str  # before it the nested <hyperv> children are read after all the others
+    nested_of_off_until: str  # before it they are read even when their parent is off
     tsc_checked: str
     tsc_tolerance_ppm: int
     tsc_refused: str

@@ -62,7 +62,7 @@ def hyperv_settings(
 ) -> HypervSettings:
     """The settings; with `nested_of_off` the nested children of copies that
     are off count too (as old libvirt releases read them: see the catalog's
-    libvirt.nested_pass_until)."""
+    libvirt.nested_of_off_until)."""
     states: dict[str, str] = {}
     values: dict[str, Value | None] = {}
     nested: dict[str, str] = {}
