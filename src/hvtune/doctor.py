@@ -23,6 +23,7 @@ from hvtune.findings import CheckResult
 from hvtune.formats import read_text
 from hvtune.live import Connection, default_uri
 from hvtune.plan import make_plan, missed_benefits
+from hvtune.report.text import plural
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -105,7 +106,7 @@ def run_doctor(
     if paths:
         version = libvirt_version or host_libvirt or installed_libvirt
         results = [judge(partial(load_text, path), str(path), version) for path in paths]
-        note = f"checked {len(paths)} VM definition(s) named on the command line"
+        note = f"checked {plural(len(paths), 'VM definition')} named on the command line"
         return report("files", note, results)
     target = uri or default_uri()
     try:
