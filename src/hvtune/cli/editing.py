@@ -112,6 +112,7 @@ def fix(
     help="`virsh domcapabilities` output of the host, for <hyperv mode='host-model'>.",
 )
 @CONNECT
+@FORMAT
 def convert(
     file: str | None,
     cpu: str | None,
@@ -121,12 +122,20 @@ def convert(
     qemu_version: str | None,
     domcaps: str | None,
     uri: str | None,
+    output: str,
 ) -> int:
-    """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
+    """Translate a configuration between QEMU -cpu, libvirt domain XML and
+    JSON. Besides the Hyper-V setup, --to libvirt keeps the CPU model (host
+    as host-passthrough, max as maximum, others as a custom model) and the
+    clock's base (libvirt's <clock offset>, QEMU's -rtc base=utc|localtime);
+    --into changes only the Hyper-V setup, its timer and panic device, the
+    CPU features hvtune reads, and the clock's offset when the source gives
+    one: the domain's <cpu> model and everything else stay as they were."""
     from hvtune.cli.inputs import connected_release, host_capabilities, qemu_release_to_judge, read_inputs
     from hvtune.converting import translate, write_into
     from hvtune.errors import InputError, printable
     from hvtune.formats.libvirt_cpu import beyond_known
+    from hvtune.report.convert import convert_json
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
@@ -148,10 +157,17 @@ def convert(
             said = f"{done.path} already has this Hyper-V configuration; nothing written"
         else:
             said = f"wrote {done.written} (original kept as {done.backup})"
+        if output == "json":
+            click.echo(
+                convert_json(reading.source, reading.format, reading.config, to=None, text=None, into=done), nl=False
+            )
         click.echo(printable(said), err=True)
         return 0
     assert to is not None
     # a --domcaps file is always read (and so checked); the daemon is asked only for host-model
     capabilities = host_capabilities(domcaps, uri if reading.config.host_model else None)
-    click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
+    text = translate(reading, to, libvirt_version=version, capabilities=capabilities)
+    if output == "json":
+        text = convert_json(reading.source, reading.format, reading.config, to=to, text=text, into=None)
+    click.echo(text, nl=False)
     return 0
