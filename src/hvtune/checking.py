@@ -10,6 +10,7 @@ from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext
 from hvtune.checks.performance import check_performance
 from hvtune.config import HypervConfig
+from hvtune.errors import InputError
 from hvtune.findings import CheckResult, Finding
 from hvtune.formats import format_named
 from hvtune.formats.reading import Reading
@@ -65,3 +66,11 @@ def refusal(result: CheckResult, program: str) -> Finding | None:
     """The first finding for which `program` (``qemu``, ``libvirt``)
     refuses the configuration outright, if any."""
     return next((finding for finding in result.findings if finding.refused_by == program), None)
+
+
+def refuse_refused(reading: Reading[Any], program: str, *, libvirt_version: str | None = None) -> None:
+    """Raise InputError, naming the reading's source and `program`'s
+    reason, when `program` refuses the reading outright."""
+    refused = refusal(check_reading(reading, libvirt_version=libvirt_version), program)
+    if refused is not None:
+        raise InputError(reading.source, refused.feature, refused.message)

@@ -23,6 +23,7 @@ from hvtune.findings import CheckResult, Severity
 from hvtune.formats import read_text
 from hvtune.host.remote import profile_from_libvirt
 from hvtune.live import Connection, default_uri
+from hvtune.report.text import plural
 from hvtune.verdict import verdict_of
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def run_doctor(
     if paths:
         version = libvirt_version or host_libvirt or installed_libvirt
         results = [judge(partial(load_text, path), str(path), version) for path in paths]
-        note = f"checked {len(paths)} VM definition(s) named on the command line"
+        note = f"checked {plural(len(paths), 'VM definition')} named on the command line"
         return report("files", note, results)
     target = uri or default_uri()
     try:

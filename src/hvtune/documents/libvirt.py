@@ -120,6 +120,7 @@ class LibvirtDomain:
     os_id: str | None
     emulator: str | None = None
     unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
+    clock_offset: str | None = None  # the first <clock>'s offset, as libvirt reads it
     # What libvirt keeps of the <hyperv> children, and each <cpu><feature>'s
     # policy by name (the last one written that is not optional): computed
     # once, as every catalog form reads them.
