@@ -119,7 +119,7 @@ def run_doctor(
         why = error.problem
     else:
         if domains:
-            note = f"checked the {len(domains)} domain(s) defined at {target} (libvirt {connected})"
+            note = f"checked the {plural(len(domains), 'domain')} defined at {target} (libvirt {connected})"
             return report("libvirt", note, [judge(partial(str, d.xml), d.name, connected) for d in domains])
         if uri is not None:
             raise InputError(uri, None, f"the libvirt daemon at {uri} has no domains")
