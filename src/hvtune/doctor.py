@@ -130,7 +130,7 @@ def run_doctor(
         why = error.problem
     else:
         if domains:
-            note = f"checked the {len(domains)} domain(s) defined at {target} (libvirt {connected})"
+            note = f"checked the {plural(len(domains), 'domain')} defined at {target} (libvirt {connected})"
             if ask_daemon:
                 note += (
                     "\nIts host is known only from libvirt's domcapabilities; `hvtune host --save FILE` there and "
