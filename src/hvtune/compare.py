@@ -13,12 +13,13 @@ from typing import Any
 
 from hvtune.catalog import Guest, Property, load_catalog
 from hvtune.checking import check
-from hvtune.checks.migration import MIGRATION_CODES
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, Severity
 from hvtune.host.profile import HostProfile
+from hvtune.impact_table import Impact
 from hvtune.plan import PLAN_MODEL, Goals, Plan, make_plan
 from hvtune.valuetypes import Value
+from hvtune.verdict import impact_of
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Row:
 
     @property
     def migration(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.code in MIGRATION_CODES)
+        return tuple(f for f in self.findings if impact_of(f) is Impact.MIGRATION)
 
     def verdict(self, goals: Goals) -> str:
         """will not start, blocks migration (when the goals ask for it),

@@ -84,15 +84,3 @@ def check_invtsc(config: HypervConfig, context: CheckContext) -> list[Finding]:
 @about("hv-no-nonarch-coresharing")
 def check_coresharing_auto(config: HypervConfig, context: CheckContext) -> list[Finding]:
     return [CORESHARING_AUTO_NOT_MIGRATABLE] if config.get("hv-no-nonarch-coresharing") == "auto" else []
-
-
-# The codes of the findings that are about migration, for reports that count them.
-MIGRATION_CODES = frozenset(
-    finding.code
-    for finding in (
-        PASSTHROUGH_NOT_MIGRATABLE,
-        REENLIGHTENMENT_NEEDS_TSC_FREQUENCY,
-        INVTSC_NOT_MIGRATABLE,
-        CORESHARING_AUTO_NOT_MIGRATABLE,
-    )
-)
