@@ -97,6 +97,12 @@ def test_a_guest_without_an_os_is_taken_for_windows_and_told() -> None:
     assert "guest-os-inferred" not in [f.code for f in named.findings]
     linux = check_vm(EXAMPLES["win10-proxmox.sh"].read_text(), "x", host=INTEL, guest_os="linux")
     assert "missing-benefit" not in [f.code for f in linux.findings]
+    # no enlightenment at all, but a clock in local time: Windows, and everything its plan has is missing
+    bare = check_vm("qemu-system-x86_64 -cpu host -rtc base=localtime", "bare.sh", host=INTEL)
+    codes = [f.code for f in bare.findings]
+    assert codes[0] == "missing-benefit" and bare.findings[0].feature == "hv-stimer" and "guest-os-inferred" in codes
+    assert "local time" in bare.findings[-1].message
+    assert check_vm("qemu-system-x86_64 -cpu host", "utc.sh", host=INTEL).findings == ()
 
 
 def test_the_verdict_scale() -> None:

@@ -18,12 +18,13 @@ def windows_guest(config: HypervConfig, guest_os: str | None) -> tuple[str | Non
     """The Windows guest a configuration is for, and whether that was
     inferred: the named guest when it is Windows; with no guest named, the
     catalog's inferred Windows when the configuration turns Hyper-V on (only
-    Windows uses it while it sees KVM); else None."""
+    Windows uses it while it sees KVM) or keeps its clock in local time (as
+    only Windows wants it); else None."""
     catalog = load_catalog()
     if guest_os is not None:
         guest = catalog.guest(guest_os)
         return (guest.name if guest is not None and guest.family == "windows" else None), False
-    if config.hyperv_enabled:
+    if config.hyperv_enabled or config.clock == "localtime":
         return catalog.inferred_windows, True
     return None, False
 
@@ -48,9 +49,12 @@ def check_performance(
         code="guest-os-inferred",
         severity=Severity.INFO,
         feature=None,
-        message=(
-            f"judged as {plan.guest.title}: it sets Hyper-V enlightenments, which only Windows uses while it "
-            "sees KVM (--os names the guest)"
-        ),
+        message=(f"judged as {plan.guest.title}: {_why_windows(config)} (--os names the guest)"),
     )
     return [*missing, note]
+
+
+def _why_windows(config: HypervConfig) -> str:
+    if config.hyperv_enabled:
+        return "it sets Hyper-V enlightenments, which only Windows uses while it sees KVM"
+    return "its clock keeps local time, as Windows wants it"
