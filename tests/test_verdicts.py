@@ -64,6 +64,14 @@ def test_fix_plan_makes_it_ok(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert vm["verdict"] == "ok", vm["findings"]
 
 
+def test_fix_all_applies_what_check_suggests(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "win11.xml"
+    target.write_text(Path(DEBIAN12).read_text())
+    assert run(capsys, "fix", str(target), "--all", "--host", "intel-nested")[0] == 0
+    document = json.loads(run(capsys, "check", str(target), "--host", "intel-nested", "--format", "json")[1])
+    assert document["findings"] == []
+
+
 def test_check_and_doctor_judge_alike(capsys: pytest.CaptureFixture[str]) -> None:
     for name, example in EXAMPLES.items():
         for host in ("intel-nested", "no-hyperv", "none"):

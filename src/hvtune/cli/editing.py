@@ -59,7 +59,10 @@ def fix(
     """Apply the fixes of error findings (with --all, warnings too) to a
     file, or with --connect to a domain's persistent definition; with --plan,
     make its Hyper-V setup hvtune's plan for the guest (--os, else the OS the
-    domain's metadata names) on the host (--host, else this machine).
+    domain's metadata names) on the host (--host, else this machine). Judged
+    on the host check judges on (--host, else $HVTUNE_HOST, else this
+    machine when it has /dev/kvm), so --all also adds what a Windows guest's
+    plan has and it lacks.
 
     A fix completes what was asked for (adds the missing dependency, timer
     or element) rather than removing it. Files are written atomically and the
@@ -69,7 +72,7 @@ def fix(
     (TARGET -) is fixed as a filter: the fixed text on standard output,
     what was fixed on standard error.
     """
-    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release
+    from hvtune.cli.inputs import checked_release, host_profile, judged_host, libvirt_release
     from hvtune.fixing import Fixing, fix_file, fix_live
     from hvtune.report import fixes as report
 
@@ -77,7 +80,8 @@ def fix(
         raise UsageFailure(
             "fix: give TARGET (a file, - for standard input, or with --connect a domain) or --cpu STRING"
         )
-    host = host_profile(host_spec or ("this" if use_plan else None))
+    # judged on the host check judges on, so that --all applies what check suggests
+    host = host_profile(host_spec or "this") if use_plan else judged_host(host_spec)
     # a daemon's domain is judged by that daemon's release unless told otherwise
     known = host.libvirt_version if host else None
     version = checked_release(libvirt_version) if uri is not None else libvirt_release(libvirt_version, known)
