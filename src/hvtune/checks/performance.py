@@ -11,7 +11,8 @@ from hvtune.catalog import load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, Severity
-from hvtune.plan import Goals, make_plan, missing_benefits
+from hvtune.host.profile import HostProfile
+from hvtune.plan import Goals, Plan, make_plan, missing_benefits
 
 
 def windows_guest(config: HypervConfig, guest_os: str | None) -> tuple[str | None, bool]:
@@ -29,6 +30,22 @@ def windows_guest(config: HypervConfig, guest_os: str | None) -> tuple[str | Non
     return None, False
 
 
+# Plans by (guest, host, goals): a fleet's VMs share a few, and a plan costs
+# ten times the checks. Keyed by the host's identity (profiles hold mappings,
+# so they do not hash); the entry keeps the host alive, so the id stays its.
+_PLANS: dict[tuple[str, int, Goals], tuple[HostProfile, Plan]] = {}
+
+
+def _plan(guest: str, host: HostProfile, goals: Goals) -> Plan:
+    key = (guest, id(host), goals)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[key] = (host, make_plan(guest, host, goals))
+    return found[1]
+
+
 def check_performance(
     config: HypervConfig, context: CheckContext, earlier: Sequence[Finding], goals: Goals | None = None
 ) -> list[Finding]:
@@ -41,7 +58,7 @@ def check_performance(
     if host is None or guest is None or any(f.severity is Severity.ERROR for f in earlier):
         return []
     covered = {name for finding in earlier if finding.fix for name in finding.fix.values}
-    plan = make_plan(guest, host, goals)
+    plan = _plan(guest, host, goals or Goals())
     missing = missing_benefits(config, plan, covered=covered)
     if not missing or not inferred:
         return missing
