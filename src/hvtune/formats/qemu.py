@@ -562,8 +562,8 @@ def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Re
     try:
         parsed = parse_cpu(lines[0], source=source, qemu_version=qemu_version)
     except Refusal as refused:
-        raise _refusal_in(refused, text, span) from None
-    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied)
+        raise _refusal_in(refused, text, span, shell=False) from None
+    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied, shell=False)
     return Reading(source, "qemu", parsed.config, command)
 
 
@@ -619,19 +619,19 @@ def _quoted(value: str, original: str) -> str:
     return value
 
 
-def _with_cpu(text: str, span: tuple[int, int], value: str) -> str:
-    """`text` with the -cpu argument at `span` now `value`, quoted as it
-    was (or as it must be)."""
+def _with_cpu(text: str, span: tuple[int, int], value: str, *, shell: bool = True) -> str:
+    """`text` with the -cpu value at `span` now `value`: in a `shell`
+    command line quoted as it was (or as it must be), else as it is."""
     start, end = span
-    return text[:start] + _quoted(value, text[start:end]) + text[end:]
+    return text[:start] + (_quoted(value, text[start:end]) if shell else value) + text[end:]
 
 
-def _refusal_in(refused: Refusal, text: str, span: tuple[int, int]) -> Refusal:
-    """A refusal of the -cpu argument at `span` of `text`, its correction
+def _refusal_in(refused: Refusal, text: str, span: tuple[int, int], *, shell: bool = True) -> Refusal:
+    """A refusal of the -cpu value at `span` of `text`, its correction
     (if any) made in the whole `text`."""
     if refused.correction is None:
         return refused
-    return refused.corrected_in(_with_cpu(text, span, refused.correction.text))
+    return refused.corrected_in(_with_cpu(text, span, refused.correction.text, shell=shell))
 
 
 class QemuFormat(Format):
@@ -658,8 +658,8 @@ class QemuFormat(Format):
             raise InputError(reading.source, None, "has no -cpu option to fix; add one")
         start, end = command.span
         raw = text[start:end]
-        cpu = shlex.split(raw)[0] if raw[:1] in ("'", '"') else raw
-        return _with_cpu(text, command.span, patch_cpu(cpu, change.values))
+        cpu = shlex.split(raw)[0] if command.shell and raw[:1] in ("'", '"') else raw
+        return _with_cpu(text, command.span, patch_cpu(cpu, change.values), shell=command.shell)
 
 
 FORMAT = QemuFormat()
