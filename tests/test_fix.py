@@ -194,7 +194,7 @@ def test_what_needs_a_decision_is_left_and_exits_1(capsys: pytest.CaptureFixture
     [
         ("<domain type='kvm'><name>t</name>", "not well-formed XML"),
         ("<domain type='kvm'><features><hyperv><relaxed state='maybe'/></hyperv></features></domain>", "Invalid value"),
-        ("-cpu host,hv-stimmer\n", "did you mean hv-stimer"),
+        ("-cpu host,hv-spinlocks=many\n", "expects uint64"),
     ],
 )
 def test_unusable_input_writes_nothing(

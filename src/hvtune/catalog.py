@@ -448,14 +448,32 @@ class Catalog:
 
     def suggest(self, name: str) -> str | None:
         """The catalog name closest to a misspelt one, if any is close."""
+        close = self.suggestions(name)
+        return close[0] if close else None
+
+    def suggestions(self, name: str) -> tuple[str, ...]:
+        """The catalog names close to a misspelt one, closest first: the one
+        it spells in another case or with underscores alone, else those
+        difflib finds close, by edit distance."""
         from difflib import get_close_matches
 
         exact = self._by_spelling.get(_fold(name))
         if exact is not None:
-            return exact.name
-        names = list(self._by_qemu_name)
-        match = get_close_matches(name.lower().replace("_", "-"), names, n=1, cutoff=0.75)
-        return match[0] if match else None
+            return (exact.name,)
+        folded = name.lower().replace("_", "-")
+        close = get_close_matches(folded, list(self._by_qemu_name), n=5, cutoff=0.75)
+        return tuple(sorted(close, key=lambda candidate: _edit_distance(folded, candidate)))
+
+    def correction(self, name: str) -> str | None:
+        """The one name a misspelt one surely means: the only close name
+        at the smallest edit distance (None: none is close, or several are
+        as close)."""
+        close = self.suggestions(name)
+        if len(close) > 1:
+            folded = name.lower().replace("_", "-")
+            if _edit_distance(folded, close[0]) == _edit_distance(folded, close[1]):
+                return None
+        return close[0] if close else None
 
     @cache  # noqa: B019 - the catalog lives as long as the process
     def requirements(self, names: tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
@@ -497,6 +515,20 @@ class Catalog:
     def sort_key(self, name: str) -> int:
         """Canonical order: neighbours, then features by QEMU bit, then settings."""
         return self.order.get(name, len(self.order))
+
+
+def _edit_distance(one: str, other: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from one
+    string to the other: optimal string alignment distance."""
+    before: list[int] = []
+    row = list(range(len(other) + 1))
+    for i, a in enumerate(one, start=1):
+        previous, before, row = before, row, [i] + [0] * len(other)
+        for j, b in enumerate(other, start=1):
+            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
+                row[j] = min(row[j], previous[j - 2] + 1)
+    return row[-1]
 
 
 def _fold(spelling: str) -> str:

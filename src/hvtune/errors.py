@@ -5,6 +5,7 @@ function that keeps a message on one line, whatever it quotes."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators:
 # anything a terminal or a log reader could take for a line break or a
@@ -60,17 +61,54 @@ class InputError(Exception):
         return InputError(source, places or None, self.problem)
 
 
+@dataclass(frozen=True)
+class Correction:
+    """The one rewrite of a refused token that surely says what was meant
+    (a misspelt property with a single close name): the token `written`,
+    its replacement `meant`, the property `name` and `value` it then sets,
+    and `text`, the whole input with only that token rewritten."""
+
+    written: str
+    meant: str
+    name: str
+    value: bool | int | str
+    text: str
+
+
 class Refusal(InputError):
     """A configuration hvtune can read but that the program reading it
     (``by``: ``qemu`` or ``libvirt``) refuses outright, such as an unknown
     hv-* property or a state libvirt does not know. It is unusable input to
-    `check`, and to `doctor` a VM that will not start."""
+    `check`, and to `doctor` a VM that will not start. A refused unknown
+    name (`unknown`) may carry the `correction` hvtune can make alone."""
 
-    def __init__(self, by: str, source: str, place: str | None, problem: str, *, said: str | None = None):
+    def __init__(
+        self,
+        by: str,
+        source: str,
+        place: str | None,
+        problem: str,
+        *,
+        said: str | None = None,
+        unknown: bool = False,
+        correction: Correction | None = None,
+    ):
         super().__init__(source, place, problem)
         self.by = by
         self.said = said  # the program's own line, when hvtune knows it exactly
+        self.unknown = unknown
+        self.correction = correction
 
     def within(self, source: str, place: str | None = None) -> Refusal:
         moved = super().within(source, place)
-        return Refusal(self.by, moved.source, moved.place, moved.problem, said=self.said)
+        return self._as(moved.source, moved.place, moved.problem, self.correction)
+
+    def corrected_in(self, text: str) -> Refusal:
+        """The same refusal, its correction's text now `text` (the whole
+        input, when the refused part was read from within it)."""
+        if self.correction is None:
+            return self
+        return self._as(self.source, self.place, self.problem, replace(self.correction, text=text))
+
+    def _as(self, source: str, place: str | None, problem: str, correction: Correction | None) -> Refusal:
+        return Refusal(self.by, source, place, problem, said=self.said, unknown=self.unknown, correction=correction)

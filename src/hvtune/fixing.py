@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hvtune.catalog import Property, load_catalog
 from hvtune.checking import check_reading
 from hvtune.config import HypervConfig
-from hvtune.errors import InputError
+from hvtune.errors import InputError, Refusal
 from hvtune.files import load_text
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats import Reading, format_named, read_text
@@ -77,6 +77,21 @@ def apply_change(reading: Reading[Any], text: str, change: ConfigChange) -> str:
     return format_named(reading.format).patch(reading, text, change)
 
 
+def _refused(refusal: Refusal) -> Finding:
+    """A refused unknown name as a finding: fixed by its correction, if
+    it has one; else left, for a person to decide what was meant."""
+    correction = refusal.correction
+    return Finding(
+        code=f"{refusal.by}-unknown-name",
+        severity=Severity.ERROR,
+        feature=correction.name if correction else None,
+        message=refusal.located,
+        fix=ConfigChange({correction.name: correction.value}) if correction else None,
+        refused_by=refusal.by,
+        said=refusal.said,
+    )
+
+
 def fix_text(
     text: str,
     *,
@@ -87,23 +102,28 @@ def fix_text(
     host: HostProfile | None = None,
 ) -> FixOutcome:
     """Fix the error findings (and with `warnings_too` the warnings) that
-    have a fix, until none is left."""
+    have a fix, until none is left. A misspelt property the program
+    reading it refuses is corrected when one name is surely meant
+    (Refusal.correction), and else left for a decision."""
     fixed, applied = text, list[Finding]()
     wanted = {Severity.ERROR, Severity.WARNING} if warnings_too else {Severity.ERROR}
-    for _ in range(_ROUNDS):
-        reading = read_text(fixed, source=source)
+    for last in (False,) * _ROUNDS + (True,):
+        try:
+            reading = read_text(fixed, source=source)
+        except Refusal as refusal:
+            if not refusal.unknown:
+                raise
+            if refusal.correction is None or last:
+                return FixOutcome(source, refusal.by, text, fixed, tuple(applied), (_refused(refusal),))
+            fixed, applied = refusal.correction.text, [*applied, _refused(refusal)]
+            continue
         result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
         fixable = [f for f in result.findings if f.fix is not None and f.fix.values and f.severity in wanted]
-        if not fixable:
-            return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
-        patched = apply_change(reading, fixed, _merged(fixable))
+        patched = apply_change(reading, fixed, _merged(fixable)) if fixable and not last else fixed
         if patched == fixed:
             return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)
         fixed, applied = patched, applied + fixable
-    final = check_reading(
-        read_text(fixed, source=source), guest_os=guest_os, libvirt_version=libvirt_version, host=host
-    )
-    return FixOutcome(source, final.format, text, fixed, tuple(applied), final.findings)
+    raise AssertionError("the last round returns")
 
 
 def plan_change(current: HypervConfig, planned: HypervConfig) -> ConfigChange:

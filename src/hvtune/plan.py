@@ -262,17 +262,15 @@ def missing_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str]
     """A warning for each property `config` lacks that its plan has (apart
     from `covered`, which other findings already ask for), the biggest loss
     first, each saying what the guest loses and where the figures come from;
-    its fix adds the property with whatever else of the plan it needs."""
+    its fix adds the property with whatever else of the plan it needs (also
+    what the config switched off: QEMU refuses the property without it)."""
     if config.passthrough:
         return []  # it gets whatever the host has
     skip = set(covered)
     catalog = load_catalog()
     costs = catalog.impacts
-    planned = {
-        d.name: d.value
-        for d in plan.decisions
-        if d.chosen and isinstance(catalog.entry(d.name), Property) and config.get(d.name) is None
-    }
+    chosen = {d.name: d.value for d in plan.decisions if d.chosen and isinstance(catalog.entry(d.name), Property)}
+    planned = {name: value for name, value in chosen.items() if config.get(name) is None}
     findings = []
     for name in sorted(planned, key=costs.rank):
         if name in skip:
@@ -280,7 +278,11 @@ def missing_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str]
         cost = costs.costs.get(name)
         title = catalog.property(name).title[0].lower() + catalog.property(name).title[1:]
         told = cost.describe() if cost else _first_sentence(catalog.property(name).benefit)
-        needed = {need.name: planned[need.name] for need in catalog.requirements((name,)) if need.name in planned}
+        needed = {
+            need.name: chosen[need.name]
+            for need in catalog.requirements((name,))
+            if need.name in chosen and config.get(need.name) != chosen[need.name]
+        }
         findings.append(
             Finding(
                 code="missing-benefit",

@@ -32,7 +32,7 @@ from typing import Any
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, in_qemu, load_catalog
 from hvtune.config import CLOCKS, DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.documents.qemu import QemuCommand
-from hvtune.errors import InputError, Refusal
+from hvtune.errors import Correction, InputError, Refusal
 from hvtune.findings import ConfigChange
 from hvtune.formats.base import Format
 from hvtune.formats.qemu_values import (
@@ -138,24 +138,34 @@ def split_cpu(value: str, source: str = "--cpu", release: Release | None = None)
 
 class _Refused(Exception):
     """QEMU would refuse a token: QEMU's message (or hvtune's, when it is
-    not QEMU's words: `quoted` False), and hvtune's hint after it."""
+    not QEMU's words: `quoted` False), hvtune's hint after it, and the one
+    name the token surely meant (`meant`), when it names an unknown one."""
 
-    def __init__(self, message: str, hint: str = "", *, quoted: bool = True):
+    def __init__(
+        self, message: str, hint: str = "", *, quoted: bool = True, unknown: bool = False, meant: str | None = None
+    ):
         super().__init__(f"{message}; {hint}" if hint else message)
         self.message = message
         self.quoted = quoted
+        self.unknown = unknown
+        self.meant = meant
 
 
-def _not_found(catalog: Catalog, model: str, name: str, hint: str = "") -> _Refused:
+def _either(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _not_found(catalog: Catalog, model: str, name: str, hint: str = "", meant: str | None = None) -> _Refused:
     message = not_found(model, name)
     if hint:
-        return _Refused(message, hint)
-    suggestion = catalog.suggest(name)
-    if suggestion and suggestion.lower() == name.lower().replace("_", "-"):
-        return _Refused(message, f"names are case-sensitive: write {suggestion}")
-    if suggestion:
-        return _Refused(message, f"did you mean {suggestion}?")
-    return _Refused(message, "no Hyper-V property has this name (see `hvtune list`)")
+        return _Refused(message, hint, unknown=True, meant=meant)
+    suggestions = catalog.suggestions(name)
+    meant = catalog.correction(name)
+    if meant and meant.lower() == name.lower().replace("_", "-"):
+        return _Refused(message, f"names are case-sensitive: write {meant}", unknown=True, meant=meant)
+    if suggestions:
+        return _Refused(message, f"did you mean {meant or _either(suggestions)}?", unknown=True, meant=meant)
+    return _Refused(message, "no Hyper-V property has this name (see `hvtune list`)", unknown=True)
 
 
 @lru_cache(maxsize=4096)
@@ -306,7 +316,7 @@ def _switch(model: str, sign: str, name: str, release: Release | None) -> Entry 
         hint = ""
         if dashed != name and catalog.entry(dashed):
             hint = f"the {sign}feature form does not turn '_' into '-': write {sign}{dashed}"
-        raise _not_found(catalog, model, name, hint)
+        raise _not_found(catalog, model, name, hint, dashed if hint else None)
     _check_model(known, model, catalog)
     if known.entry.type != "bool":
         raise _switch_refusal(known.entry, name, sign)
@@ -319,6 +329,43 @@ def _kept(token: str) -> str:
     if problem:
         raise _Refused(problem, quoted=False)
     return token
+
+
+def _replace_piece(value: str, position: int, piece: str) -> str:
+    """A -cpu value with its piece at `position` (as split_cpu counts)
+    now `piece`, and nothing else changed."""
+    model, _, features = value.partition(",")
+    written = features.split(",")
+    written[[index for index, each in enumerate(written) if each][position - 2]] = piece
+    return ",".join([model, *written])
+
+
+def _correction(
+    value: str, model: str, release: Release | None, position: int, original: str, meant: str
+) -> Correction | None:
+    """The correction of the refused piece `original` (at `position`) to
+    one naming `meant` instead, spelt as it was written; None when QEMU
+    `release` would refuse that piece too."""
+    setting: Value
+    try:
+        if original[:1] in "+-":
+            sign = original[0]
+            entry = _switch(model, sign, meant, release)
+            if entry is None:
+                return None
+            piece, name, setting = sign + meant, entry.name, sign == "+"
+        else:
+            written, has_value, text = original.partition("=")
+            known = _known(release).get(meant)
+            if known is None or meant == _SIZE_NAME:
+                return None
+            _check_model(known, model, load_catalog())
+            setting = known.decode(text if has_value else "on")
+            piece = (meant.replace("-", "_") if "_" in written else meant) + original[len(written) :]
+            name = known.entry.name
+    except _Refused:
+        return None
+    return Correction(original, piece, name, setting, _replace_piece(value, position, piece))
 
 
 def parse_cpu(
@@ -365,7 +412,12 @@ def parse_cpu(
         said = (
             (cannot_apply(model, *applied, refused.message) if applied else refused.message) if refused.quoted else None
         )
-        raise Refusal("qemu", source, _place(position, original), str(refused), said=said) from None
+        meant = refused.meant
+        correction = _correction(value, model, release, position, original, meant) if meant else None
+        place = _place(position, original)
+        raise Refusal(
+            "qemu", source, place, str(refused), said=said, unknown=refused.unknown, correction=correction
+        ) from None
     config = HypervConfig(
         model=model,
         values=FrozenValues(values),  # decoded above: already canonical and valid
@@ -484,6 +536,8 @@ def parse_command_line(text: str, *, source: str, qemu_version: str | None = Non
         return Reading(source, "qemu", HypervConfig(model=None, machine=machine, clock=clock), QemuCommand(), guest_os)
     try:
         parsed = parse_cpu(cpu.text, source=source, machine=machine, qemu_version=qemu_version)
+    except Refusal as refused:
+        raise _refusal_in(refused.within(source, f"line {cpu.line}"), text, (cpu.start, cpu.end)) from None
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
     found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous, parsed.applied)
@@ -504,9 +558,12 @@ def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Re
     if len(lines) != 1:
         raise InputError(source, None, "expected a QEMU command line with -cpu, or a single -cpu value")
     start = text.index(lines[0])
-    parsed = parse_cpu(lines[0], source=source, qemu_version=qemu_version)
     span = (start, start + len(lines[0]))
-    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied)
+    try:
+        parsed = parse_cpu(lines[0], source=source, qemu_version=qemu_version)
+    except Refusal as refused:
+        raise _refusal_in(refused, text, span, shell=False) from None
+    command = QemuCommand(text.count("\n", 0, start) + 1, span, parsed.ambiguous, parsed.applied, shell=False)
     return Reading(source, "qemu", parsed.config, command)
 
 
@@ -562,6 +619,21 @@ def _quoted(value: str, original: str) -> str:
     return value
 
 
+def _with_cpu(text: str, span: tuple[int, int], value: str, *, shell: bool = True) -> str:
+    """`text` with the -cpu value at `span` now `value`: in a `shell`
+    command line quoted as it was (or as it must be), else as it is."""
+    start, end = span
+    return text[:start] + (_quoted(value, text[start:end]) if shell else value) + text[end:]
+
+
+def _refusal_in(refused: Refusal, text: str, span: tuple[int, int], *, shell: bool = True) -> Refusal:
+    """A refusal of the -cpu value at `span` of `text`, its correction
+    (if any) made in the whole `text`."""
+    if refused.correction is None:
+        return refused
+    return refused.corrected_in(_with_cpu(text, span, refused.correction.text, shell=shell))
+
+
 class QemuFormat(Format):
     """QEMU's -cpu value, alone or in a whole command line; a change edits
     only the -cpu argument, and in it only the pieces that set a changed
@@ -586,8 +658,8 @@ class QemuFormat(Format):
             raise InputError(reading.source, None, "has no -cpu option to fix; add one")
         start, end = command.span
         raw = text[start:end]
-        cpu = shlex.split(raw)[0] if raw[:1] in ("'", '"') else raw
-        return text[:start] + _quoted(patch_cpu(cpu, change.values), raw) + text[end:]
+        cpu = shlex.split(raw)[0] if command.shell and raw[:1] in ("'", '"') else raw
+        return _with_cpu(text, command.span, patch_cpu(cpu, change.values), shell=command.shell)
 
 
 FORMAT = QemuFormat()
