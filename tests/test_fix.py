@@ -184,7 +184,7 @@ def test_what_needs_a_decision_is_left_and_exits_1(capsys: pytest.CaptureFixture
     before = path.read_bytes()
     code, out, _ = run(capsys, "fix", str(path), "--libvirt-version", "9.0.0")
     assert code == 1
-    assert "1 error left that need a decision" in out.splitlines()[0]
+    assert "1 error left that needs a decision" in out.splitlines()[0]
     assert "  left     libvirt 9.0.0 refuses the domain: unsupported configuration: Hyperv features" in out
     assert path.read_bytes() == before
 

@@ -71,7 +71,7 @@ def test_what_is_not_surely_meant_needs_a_decision(
     before = path.read_bytes()
     code, out, _ = run(capsys, "fix", str(path))
     assert code == 1
-    assert out.splitlines()[0] == f"{path}: fixed 0 findings; 1 error left that need a decision"
+    assert out.splitlines()[0] == f"{path}: fixed 0 findings; 1 error left that needs a decision"
     assert said in out.replace("\n           ", " ")
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["vm.sh"]
 

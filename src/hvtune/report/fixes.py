@@ -46,7 +46,7 @@ def _fixed_lines(outcome: FixOutcome, done: bool) -> list[str]:
 
 def _summary(outcome: FixOutcome, done: bool) -> str:
     errors = sum(f.severity is Severity.ERROR for f in outcome.remaining)
-    left = f"; {plural(errors, 'error')} left that need a decision" if errors else ""
+    left = f"; {plural(errors, 'error')} left that {'needs' if errors == 1 else 'need'} a decision" if errors else ""
     source = printable(outcome.source)
     if outcome.plan_change is not None:
         return f"{source}: {'applied' if done else 'would apply'} hvtune's plan{left}"
