@@ -1,6 +1,6 @@
 """The hvtune command group: every command, one module per group of them
 (catalog, judging, editing, planning, hosts, measuring,
-verifying). Commands parse
+verifying, shell). Commands parse
 arguments, call the core and print; no logic lives here."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from hvtune._version import __version__
-from hvtune.cli import catalog, editing, hosts, judging, measuring, planning, verifying
+from hvtune.cli import catalog, editing, hosts, judging, measuring, planning, shell, verifying
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,5 +38,7 @@ for command in (
     hosts.host,
     catalog.list_command,
     catalog.explain,
+    shell.completion,
+    shell.manual,
 ):
     cli.add_command(command)
