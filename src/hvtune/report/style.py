@@ -44,7 +44,7 @@ def colour_wanted(choice: bool | None, stream: TextIO) -> bool:
         return False
     try:
         return stream.isatty()
-    except (AttributeError, ValueError):  # a closed or stand-in stream
+    except (AttributeError, ValueError):  # no standard output (None), or a closed one
         return False
 
 
