@@ -5,7 +5,8 @@
 # xmllint (libxml2-utils), strace (the witness that hostile XML opens no
 # other file), a C compiler with a static C library (gcc,
 # libc6-dev), a static busybox (busybox-static) for the lab's guests and the
-# sandbox, and mmdebstrap and mkfs.ext4 (e2fsprogs) for the sandbox's stacks; then
+# sandbox, mmdebstrap and mkfs.ext4 (e2fsprogs) for the sandbox's stacks, and
+# groff and man (groff-base, man-db) that render hvtune's manual page; then
 # hvtune with its [test] and [plot] extras (and, libvirt now being here,
 # [libvirt]) into ./.venv; then pytest. The tests start their own libvirtd
 # when none is running, and fetch Debian's cloud kernel for the guests they
@@ -26,6 +27,8 @@ command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing="$missing busybox-static"
 command -v mmdebstrap >/dev/null 2>&1 || missing="$missing mmdebstrap"
 command -v mkfs.ext4 >/dev/null 2>&1 || missing="$missing e2fsprogs"
+command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
+command -v man >/dev/null 2>&1 || missing="$missing man-db"
 # shellcheck disable=SC2086 # one word per package
 [ -z "$missing" ] || apt_install $missing
 scripts/install.sh test,plot

@@ -428,6 +428,8 @@ class Catalog:
         ordered: tuple[Entry, ...] = (*neighbours, *self.features, *(p for p in properties if not p.is_feature))
         self.order = {entry.name: i for i, entry in enumerate(ordered)}
         self.aliases = {alias: entry.name for entry in self.entries for alias in entry.aliases}
+        # every spelling lookup() knows, as people write them (for shell completion)
+        self.spellings = tuple(dict.fromkeys(s for entry in hyperv_first for s in _spellings(entry)))
         _validate(self)
 
     def entry(self, qemu_name: str) -> Entry | None:

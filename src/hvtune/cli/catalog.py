@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hvtune.cli.completing import spellings
 from hvtune.cli.options import FORMAT, UsageFailure
 
 
@@ -33,7 +34,7 @@ def list_command(output: str, everything: bool) -> int:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=spellings)
 @FORMAT
 def explain(name: str, output: str) -> int:
     """Explain one enlightenment: what it does, needs and costs.

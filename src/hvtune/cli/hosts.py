@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hvtune.cli.completing import hosts
 from hvtune.cli.options import CONNECT, FORMAT
 
 
@@ -13,7 +14,11 @@ from hvtune.cli.options import CONNECT, FORMAT
 )
 @click.option("--list", "list_bundled", is_flag=True, help="List the bundled host profiles instead.")
 @click.option(
-    "--host", "host_spec", metavar="NAME|FILE", help="Show a bundled or saved profile instead of probing this machine."
+    "--host",
+    "host_spec",
+    metavar="NAME|FILE",
+    shell_complete=hosts(),
+    help="Show a bundled or saved profile instead of probing this machine.",
 )
 @CONNECT
 @FORMAT

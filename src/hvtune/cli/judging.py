@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hvtune.cli.completing import hosts
 from hvtune.cli.options import (
     CONNECT,
     FAIL_ON,
@@ -127,6 +128,7 @@ def check(
     "host_specs",
     metavar="[URI=]NAME|FILE",
     multiple=True,
+    shell_complete=hosts("this", "none"),
     help="Judge on this host: a bundled profile, a file saved with hvtune host --save, 'this' or 'none'; "
     "URI=FILE for the daemon --connect URI names. Default: $HVTUNE_HOST, else this machine when it has "
     "/dev/kvm, else none; for another machine's daemon, what its domcapabilities say.",

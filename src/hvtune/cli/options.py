@@ -10,6 +10,8 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from hvtune.cli.completing import guest_names, hosts
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMAT = click.option(
@@ -24,10 +26,16 @@ GUEST_OS = click.option(
     "--os",
     "guest_os",
     metavar="OS",
+    shell_complete=guest_names,
     help="The guest OS (linux, win10, win11, win2022, ...); some checks depend on it.",
 )
 PLANNED_OS = click.option(
-    "--os", "guest_os", metavar="OS", required=True, help="The guest OS: winxp ... win2025, or linux."
+    "--os",
+    "guest_os",
+    metavar="OS",
+    required=True,
+    shell_complete=guest_names,
+    help="The guest OS: winxp ... win2025, or linux.",
 )
 LIBVIRT_VERSION = click.option(
     "--libvirt-version",
@@ -46,6 +54,7 @@ HOST = click.option(
     "--host",
     "host_spec",
     metavar="NAME|FILE",
+    shell_complete=hosts("this"),
     help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
     "or 'this' to probe this machine.",
 )
@@ -53,6 +62,7 @@ JUDGED_ON = click.option(
     "--host",
     "host_spec",
     metavar="NAME|FILE",
+    shell_complete=hosts("this", "none"),
     help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
     "'this' to probe this machine, or 'none' for rules that hold on any host. Default: $HVTUNE_HOST, else "
     "this machine when it has /dev/kvm, else none.",

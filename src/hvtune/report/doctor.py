@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal, cast
 from hvtune.errors import printable
 from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.jsonrecords import encode
-from hvtune.report.findings import LABEL, SourceRecord, Summary, counts_text, finding_lines
+from hvtune.report import style
+from hvtune.report.findings import SourceRecord, Summary, counts_text, finding_lines, labelled
 from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
 from hvtune.verdict import Verdict, biggest_loss, verdict_of
@@ -53,7 +54,7 @@ def _named(host: HostProfile | None) -> str:
 def _head(report: DoctorReport, result: CheckResult) -> str:
     judged = verdict(report, result)
     loss = biggest_loss(result.findings) if judged is Verdict.SLOW else None
-    title = judged.words + (f": {loss}" if loss else "")
+    title = style.verdict(judged) + (f": {loss}" if loss else "")
     return f"{printable(result.source)}  {title}  ({counts_text(result)})"
 
 
@@ -63,23 +64,21 @@ def _vm_text(report: DoctorReport, result: CheckResult, told: dict[tuple[str, st
     (in the same spelling) is named with that VM."""
     lines = [_head(report, result)]
     if result.problem:
-        lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))
+        lines.append(labelled(Severity.ERROR, result.problem))
     from_host = [f for f in result.findings if f.host]
     if from_host:
         worst = min(from_host, key=lambda f: f.severity.rank).severity
         features = [f.feature for f in from_host if f.feature]
         rest = ["the rest dropped"] if any(f.feature is None for f in from_host) else []
         names = ", ".join([*dict.fromkeys(features), *rest])
-        lines.append(wrap(f"because of this host (above): {names}", " " * 11, first=f"  {LABEL[worst]:<8} "))
+        lines.append(labelled(worst, f"because of this host (above): {names}"))
     for finding in result.findings:
         if finding.host:
             continue
         key = (finding.code, finding.message, result.format)
         if key in told:
             subject = finding.feature or finding.code
-            lines.append(
-                wrap(f"{subject}: as for {told[key]} above", " " * 11, first=f"  {LABEL[finding.severity]:<8} ")
-            )
+            lines.append(labelled(finding.severity, f"{subject}: as for {told[key]} above"))
             continue
         told[key] = printable(result.source)
         lines += finding_lines(finding, result.format)

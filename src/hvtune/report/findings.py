@@ -12,6 +12,7 @@ from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.formats import format_named
 from hvtune.formats.json_schema import ConfigObject
 from hvtune.jsonrecords import encode
+from hvtune.report import style
 from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
 
@@ -19,14 +20,25 @@ _PROGRAM = {"qemu": "QEMU", "libvirt": "libvirt"}
 LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
 
 
+_LABEL_WIDTH = 11  # "  WARNING  ": what a finding's lines are indented by
+
+
+def labelled(level: Severity, text: str) -> str:
+    """A paragraph under a severity label, with a hanging indent. It is
+    wrapped with the plain label and the label painted afterwards, so that
+    colour never moves a line break."""
+    label = LABEL[level]
+    first = f"  {label:<8} "
+    return "  " + style.severity(label, level) + wrap(text, " " * _LABEL_WIDTH, first=first)[2 + len(label) :]
+
+
 def finding_lines(finding: Finding, spelling: str) -> list[str]:
-    label = f"  {LABEL[finding.severity]:<8} "
     named = finding.feature and finding.message.startswith(finding.feature)
     subject = f"{finding.feature}: " if finding.feature and not named else ""
-    lines = [wrap(subject + finding.message, " " * len(label), first=label)]
+    lines = [labelled(finding.severity, subject + finding.message)]
     if finding.fix and finding.fix.values:
         fix = "fix: " + format_named(spelling).describe(finding.fix)
-        lines.append(wrap(fix, " " * (len(label) + 5), first=" " * len(label)))
+        lines.append(wrap(fix, " " * (_LABEL_WIDTH + 5), first=" " * _LABEL_WIDTH))
     return lines
 
 
@@ -40,7 +52,7 @@ def counts_text(result: CheckResult) -> str:
 def result_text(result: CheckResult) -> str:
     lines = [f"{printable(result.source)}: {counts_text(result)}"]
     if result.problem:
-        lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))
+        lines.append(labelled(Severity.ERROR, result.problem))
     for finding in result.findings:
         lines += finding_lines(finding, result.format)
     return "\n".join(lines)
