@@ -184,3 +184,12 @@ def test_a_finding_repeated_across_vms_is_told_in_full_once(capsys: pytest.Captu
     # once per spelling (the fix is told in the file's own), then named
     assert out.count("invtsc without a fixed tsc-frequency blocks migration") == 2
     assert " ".join(out.split()).count(f"invtsc: as for {passthrough[0]} above") == 1  # long paths wrap
+
+
+def test_a_plan_needs_a_host(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "vm.xml"
+    target.write_text(Path(DEBIAN12).read_text())
+    for argv in (["plan", "--os", "win11"], ["compare", "--os", "win11"], ["fix", str(target), "--plan"]):
+        code, out, err = run(capsys, *argv, "--host", "none")
+        assert code == 2 and out == "" and err.startswith("hvtune: --host: a plan is made for a host")
+    assert target.read_text() == Path(DEBIAN12).read_text()

@@ -72,7 +72,7 @@ def fix(
     (TARGET -) is fixed as a filter: the fixed text on standard output,
     what was fixed on standard error.
     """
-    from hvtune.cli.inputs import checked_release, host_profile, judged_host, libvirt_release
+    from hvtune.cli.inputs import checked_release, judged_host, libvirt_release, planning_host
     from hvtune.fixing import Fixing, fix_file, fix_live
     from hvtune.report import fixes as report
 
@@ -81,7 +81,7 @@ def fix(
             "fix: give TARGET (a file, - for standard input, or with --connect a domain) or --cpu STRING"
         )
     # judged on the host check judges on, so that --all applies what check suggests
-    host = host_profile(host_spec or "this") if use_plan else judged_host(host_spec)
+    host = planning_host(host_spec) if use_plan else judged_host(host_spec)
     # a daemon's domain is judged by that daemon's release unless told otherwise
     known = host.libvirt_version if host else None
     version = checked_release(libvirt_version) if uri is not None else libvirt_release(libvirt_version, known)

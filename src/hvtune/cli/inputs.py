@@ -89,6 +89,15 @@ def host_profile(spec: str | None) -> HostProfile | None:
     return load_profile(spec)
 
 
+def planning_host(spec: str | None) -> HostProfile:
+    """The host a plan is made for: --host, else this machine; a plan
+    needs one, so 'none' is refused in one line."""
+    host = host_profile(spec or "this")
+    if host is None:
+        raise InputError("--host", None, "a plan is made for a host: name one (hvtune host --list) or 'this'")
+    return host
+
+
 def judged_host(spec: str | None) -> HostProfile | None:
     """The host check and doctor judge on: --host, else $HVTUNE_HOST, else
     this machine when it has /dev/kvm (where its VMs run), else none."""

@@ -33,13 +33,12 @@ def plan(
     machine unless --host), given the goals, written as a -cpu value, libvirt
     XML or JSON. Every choice has a reason (--explain); a plan always passes
     `hvtune check` on its host."""
-    from hvtune.cli.inputs import host_profile
+    from hvtune.cli.inputs import planning_host
     from hvtune.converting import render
     from hvtune.plan import make_plan
     from hvtune.report import plan as report
 
-    host = host_profile(host_spec or "this")
-    assert host is not None
+    host = planning_host(host_spec)
     made = make_plan(guest_os_name(guest_os) or guest_os, host, goals)
     rendered = render(made.config, to, source="plan")
     if output == "json":
@@ -66,12 +65,11 @@ def compare(
     """Side by side: what virt-install, Proxmox VE, OpenStack Nova, KubeVirt
     and cloud-hypervisor would configure for this guest on this host (or
     --host), each judged by hvtune's checks, beside hvtune's plan."""
-    from hvtune.cli.inputs import host_profile
+    from hvtune.cli.inputs import planning_host
     from hvtune.compare import compare as compare_stacks
     from hvtune.report import compare as report
 
-    host = host_profile(host_spec or "this")
-    assert host is not None
+    host = planning_host(host_spec)
     comparison = compare_stacks(guest_os_name(guest_os) or guest_os, host, goals)
     click.echo(report.compare_json(comparison) if output == "json" else report.compare_text(comparison), nl=False)
     return 0
