@@ -92,3 +92,29 @@ def test_passthrough_copies_the_hosts_identity_and_features() -> None:
     assert predicted.leaves[0x40000002] == host[0x40000002]
     assert predicted.leaves[0x40000004][1] == host[0x40000004][1]
     assert set(predicted.features) == set(passthrough_features(profile))
+
+
+def test_the_cli_prints_json_that_holds_to_its_schema_and_text() -> None:
+    import subprocess
+    import sys
+
+    from support.schemas import assert_valid
+
+    argv = [sys.executable, "-m", "hvtune", "cpuid", "--cpu", "host,hv-relaxed", "--host", "sandbox-bookworm"]
+    document = assert_valid(
+        subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, check=True).stdout
+    )
+    assert document["results"][0]["features"] == ["hv-relaxed"]
+    assert document["results"][0]["unpredicted"] == [f"0x{FACTS.kvm_moved + 1:08X}"]
+    text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert "UseRelaxedTiming [hv-relaxed]" in text
+
+
+def test_the_cli_refuses_no_input_in_one_line() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hvtune", "cpuid", "--host", "sandbox-bookworm"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
