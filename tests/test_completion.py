@@ -36,7 +36,7 @@ def _plain(line: str) -> list[str]:
 
 
 def test_commands_complete() -> None:
-    assert _plain("hvtune c") == ["check", "compare", "completion", "convert"]
+    assert _plain("hvtune c") == ["check", "compare", "completion", "convert", "cpuid"]
 
 
 @pytest.mark.parametrize("command", ["check", "doctor", "fix", "plan", "compare"])

@@ -52,9 +52,18 @@ class CpuidNote:
     bits: str
     name: str
     when: str
+    unless: str | None = None  # a property that, on, keeps QEMU from setting them
+    value: int | None = None  # what a field of several bits holds
+    sets: bool = True  # False: a note about bits set elsewhere
 
     def __str__(self) -> str:
         return f"0x{self.leaf:08X}.{self.reg.upper()}[{self.bits}] {self.name} ({self.when})"
+
+    @property
+    def mask(self) -> int:
+        """The register bits it covers: one bit, or a range "low-high"."""
+        low, _, high = self.bits.partition("-")
+        return ((1 << (int(high or low) - int(low) + 1)) - 1) << int(low)
 
 
 @dataclass(frozen=True)

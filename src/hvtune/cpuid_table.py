@@ -84,12 +84,46 @@ class CpuidBlock:
 
 
 @dataclass(frozen=True)
+class QemuBit:
+    """One bit QEMU sets in a hypervisor leaf (not a feature's own)."""
+
+    leaf: int
+    reg: str
+    bit: int
+    name: str
+
+
+@dataclass(frozen=True)
+class QemuLeaves:
+    """What QEMU writes into the hypervisor leaves besides the features'
+    bits (the catalog's ``[cpuid.qemu]``, where each value is explained)."""
+
+    last_leaf: int
+    nested_leaf: int
+    interface: bytes
+    limits: tuple[int, int, int]
+    always: tuple[QemuBit, ...]
+    fixed_version_before: str
+    fixed_version: tuple[int, int, int, int]
+    kvm_first: int
+    kvm_moved: int
+    kvm_signature: bytes
+    syndbg_vendor_leaf: int
+    syndbg_vendor: bytes
+    syndbg_interface_leaf: int
+    syndbg_interface: bytes
+    syndbg_capabilities: QemuBit
+
+
+@dataclass(frozen=True)
 class CpuidTable:
-    """Sources by key, blocks, and named leaves in leaf order."""
+    """Sources by key, blocks, named leaves in leaf order, and what QEMU
+    writes into them."""
 
     sources: Mapping[str, str]
     blocks: tuple[CpuidBlock, ...]
     leaves: tuple[CpuidLeafNames, ...]
+    qemu: QemuLeaves
 
     @cached_property
     def _by_leaf(self) -> Mapping[int, CpuidLeafNames]:
@@ -124,6 +158,28 @@ def _field(leaf: int, raw: dict[str, Any]) -> CpuidField:
     return CpuidField(leaf, raw["reg"], low, high, raw["name"], raw.get("constant"), tuple(raw["sources"]), form)
 
 
+def _qemu_leaves(raw: dict[str, Any]) -> QemuLeaves:
+    syndbg = raw["syndbg"]
+    version = raw["fixed_version"]["registers"]
+    return QemuLeaves(
+        last_leaf=raw["last_leaf"],
+        nested_leaf=raw["nested_leaf"],
+        interface=raw["interface"].encode("latin-1"),
+        limits=(raw["limits"][0], raw["limits"][1], raw["limits"][2]),
+        always=tuple(QemuBit(**bit) for bit in raw["always"]),
+        fixed_version_before=raw["fixed_version"]["before"],
+        fixed_version=(version[0], version[1], version[2], version[3]),
+        kvm_first=raw["kvm"]["first"],
+        kvm_moved=raw["kvm"]["moved"],
+        kvm_signature=raw["kvm"]["signature"].encode("latin-1"),
+        syndbg_vendor_leaf=syndbg["vendor_leaf"],
+        syndbg_vendor=syndbg["vendor"].encode("latin-1"),
+        syndbg_interface_leaf=syndbg["interface_leaf"],
+        syndbg_interface=syndbg["interface"].encode("latin-1"),
+        syndbg_capabilities=QemuBit(syndbg["capabilities_leaf"], **syndbg["capabilities"]),
+    )
+
+
 def read_cpuid_table(raw: dict[str, Any]) -> CpuidTable:
     """The table from the catalog's ``[cpuid]`` data, unchecked."""
     blocks = tuple(
@@ -152,7 +208,7 @@ def read_cpuid_table(raw: dict[str, Any]) -> CpuidTable:
         )
         for leaf in raw["leaf"]
     )
-    return CpuidTable(MappingProxyType(dict(raw["sources"])), blocks, leaves)
+    return CpuidTable(MappingProxyType(dict(raw["sources"])), blocks, leaves, _qemu_leaves(raw["qemu"]))
 
 
 def check_cpuid_table(table: CpuidTable) -> None:

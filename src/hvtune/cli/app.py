@@ -10,7 +10,7 @@ import sys
 import click
 
 from hvtune._version import __version__
-from hvtune.cli import catalog, editing, hosts, judging, measuring, planning, shell, verifying
+from hvtune.cli import catalog, editing, guestview, hosts, judging, measuring, planning, shell, verifying
 from hvtune.report import style
 
 
@@ -50,6 +50,7 @@ for command in (
     verifying.verify,
     verifying.sandbox,
     hosts.host,
+    guestview.cpuid,
     catalog.list_command,
     catalog.explain,
     shell.completion,

@@ -42,7 +42,20 @@ def published() -> tuple[Published, ...]:
     from hvtune.bench.document import BenchDocument
     from hvtune.formats import json as config_format
     from hvtune.host.profile_json import ProfileDocument
-    from hvtune.report import bench, catalog, compare, convert, doctor, findings, fixes, host, lab, plan, verify
+    from hvtune.report import (
+        bench,
+        catalog,
+        compare,
+        convert,
+        doctor,
+        findings,
+        fixes,
+        guestview,
+        host,
+        lab,
+        plan,
+        verify,
+    )
 
     records: list[tuple[str, Any]] = [
         ("hvtune check --format json", findings.CheckDocument),
@@ -58,6 +71,7 @@ def published() -> tuple[Published, ...]:
         ("hvtune explain NAME --format json", catalog.CatalogEntry),
         ("hvtune lab --format json", lab.LabDocument),
         ("hvtune verify --format json", verify.VerifyDocument),
+        ("hvtune cpuid --format json", guestview.CpuidDocument),
     ]
     return (
         Published(config_format.SCHEMA, "hvtune convert --to json: a configuration", None),
