@@ -25,7 +25,7 @@ a release does not know) is read, and left to the checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -67,9 +67,17 @@ def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Elem
     return found
 
 
+def _grandchildren(root: etree._Element, tag: str, *child: str) -> Iterator[etree._Element]:
+    """Every `child` element (any element when none is named) of every
+    `tag` child of `root`, in document order: what the XPath "tag/child"
+    picks, without the cost XPath has for each node it returns (about ten
+    times lxml's own iteration)."""
+    return chain.from_iterable(parent.iterchildren(*child or (etree.Element,)) for parent in root.iterchildren(tag))
+
+
 def _first_grandchild(root: etree._Element, tag: str, child: str) -> etree._Element | None:
     """The first `child` of any `tag` child of `root` (what root.find("tag/child") returns)."""
-    return next((found for parent in root.iterchildren(tag) for found in parent.iterchildren(child)), None)
+    return next(_grandchildren(root, tag, child), None)
 
 
 def _state(element: etree._Element, source: str) -> str:
@@ -125,7 +133,7 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     frequency is checked, as libvirt does."""
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    for element in _pick(root, "timers"):
+    for element in _grandchildren(root, "clock", "timer"):
         frequency = _number(element, "frequency", source)
         name = element.get("name") or ""
         if name not in _CPU_TIMERS:
@@ -186,6 +194,17 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
+class _EveryName(dict[str, str]):
+    """Every name known, with no value attribute: how the children of a
+    <stimer> or <tlbflush> are read."""
+
+    def get(self, name: str, default: object = None) -> str:
+        return ""
+
+
+_ANY_NAME = _EveryName()
+
+
 class _Copies:
     """The copies of <hyperv> children (or of one child's children) worth
     keeping, in document order. A copy without children of its own is kept
@@ -202,7 +221,8 @@ class _Copies:
         self.source = source
         self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
         self.kept: list[HypervChild] = []
-        self.seen: dict[tuple[str, str | None, str | None, bool], HypervChild] = {}
+        # the copies seen outside and under passthrough: (name, state, value attribute) -> record
+        self.seen: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
         self.unknown: list[UnknownChild] = []
@@ -210,29 +230,32 @@ class _Copies:
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
-        read as known, their parent's checks judge their names."""
-        source, value_attribute, seen, last, tail = self.source, self.value_attribute, self.seen, self.last, self.tail
+        read as known, their parent's checks judge their names. (The loop
+        runs once per element written, so it does as little as it can: a
+        copy already seen costs a tag, a state and two look-ups.)"""
+        source, kept, seen, last, tail = self.source, self.kept, self.seen[passthrough], self.last, self.tail
+        value_attribute = _ANY_NAME if nested else self.value_attribute
         unknown = self.unknown_seen[passthrough]
         for element in elements:
             name = element.tag
-            attribute = "" if nested else value_attribute.get(name)
+            attribute = value_attribute.get(name)
             if attribute is None:
                 if name not in unknown:
                     unknown.add(name)
-                    self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
+                    self.unknown.append(UnknownChild(name, passthrough, len(kept)))
                 continue
             if not nested and len(element):
                 children = _Copies(source, {})
                 children.read(element.iterchildren(etree.Element), False, True)
                 record = _hyperv_child(element, source, attribute, passthrough, children.records())
             else:
-                copy = (name, element.get("state"), element.get(attribute) if attribute else None, passthrough)
+                copy = (name, element.get("state"), element.get(attribute) if attribute else None)
                 found = seen.get(copy)
                 if found is not None:
                     last[name] = found
                     continue
                 record = seen[copy] = _hyperv_child(element, source, attribute, passthrough, ())
-            self.kept.append(record)
+            kept.append(record)
             last[name] = tail[name] = record
 
     def records(self) -> tuple[HypervChild, ...]:
@@ -241,28 +264,14 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# What libvirt reads, picked by lxml without visiting the rest: every
-# <features>' kvm hints and <hyperv> children (in document order), every
-# <clock>'s timers, every <devices>' hyperv panics; of the <features>
-# children libvirt takes the last of, only that one.
-_PICK = {
-    name: etree.XPath(path)
-    for name, path in {
-        "kvm": "features/kvm",
-        "hypervs": "features/hyperv",
-        "timers": "clock/timer",
-        "panics": "devices/panic[@model='hyperv']",
-    }.items()
-}
+# Of the <features> children libvirt takes the last of, only that one,
+# picked by lxml without visiting the rest; every <devices>' hyperv panics.
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
-_ANY_PASSTHROUGH = etree.XPath("boolean(features/hyperv[@mode='passthrough'])")
+_HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
+# The modes written on <hyperv> elements (a test on every <hyperv> costs more).
+_HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
-
-
-def _pick(root: etree._Element, name: str) -> list[etree._Element]:
-    found: list[etree._Element] = _PICK[name](root)
-    return found
 
 
 def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
@@ -282,13 +291,13 @@ def _value_attributes() -> Mapping[str, str]:
 def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
     every <hyperv>, in turn (all in one pick when none is in passthrough
-    mode: thousands of <hyperv> elements cost one visit each)."""
+    mode: thousands of <hyperv> elements cost no visit of their own)."""
     copies = _Copies(source, _value_attributes())
-    if not _ANY_PASSTHROUGH(root):
-        children = (hyperv.iterchildren(etree.Element) for hyperv in _pick(root, "hypervs"))
-        copies.read(chain.from_iterable(children), False, False)
+    hypervs = _grandchildren(root, "features", "hyperv")
+    if "passthrough" not in _HYPERV_MODES(root):
+        copies.read(chain.from_iterable(hyperv.iterchildren(etree.Element) for hyperv in hypervs), False, False)
     else:
-        for hyperv in _pick(root, "hypervs"):
+        for hyperv in hypervs:
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
     last = _last_feature(root, "hyperv")
     return (last.get("mode") or "custom") if last is not None else None, copies
@@ -302,11 +311,12 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)
     kvm = tuple(
-        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _pick(root, "kvm")
+        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)}
+        for each in _grandchildren(root, "features", "kvm")
     )
     apic = _last_feature(root, "apic")
     timers = _timers(root, source)
-    panics = _pick(root, "panics")
+    panics: list[etree._Element] = _HYPERV_PANICS(root)
     os_type = _first_grandchild(root, "os", "type")  # the first, as libvirt's ./os/type[1]
     return LibvirtDomain(
         name=_text(top.get("name")) or "",
