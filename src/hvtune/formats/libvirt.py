@@ -134,7 +134,7 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
     for element in _grandchildren(root, "clock", "timer"):
-        frequency = _number(element, "frequency", source)
+        frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
         name = element.get("name") or ""
         if name not in _CPU_TIMERS:
             continue
@@ -155,7 +155,7 @@ def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
     model = parts.get("model")
     mode = element.get("mode") or "custom"
     features = tuple(
-        (feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")
+        [(feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")]
     )
     cache = parts.get("cache")
     address = parts.get("maxphysaddr")
