@@ -264,10 +264,13 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# Of the <features> children libvirt takes the last of, only that one,
-# picked by lxml without visiting the rest; every <devices>' hyperv panics.
+# What libvirt reads of elements usually written once or not at all, picked
+# by XPath, which passes over the rest (thousands of <features> or <devices>)
+# without a Python object for each: of the <features> children libvirt takes
+# the last of, only that one; every <devices>' hyperv panics; every <kvm>.
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
+_KVM = etree.XPath("features/kvm")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
 # The timers libvirt passes on to -cpu.
@@ -310,10 +313,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     top = _first_children(root, "name", "metadata", "cpu")
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)
-    kvm = tuple(
-        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)}
-        for each in _grandchildren(root, "features", "kvm")
-    )
+    kvm = tuple({hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _KVM(root))
     apic = _last_feature(root, "apic")
     timers = _timers(root, source)
     panics: list[etree._Element] = _HYPERV_PANICS(root)
