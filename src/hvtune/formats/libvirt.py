@@ -25,7 +25,7 @@ a release does not know) is read, and left to the checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -67,17 +67,9 @@ def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Elem
     return found
 
 
-def _grandchildren(root: etree._Element, tag: str, *child: str) -> Iterator[etree._Element]:
-    """Every `child` element (any element when none is named) of every
-    `tag` child of `root`, in document order: what the XPath "tag/child"
-    picks, without the cost XPath has for each node it returns (about ten
-    times lxml's own iteration)."""
-    return chain.from_iterable(parent.iterchildren(*child or (etree.Element,)) for parent in root.iterchildren(tag))
-
-
 def _first_grandchild(root: etree._Element, tag: str, child: str) -> etree._Element | None:
     """The first `child` of any `tag` child of `root` (what root.find("tag/child") returns)."""
-    return next(_grandchildren(root, tag, child), None)
+    return next((found for parent in root.iterchildren(tag) for found in parent.iterchildren(child)), None)
 
 
 def _state(element: etree._Element, source: str) -> str:
@@ -133,7 +125,7 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     frequency is checked, as libvirt does."""
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    for element in _grandchildren(root, "clock", "timer"):
+    for element in _TIMERS(root):
         frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
         name = element.get("name") or ""
         if name not in _CPU_TIMERS:
@@ -264,13 +256,17 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# What libvirt reads of elements usually written once or not at all, picked
-# by XPath, which passes over the rest (thousands of <features> or <devices>)
-# without a Python object for each: of the <features> children libvirt takes
-# the last of, only that one; every <devices>' hyperv panics; every <kvm>.
+# What libvirt reads, picked by XPath, which passes over the rest (thousands
+# of <features> or <devices>) without a Python object for each: of the
+# <features> children libvirt takes the last of, only that one; every
+# <devices>' hyperv panics; every <kvm> and <hyperv>; every <clock>'s timers.
+# (The children of a <hyperv> are iterated by lxml instead: XPath returns
+# all its nodes at once, which costs several times more when they are many.)
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
+_HYPERVS = etree.XPath("features/hyperv")
+_TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
 # The timers libvirt passes on to -cpu.
@@ -294,9 +290,9 @@ def _value_attributes() -> Mapping[str, str]:
 def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
     every <hyperv>, in turn (all in one pick when none is in passthrough
-    mode: thousands of <hyperv> elements cost no visit of their own)."""
+    mode: thousands of <hyperv> elements cost one visit each)."""
     copies = _Copies(source, _value_attributes())
-    hypervs = _grandchildren(root, "features", "hyperv")
+    hypervs: list[etree._Element] = _HYPERVS(root)
     if "passthrough" not in _HYPERV_MODES(root):
         copies.read(chain.from_iterable(hyperv.iterchildren(etree.Element) for hyperv in hypervs), False, False)
     else:
