@@ -7,7 +7,8 @@
 #
 # On a host with libvirt, the [libvirt] extra (libvirt-python) comes too, so
 # that `hvtune doctor` can read the daemon's domains; it is built against
-# libvirt-dev, installed with apt-get when missing.
+# libvirt-dev, installed with apt-get when missing. `hvtune` is then linked
+# onto PATH (link_command in common.sh), so that a new shell finds it.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -25,3 +26,4 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet ".${extras:+[$extras]}"
 echo "hvtune installed: $(.venv/bin/hvtune --version)"
+link_command "$PWD/.venv/bin/hvtune"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,58 @@ def test_busybox_reads_the_initramfs_archive(tmp_path: Path) -> None:
     subprocess.run([str(busybox), "cpio", "-id"], input=archive, cwd=tmp_path, capture_output=True, check=True)
     assert (tmp_path / "bin" / "tool").read_text() == "#!/bin/sh\necho hi\n"
     assert os.access(tmp_path / "bin" / "tool", os.X_OK)
+
+
+def _limited_memory() -> None:
+    import resource
+
+    two_gib = 2 << 30  # room for Python and the compiler, not for 1000 threads' 8 MiB stacks
+    resource.setrlimit(resource.RLIMIT_AS, (two_gib, two_gib))
+
+
+def test_a_failed_measurement_exits_1_with_one_line() -> None:
+    require_program("gcc")
+    build_core()  # compiled before the limit
+    done = subprocess.run(
+        [sys.executable, "-m", "hvtune", "bench", "--which", "tlb", "--threads", "1000", "--repeat", "1"],
+        capture_output=True, text=True, preexec_fn=_limited_memory, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "bench: TLB shootdown failed: ")
+    assert "TLB shootdown                   failed: " in done.stdout
+
+
+def _bench_on_a_terminal() -> tuple[str, str]:
+    """hvtune bench with standard error on a terminal (a pty): what reached
+    standard output and the terminal."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hvtune", "bench", "--which", "clock,tlb", *SMALL],
+        stdout=subprocess.PIPE, stderr=terminal, text=True,
+    )  # fmt: skip
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    return out, seen.decode()
+
+
+def test_progress_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    require_program("gcc")
+    out, terminal = _bench_on_a_terminal()
+    for step in ("clock_gettime(CLOCK_REALTIME): warming up", "clock_gettime(CLOCK_REALTIME): run 3 of 3",
+                 "TLB shootdown: run 1 of 3"):  # fmt: skip
+        assert f"\r\x1b[Khvtune bench: {step}" in terminal
+    assert terminal.endswith("\r\x1b[K")  # the last progress line is wiped
+    assert "\x1b" not in out and "TLB shootdown" in out
+    code, out, err = run(capsys, "bench", "--which", "clock", *SMALL)  # not a terminal: nothing but the report
+    assert code == 0 and err == "" and "\x1b" not in out

@@ -139,4 +139,13 @@ def test_an_inconsistent_catalog_is_refused() -> None:
     broken = replace(catalog.property("hv-stimer"), requires=("hv-nothing",))
     properties = tuple(broken if p.name == "hv-stimer" else p for p in catalog.properties)
     with pytest.raises(CatalogError, match="hv-nothing"):
-        Catalog(properties, catalog.neighbours, catalog.guests, catalog.libvirt, catalog.qemu, catalog.cpuid)
+        Catalog(
+            properties,
+            catalog.neighbours,
+            catalog.guests,
+            catalog.libvirt,
+            catalog.qemu,
+            catalog.cpuid,
+            catalog.impacts,
+            catalog.inferred_windows,
+        )

@@ -76,7 +76,7 @@ def test_check_json_has_stable_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert set(document) == {"schema", "findings", "sources", "unusable", "summary"}
     (finding,) = document["findings"]
-    assert set(finding) == {"source", "code", "severity", "feature", "message", "fix", "refused_by"}
+    assert set(finding) == {"source", "code", "severity", "feature", "message", "fix", "refused_by", "impact", "host"}
     assert finding["refused_by"] == "qemu"
     assert finding["code"] == "missing-dependency" and finding["severity"] == "error"
     assert finding["fix"] == {"hv-vpindex": True, "hv-synic": True}
@@ -190,18 +190,19 @@ def test_convert_reads_standard_input() -> None:
 
 def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "doctor", "--host", "intel-nested")
-    assert code == 1
+    assert code == 0  # the examples are not the user's VMs
     assert "bundled examples" in out
     assert "Judged on host intel-nested (bundled profile): KVM present; Hyper-V emulation supports 21 of 21" in out
     headers = [line for line in out.splitlines() if line.endswith(")") and "  " in line and not line.startswith(" ")]
-    verdicts = [line.split("  ")[1] for line in headers]
-    order = {"WILL NOT START": 0, "AT RISK": 1, "OK (notes)": 2, "OK": 3}
+    verdicts = [line.split("  ")[1].split(":")[0] for line in headers]
+    order = {"WILL NOT START": 0, "SLOW": 2, "AT RISK": 3, "OK": 4}
     assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
-    assert out.rstrip().splitlines()[-1].startswith("Summary: ")
+    assert set(verdicts) == set(order)
+    assert out.split("\n\nSummary: ")[1].startswith("16 VMs: 4 will not start, ")
     code, out, _ = run(capsys, "doctor", "--host", "intel-nested", "--format", "json")
-    document = json.loads(out)
+    (document,) = json.loads(out)["hosts"]
     assert (
-        set(document) == {"schema", "origin", "note", "host", "vms", "unusable", "summary"}
+        set(document) == {"uri", "origin", "note", "host", "host_problems", "vms", "unusable", "summary", "verdicts"}
         and document["origin"] == "examples"
     )
     assert document["host"] == {

@@ -141,7 +141,16 @@ def _with_first_field(change: dict[str, object]) -> CpuidTable:
 def test_an_inconsistent_cpuid_table_is_refused(change: dict[str, object], problem: str) -> None:
     broken = _with_first_field(change)
     with pytest.raises(CatalogError, match=problem):
-        Catalog(CATALOG.properties, CATALOG.neighbours, CATALOG.guests, CATALOG.libvirt, CATALOG.qemu, broken)
+        Catalog(
+            CATALOG.properties,
+            CATALOG.neighbours,
+            CATALOG.guests,
+            CATALOG.libvirt,
+            CATALOG.qemu,
+            broken,
+            CATALOG.impacts,
+            CATALOG.inferred_windows,
+        )
 
 
 def test_leaves_a_guest_may_not_interpret_are_shown_not_read() -> None:

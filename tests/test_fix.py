@@ -4,6 +4,7 @@ virt-xml-validate judges the XML it writes."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -312,3 +313,22 @@ def test_crlf_command_lines_and_json_stay_crlf(text: str) -> None:
     fixed = fix_text(_crlf(text), source="vm").fixed
     assert fixed != _crlf(text)
     assert fixed == _crlf(fix_text(text, source="vm").fixed)
+
+
+def test_fix_takes_a_cpu_value_and_standard_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(capsys, "fix", "--cpu", "host,hv-vpindex,hv-synic,hv-stimer")
+    assert (code, out) == (0, "host,hv-vpindex,hv-synic,hv-stimer,hv-time\n")
+    assert err.startswith("--cpu: fixed 1 finding")
+    domain = (
+        Path(__file__).parent.parent / "src/hvtune/examples/libvirt/win2022-broken-stimer-without-timer.xml"
+    ).read_text()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(domain.encode())))
+    code, out, err = run(capsys, "fix", "-", "--libvirt-version", "11.9.0")
+    assert code == 0 and out == domain.replace(
+        "<timer name='hpet' present='no'/>\n",
+        "<timer name='hpet' present='no'/>\n    <timer name='hypervclock' present='yes'/>\n",
+    )
+    code, _, err = run(capsys, "fix")
+    assert code == 2 and "give TARGET" in err

@@ -17,7 +17,7 @@ from hvtune.lab.run import NO_SANDBOX_NOTE, SANDBOX_NOTE, TCG_NOTE, choose_accel
 from hvtune.sandbox.stack import load_stack
 from hvtune.vm.accel import PVM_NOTE, hyperv_lacking
 
-from support.cli import run
+from support.cli import assert_one_line_error, run
 from support.schemas import assert_valid
 
 SMALL = ["--accel", "tcg", "--count", "20000", "--repeat", "2", "--threads", "4", "--rounds", "10"]
@@ -183,3 +183,18 @@ def test_the_accelerator_and_what_is_said_of_it(monkeypatch: pytest.MonkeyPatch,
         "tcg",
         [f"{PVM_NOTE}; running under TCG", NO_SANDBOX_NOTE, TCG_NOTE],
     )
+
+
+@pytest.mark.parametrize(
+    ("accel", "b", "said"),
+    [
+        ("tcg", "host,kvm=off,hv-stimmer", "--b: -cpu token 3 'hv-stimmer'"),  # QEMU's parser refuses it anywhere
+        ("sandbox", "host,hv-vpindex,hv-synic,hv-stimer", "--b: hv-stimer: "),  # its KVM checks dependencies
+    ],
+)
+def test_both_configurations_are_checked_before_anything_boots(
+    capsys: pytest.CaptureFixture[str], accel: str, b: str, said: str
+) -> None:
+    code, out, err = run(capsys, "lab", "--a", "host,kvm=off,hv-relaxed", "--b", b, "--accel", accel)
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, said)  # one line: no "booting" progress came before it

@@ -5,15 +5,20 @@ libvirt accept each rendered plan."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from hvtune.catalog import load_catalog
 from hvtune.checking import check
+from hvtune.cli import main
 from hvtune.converting import render
 from hvtune.findings import Severity
 from hvtune.host.profile import HostProfile
@@ -303,13 +308,14 @@ def test_doctor_names_what_a_vm_misses(capsys: pytest.CaptureFixture[str]) -> No
     _, out, _ = run(
         capsys, "doctor", str(examples / "win11-virt-install.xml"), "--host", "intel-nested", "--format", "json"
     )
-    (vm,) = json.loads(out)["vms"]
-    (missed,) = [f for f in vm["findings"] if f["code"] == "misses-benefit"]
-    assert missed["severity"] == "info" and missed["fix"] == {"hv-stimer-direct": True}
+    ((vm,),) = [host["vms"] for host in json.loads(out)["hosts"]]
+    (missed,) = [f for f in vm["findings"] if f["code"] == "missing-benefit"]
+    assert missed["severity"] == "warning" and missed["impact"] == "speed"
+    assert missed["fix"] == {"hv-stimer-direct": True, "hv-stimer": True} or missed["fix"] == {"hv-stimer-direct": True}
     _, out, _ = run(
         capsys, "doctor", str(examples / "win11-risky-passthrough.xml"), "--host", "intel-nested", "--format", "json"
     )
-    assert "misses-benefit" not in out  # passthrough gets what the host has
+    assert "missing-benefit" not in out  # passthrough gets what the host has
 
 
 def test_a_tsc_frequency_the_host_cannot_run_is_not_pinned() -> None:
@@ -326,3 +332,40 @@ def test_a_tsc_frequency_the_host_cannot_run_is_not_pinned() -> None:
     assert (
         plan("win11", "sandbox-bookworm", Goals(migratable=True, tsc_frequency=own)).config.get("tsc-frequency") == own
     )
+
+
+def test_an_empty_plan_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "plan", "--os", "win11", "--host", "no-hyperv")
+    assert (code, out) == (0, "host\n")  # standard output stays the -cpu value
+    assert err.count("\n") == 1 and err.startswith("hvtune: note: no enlightenment planned for Windows 11")
+    assert "Hyper-V emulation not available" in err
+    code, out, err = run(capsys, "plan", "--os", "linux", "--host", "intel-nested")
+    assert out == "host\n" and "A Linux guest ignores Hyper-V enlightenments while it can see KVM" in err
+    code, out, err = run(capsys, "plan", "--os", "win11", "--host", "intel-nested")
+    assert "hv-stimer=on" in out and err == ""
+
+
+# What -cpu tsc-freq= is given, as people write frequencies (QEMU 7.2 reads
+# 2.6G, 2.6g, 2600M, 1.5k, 0x9af8da00 and refuses 2.6GHz, 2.6, 2.6B, 2.6e9).
+FREQUENCIES = st.from_regex(r"\A(0x[0-9a-f]{1,8}|[0-9]{1,4}(\.[0-9]{1,3})?([kKmMgGtTbB]|[GM]Hz|Hz|e9)?)\Z")
+
+
+@pytest.mark.qemu
+@settings(max_examples=40, deadline=None)
+@example(frequency="2.6G")
+@example(frequency="2.6GHz")
+@example(frequency="2600m")
+@example(frequency="2.6")
+@given(frequency=FREQUENCIES)
+def test_tsc_frequency_is_read_as_qemu_reads_tsc_freq(qemu: QemuProbe, frequency: str) -> None:
+    seen = qemu.run(f"qemu64,tsc-freq={frequency}", ["tsc-frequency"])
+    argv = ["plan", "--os", "win11", "--host", "intel-nested", "--tsc-frequency", frequency, "--format", "json"]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    if seen.accepted and seen.values["tsc-frequency"] > 0:
+        assert code == 0, (frequency, seen)
+        hertz = json.loads(output.getvalue())["tsc_frequency"]
+        assert hertz // 1000 * 1000 == seen.values["tsc-frequency"]  # QEMU keeps kHz
+    else:  # refused, or below 1 kHz (which QEMU reads as unset)
+        assert code == 2 or json.loads(output.getvalue())["tsc_frequency"] < 1000, (frequency, seen)

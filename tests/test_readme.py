@@ -8,6 +8,8 @@ import io
 import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,32 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert printed[1].endswith(
         "+    <timer name='hypervclock' present='yes'/>\n   </clock>\n   <devices>\n     <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
     )
+
+
+def _link(target: Path, bin_dir: Path) -> str:
+    """scripts/install.sh's last step, link_command, on `target`: what it said."""
+    done = subprocess.run(
+        ["sh", "-c", '. scripts/common.sh && link_command "$1"', "sh", str(target)],
+        cwd=ROOT, env={**os.environ, "HVTUNE_BIN_DIR": str(bin_dir)}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def test_after_the_install_a_new_shell_finds_hvtune(tmp_path: Path) -> None:
+    assert 'link_command "$PWD/.venv/bin/hvtune"' in (ROOT / "scripts/install.sh").read_text()
+    installed = Path(sys.executable).parent / "hvtune"  # the entry point pip wrote, as install.sh's .venv has it
+    bin_dir = tmp_path / "bin"
+    said = _link(installed, bin_dir)
+    assert f"linked {bin_dir}/hvtune -> {installed}\n" in said
+    assert f'export PATH="{bin_dir}:$PATH"' in said  # the folder is not on this PATH: the line to run
+    assert _link(installed, bin_dir) == said  # a second install changes nothing
+    fresh = subprocess.run(
+        ["env", "-i", f"PATH={bin_dir}:/usr/bin:/bin", "sh", "-c", "hvtune --version"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert fresh.returncode == 0 and fresh.stdout.startswith("hvtune, version ")
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "hvtune").write_text("someone else's\n")
+    assert "is not a link: left alone" in _link(installed, own)
+    assert (own / "hvtune").read_text() == "someone else's\n"

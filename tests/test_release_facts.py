@@ -33,14 +33,29 @@ def _cpu(xml: str, release: str) -> str:
     return translate(read_text(xml, source="d.xml"), "qemu", libvirt_version=release).strip()
 
 
-def test_flags_are_bare_before_8_1_and_hv_crash_gains_on_in_12_8() -> None:
+def test_flags_are_bare_before_7_9_and_hv_crash_gains_on_in_12_8() -> None:
     xml = domain(
         hyperv("relaxed", "<stimer state='off'><direct state='on'/></stimer>"), devices="<panic model='hyperv'/>"
     )
-    # 7.0 also writes the nested flag of an off <stimer> (nested_pass_until)
+    # 7.0 also writes the nested flag of an off <stimer> (nested_of_off_until)
     assert _cpu(xml, "7.0.0") == "qemu64,hv-relaxed,hv-stimer-direct,hv-crash"
+    assert _cpu(xml, "7.1.0") == "qemu64,hv-relaxed,hv-stimer-direct,hv-crash"
+    assert FACTS.nested_of_off_until == "7.2.0"
+    assert _cpu(xml, "7.2.0") == "qemu64,hv-relaxed,hv-crash"
+    assert _cpu(xml, "7.8.0") == "qemu64,hv-relaxed,hv-crash"
+    assert FACTS.renders_on_values == "7.9.0"
+    assert _cpu(xml, "7.9.0") == "qemu64,hv-relaxed=on,hv-crash"
     assert _cpu(xml, "9.0.0") == "qemu64,hv-relaxed=on,hv-crash"
     assert _cpu(xml, FACTS.crash_renders_on) == "qemu64,hv-relaxed=on,hv-crash=on"
+
+
+def test_convert_writes_bare_hv_crash_before_crash_renders_on(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "d.xml"
+    path.write_text(domain(hyperv("relaxed"), devices="<panic model='hyperv'/>"))
+    assert FACTS.crash_renders_on == "12.8.0"
+    for release, crash in (("12.7.0", "hv-crash"), ("12.8.0", "hv-crash=on")):
+        code, out, _ = run(capsys, "convert", str(path), "--to", "qemu", "--libvirt-version", release)
+        assert (code, out) == (0, f"qemu64,hv-relaxed=on,{crash}\n")
 
 
 def test_what_7_0_refuses_and_ignores() -> None:
@@ -58,7 +73,10 @@ def test_what_7_0_refuses_and_ignores() -> None:
     ]
     missing = domain(hyperv("spinlocks"))
     assert _refused(missing, "7.0.0") == ["XML error: invalid HyperV spinlock retry count"]
-    assert _refused(missing, "9.0.0") == ["XML error: Missing required attribute 'retries' in element 'spinlocks'"]
+    assert _refused(missing, "7.3.0") == ["XML error: invalid HyperV spinlock retry count"]
+    named = ["XML error: Missing required attribute 'retries' in element 'spinlocks'"]
+    assert _refused(missing, "7.4.0") == named  # virXMLPropUInt (f45937c9cf21)
+    assert _refused(missing, "9.0.0") == named
 
 
 def test_children_of_a_passthrough_hyperv_are_not_judged_once_libvirt_ignores_them() -> None:
@@ -106,6 +124,10 @@ def test_libvirts_tsc_check_answers_from_the_hosts_facts() -> None:
         "unsupported configuration: Requested TSC frequency 2600000000 Hz is outside tolerance range "
         "([2595500963, 2596799037] Hz) around host frequency 2596150000 Hz and TSC scaling is not supported by the host CPU"
     ]
+    # the tolerance and these words came in 6.10 (d8e5b4560006); hvtune leaves the strict check before alone
+    assert FACTS.tsc_checked == "6.10.0"
+    assert _refused(xml, "6.10.0", host=unscaled) == _refused(xml, "9.0.0", host=unscaled)
+    assert _refused(xml, "6.9.0", host=unscaled) == []
     near = replace(unscaled, kvm=replace(unscaled.kvm, tsc_khz=2600100))
     assert _refused(xml, "9.0.0", host=near) == []
     scaled = replace(
@@ -131,4 +153,13 @@ def test_before_9_0_nested_children_are_judged_after_all_the_others() -> None:
     too_long = "XML error: HyperV vendor_id value must not be more than 12 characters."
     bogus = "unsupported configuration: unsupported Hyper-V stimer feature: bogus"
     assert _refused(xml, "7.0.0") == [too_long, bogus]
+    assert _refused(xml, "7.4.0") == [too_long, bogus]
+    assert FACTS.nested_pass_until == "7.5.0"
     assert _refused(xml, FACTS.nested_pass_until) == [bogus, too_long]
+
+
+def test_from_7_2_the_children_of_an_off_stimer_are_not_read() -> None:
+    xml = domain(hyperv("<stimer state='off'><bogus state='on'/></stimer>"))
+    bogus = "unsupported configuration: unsupported Hyper-V stimer feature: bogus"
+    assert _refused(xml, "7.1.0") == [bogus]
+    assert _refused(xml, FACTS.nested_of_off_until) == []

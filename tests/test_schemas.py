@@ -63,14 +63,14 @@ def test_check_convert_and_fix_of_each_example(capsys: pytest.CaptureFixture[str
 
 def test_doctor_on_the_bundled_examples_and_unusable_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     document = assert_valid(run(capsys, "doctor", "--host", "intel-nested", "--format", "json")[1])
-    assert document["vms"]
+    assert document["hosts"][0]["vms"]
     unusable = tmp_path / "notes.txt"
     unusable.write_text("one line\nand another\n")
     good = tmp_path / "good.sh"
     shutil.copy(next(e for e in EXAMPLES if e.name == "win11-good.sh"), good)  # type: ignore[call-overload]
     for command in ("doctor", "check"):
         document = assert_valid(run(capsys, command, str(good), str(unusable), "--format", "json")[1])
-        assert document["unusable"]
+        assert (document["hosts"][0] if command == "doctor" else document)["unusable"]
 
 
 @pytest.mark.parametrize("host", HOSTS)

@@ -55,7 +55,7 @@ def test_a_real_run_of_a_cpu_value_and_a_domain(capsys: pytest.CaptureFixture[st
     started = "libvirt: starts with -cpu qemu64,hv-time=on,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-stimer=on"
     assert started in out.replace("\n    ", "")
     assert "QEMU: refused: Hyper-V synthetic timers (hv-stimer) requires Hyper-V clocksources (hv-time)" in out
-    assert out.rstrip().endswith("2 configuration(s), 0 disagreeing with hvtune")
+    assert out.rstrip().endswith("2 configurations, 0 disagreeing with hvtune")
     code, out, _ = run(capsys, "verify", str(stimer), "--on", "bookworm", "--format", "json")
     assert code == 0
     (record,) = assert_valid(out)["results"]

@@ -155,5 +155,5 @@ def test_taking_apart_only_what_an_edit_needs_changes_nothing(
 ) -> None:
     text = _indented(xml, unit) if unit else xml
     needed = _patched(text, change, config)
-    with mock.patch.object(libvirt_patch, "_part", lambda names: EVERYTHING):
+    with mock.patch.object(libvirt_patch, "_part", lambda names, **_: EVERYTHING):
         assert _patched(text, change, config) == needed

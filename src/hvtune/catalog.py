@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
+from hvtune.impact_table import ImpactTable, read_impact_table
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
@@ -306,7 +307,8 @@ class LibvirtFacts:
     cpu_mode_refused: str
     kvm_hints: Mapping[str, str]
     spinlocks_retries_missing: tuple[ReleaseMessage, ...]
-    nested_pass_until: str
+    nested_pass_until: str  # before it the nested <hyperv> children are read after all the others
+    nested_of_off_until: str  # before it they are read even when their parent is off
     tsc_checked: str
     tsc_tolerance_ppm: int
     tsc_refused: str
@@ -394,6 +396,8 @@ class Catalog:
         libvirt: LibvirtFacts,
         qemu: QemuFacts,
         cpuid: CpuidTable,
+        impacts: ImpactTable,
+        inferred_windows: str,
     ):
         self.properties = properties
         self.neighbours = neighbours
@@ -401,6 +405,8 @@ class Catalog:
         self.libvirt = libvirt
         self.qemu = qemu
         self.cpuid = cpuid  # the hypervisor CPUID leaves, every bit named
+        self.impacts = impacts  # what findings cost: verdicts, losses
+        self.inferred_windows = inferred_windows  # the guest assumed when hv-* says Windows
         self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
@@ -546,6 +552,7 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(f"{prop.name}: list requires in bit order, as QEMU checks them")
         if prop.is_feature != (prop.bit is not None):
             raise CatalogError(f"{prop.name}: only features have a bit")
+    _validate_costs(catalog)
     if set(catalog.libvirt.hyperv_order) != set(catalog.by_libvirt()):
         raise CatalogError("libvirt.hyperv_order must list every <hyperv> child the properties name")
     named = [name for rule in catalog.libvirt.rules for name in (rule.feature, rule.requires)]
@@ -580,6 +587,21 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(
                 f"{prop.name}: libvirt.numbers must say how libvirt reads <{form.element} {form.attribute}>"
             )
+
+
+def _validate_costs(catalog: Catalog) -> None:
+    """Every property a Windows plan may choose says what its absence
+    costs, and every cost is a property's."""
+    costs = catalog.impacts.costs
+    for name in costs:
+        if not isinstance(catalog.entry(name), Property):
+            raise CatalogError(f"cost of unknown property {name}")
+    for prop in catalog.properties:
+        plannable = prop.advice in ("recommended", "nested") or (prop.plan is not None and prop.plan.goal)
+        if prop.windows is not None and plannable and prop.name not in costs:
+            raise CatalogError(f"{prop.name}: a plan may choose it, so [[cost]] must say what its absence costs")
+    if catalog.guest(catalog.inferred_windows) is None:
+        raise CatalogError(f"inferred_windows names unknown guest {catalog.inferred_windows}")
 
 
 def _property(raw: dict[str, Any]) -> Property:
@@ -657,7 +679,16 @@ def load_catalog() -> Catalog:
             }
         ),
         read_cpuid_table(raw["cpuid"]),
+        _impacts(raw),
+        raw["inferred_windows"],
     )
+
+
+def _impacts(raw: dict[str, Any]) -> ImpactTable:
+    try:
+        return read_impact_table(raw["cost"], raw["impact"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise CatalogError(f"[[cost]] or [[impact]]: {error}") from None
 
 
 def _libvirt(raw: dict[str, Any]) -> LibvirtFacts:

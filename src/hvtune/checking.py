@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from hvtune.checks import run_checks
 from hvtune.checks.context import CheckContext
+from hvtune.checks.performance import check_performance
 from hvtune.config import HypervConfig
+from hvtune.errors import InputError
 from hvtune.findings import CheckResult, Finding
 from hvtune.formats import format_named
 from hvtune.formats.reading import Reading
+from hvtune.verdict import in_telling_order
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
+    from hvtune.plan import Goals
 
 
 def check(
@@ -37,6 +41,7 @@ def check_reading(
     libvirt_version: str | None = None,
     host: HostProfile | None = None,
     qemu_version: str | None = None,
+    goals: Goals | None = None,
 ) -> CheckResult:
     """Check a config read from a source, using what the source revealed,
     judged for `target` (default: the program that reads its format), the
@@ -51,7 +56,9 @@ def check_reading(
         host=host,
         qemu_version=qemu_version,
     )
-    findings = tuple(run_checks(reading.config, context))
+    found = run_checks(reading.config, context)
+    found += check_performance(reading.config, context, found, goals)
+    findings = tuple(in_telling_order(found))
     return CheckResult(reading.source, reading.config, findings, format=reading.format)
 
 
@@ -59,3 +66,11 @@ def refusal(result: CheckResult, program: str) -> Finding | None:
     """The first finding for which `program` (``qemu``, ``libvirt``)
     refuses the configuration outright, if any."""
     return next((finding for finding in result.findings if finding.refused_by == program), None)
+
+
+def refuse_refused(reading: Reading[Any], program: str, *, libvirt_version: str | None = None) -> None:
+    """Raise InputError, naming the reading's source and `program`'s
+    reason, when `program` refuses the reading outright."""
+    refused = refusal(check_reading(reading, libvirt_version=libvirt_version), program)
+    if refused is not None:
+        raise InputError(reading.source, refused.feature, refused.message)

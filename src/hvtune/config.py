@@ -87,6 +87,7 @@ class FrozenValues(Mapping[str, V], Generic[V]):
         return f"FrozenValues({self._index!r})"
 
 
+CLOCKS = ("utc", "localtime")  # the clock bases libvirt's offset and QEMU's -rtc base= share
 DEFAULT_MODEL = "qemu64"  # QEMU's x86_64 default, and libvirt's
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -183,6 +184,10 @@ class HypervConfig:
     # libvirt's <hyperv mode='host-model'>: at start libvirt switches on every
     # enlightenment the host supports that `values` leaves unset.
     host_model: bool = False
+    # The base of the guest's real-time clock when the source says (one of
+    # CLOCKS): libvirt's <clock offset>, QEMU's -rtc base=. Windows expects
+    # localtime; it is not part of -cpu, but a translation keeps it.
+    clock: str | None = None
     # The features switched on, as QEMU's bit mask (its hyperv_features).
     feature_mask: int = field(init=False, repr=False, compare=False)
     # The values as a plain dict, and the catalog's aliases, for lookups

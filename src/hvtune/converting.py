@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hvtune.checking import check_reading, refusal
+from hvtune.checking import refuse_refused
 from hvtune.checks.context import CheckContext
 from hvtune.checks.values import check_spinlocks, check_vendor_id
 from hvtune.config import HypervConfig
@@ -50,9 +50,7 @@ def translate(
     refuses is an InputError naming its reason."""
     read = format_named(reading.format)
     if to == "qemu" and read.target != "qemu":  # a manager builds the command line, if it accepts the source
-        refused = refusal(check_reading(reading, libvirt_version=libvirt_version), read.target)
-        if refused is not None:
-            raise InputError(reading.source, refused.feature, refused.message)
+        refuse_refused(reading, read.target, libvirt_version=libvirt_version)
     built = (
         read.builds_cpu(reading, libvirt_version=libvirt_version, capabilities=capabilities) if to == "qemu" else None
     )

@@ -66,7 +66,9 @@ class Finding:
     when it will not define or translate the domain, ``qemu`` when the VM will
     not start); ``said`` is that program's own line when ``message`` adds to
     it (an explanation after it), so that it can be compared with what the
-    program really printed.
+    program really printed; ``host`` is the problem of the host itself when
+    the finding comes from it, in words that hold for every guest there (so
+    that a report on many guests can say it once).
     """
 
     code: str
@@ -76,6 +78,7 @@ class Finding:
     fix: ConfigChange | None = None
     refused_by: str | None = None
     said: str | None = None
+    host: str | None = None
 
     @property
     def refusal_line(self) -> str:
@@ -137,8 +140,3 @@ class CheckResult:
         if self.problem:
             return Severity.ERROR
         return min((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
-
-    def urgency(self) -> tuple[int, int, int, str]:
-        """Sort key: VMs that will not start first, then the most at risk."""
-        worst = self.worst.rank if self.worst else 3
-        return (worst, -self.errors, -self.count(Severity.WARNING), self.source)

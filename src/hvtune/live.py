@@ -25,6 +25,7 @@ from hvtune.formats.domcaps import HypervCapabilities, parse_domcaps
 if TYPE_CHECKING:
     from hvtune.findings import CheckResult
     from hvtune.host.profile import HostProfile
+    from hvtune.plan import Goals
 
 DEFAULT_URI = "qemu:///system"
 
@@ -57,6 +58,19 @@ def _without_binding() -> str:
     return "libvirt is not installed on this host"
 
 
+def _not_answering(uri: str, said: str) -> str:
+    """Why a daemon does not answer: for this machine's own, whether its
+    libvirt daemon is installed and merely not running."""
+    daemon = next((name for name in ("virtqemud", "libvirtd") if _installed(name)), None)
+    if daemon and uri in ("qemu:///system", "qemu:///session"):
+        return f"{daemon} is installed but not running ({said}); start it (systemctl start {daemon}) to check its VMs"
+    return f"no libvirt daemon answers ({said})"
+
+
+def _installed(program: str) -> bool:
+    return bool(shutil.which(program)) or os.path.exists(f"/usr/sbin/{program}")
+
+
 @dataclass(frozen=True)
 class LiveDomain:
     """A domain's persistent definition and whether it is running."""
@@ -87,7 +101,7 @@ class Connection:
         try:
             self._connection = libvirt.open(uri)
         except libvirt.libvirtError as error:
-            raise InputError(uri, None, f"no libvirt daemon answers ({error.get_error_message()})") from None
+            raise InputError(uri, None, _not_answering(uri, error.get_error_message())) from None
 
     def __enter__(self) -> Connection:
         return self
@@ -155,14 +169,17 @@ def check_live(
     guest_os: str | None = None,
     libvirt_version: str | None = None,
     host: HostProfile | None = None,
+    goals: Goals | None = None,
 ) -> list[CheckResult]:
     """Check the persistent definitions of a libvirt daemon's domains (the
     named ones, or all), judged by `libvirt_version`, else by that daemon's
-    libvirt release."""
+    libvirt release, for `goals`."""
     with Connection(uri) as connection:
         version = libvirt_version or connection.version
         domains = connection.domains(names)
     return [
-        check_reading(read_text(d.xml, source=d.name), guest_os=guest_os, libvirt_version=version, host=host)
+        check_reading(
+            read_text(d.xml, source=d.name), guest_os=guest_os, libvirt_version=version, host=host, goals=goals
+        )
         for d in domains
     ]

@@ -258,31 +258,36 @@ def _linux_plan(guest: Guest, host: HostProfile, goals: Goals) -> Plan:
     return Plan(guest, host, goals, HypervConfig(model=PLAN_MODEL), decisions, notes)
 
 
-def missed_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str] = ()) -> Finding | None:
-    """What `config` lacks that its plan has (apart from `covered`, which
-    other findings already ask for), as one finding whose fix adds it all."""
+def missing_benefits(config: HypervConfig, plan: Plan, *, covered: Iterable[str] = ()) -> list[Finding]:
+    """A warning for each property `config` lacks that its plan has (apart
+    from `covered`, which other findings already ask for), the biggest loss
+    first, each saying what the guest loses and where the figures come from;
+    its fix adds the property with whatever else of the plan it needs."""
     if config.passthrough:
-        return None  # it gets whatever the host has
+        return []  # it gets whatever the host has
     skip = set(covered)
     catalog = load_catalog()
-    missing = [
-        d
+    costs = catalog.impacts
+    planned = {
+        d.name: d.value
         for d in plan.decisions
-        if d.chosen
-        and isinstance(catalog.entry(d.name), Property)
-        and config.get(d.name) is None
-        and d.name not in skip
-    ]
-    if not missing:
-        return None
-    names = ", ".join(d.name for d in missing)
-    return Finding(
-        code="misses-benefit",
-        severity=Severity.INFO,
-        feature=None,
-        message=(
-            f"misses what its plan for {plan.guest.title} on {plan.host.name} has: {names} "
-            f"(`hvtune plan --os {plan.guest.name} --explain` says why each helps)"
-        ),
-        fix=ConfigChange({d.name: d.value for d in missing}),
-    )
+        if d.chosen and isinstance(catalog.entry(d.name), Property) and config.get(d.name) is None
+    }
+    findings = []
+    for name in sorted(planned, key=costs.rank):
+        if name in skip:
+            continue
+        cost = costs.costs.get(name)
+        title = catalog.property(name).title[0].lower() + catalog.property(name).title[1:]
+        told = cost.describe() if cost else _first_sentence(catalog.property(name).benefit)
+        needed = {need.name: planned[need.name] for need in catalog.requirements((name,)) if need.name in planned}
+        findings.append(
+            Finding(
+                code="missing-benefit",
+                severity=Severity.WARNING,
+                feature=name,
+                message=f"{name} ({title}) is missing, which its plan for {plan.guest.title} has: {told}",
+                fix=ConfigChange({name: planned[name], **needed}),
+            )
+        )
+    return findings

@@ -139,13 +139,20 @@ static double tlb_seconds(int threads, long rounds, long pages, const char *fold
     }
     pthread_t *ids = calloc((size_t)threads, sizeof *ids);
     struct tlb_job *jobs = calloc((size_t)threads, sizeof *jobs);
-    double start = seconds_now();
-    for (int i = 0; i < threads; i++) {
-        jobs[i] = (struct tlb_job){fd, rounds, length, page, 0};
-        pthread_create(&ids[i], NULL, tlb_worker, &jobs[i]);
+    if (!ids || !jobs) {
+        free(ids);
+        free(jobs);
+        close(fd);
+        return -ENOMEM;
     }
-    int failed = 0;
-    for (int i = 0; i < threads; i++) {
+    double start = seconds_now();
+    int started = 0, failed = 0;
+    while (started < threads && !failed) { /* a thread that cannot start fails the run */
+        jobs[started] = (struct tlb_job){fd, rounds, length, page, 0};
+        failed = pthread_create(&ids[started], NULL, tlb_worker, &jobs[started]);
+        started += !failed;
+    }
+    for (int i = 0; i < started; i++) {
         pthread_join(ids[i], NULL);
         failed = failed ? failed : jobs[i].failed;
     }
@@ -174,14 +181,27 @@ static void print_runs(const char *name, const double *runs, int repeat)
     printf("], \"min\": %.4f, \"median\": %.4f, \"max\": %.4f", sorted[0], median, sorted[repeat - 1]);
 }
 
+/* With --progress 1: "NAME RUN OF" on standard error before each run (RUN 0:
+ * the warm-up), for a terminal to show. */
+static int progress;
+
+static void step(const char *name, int run, int of)
+{
+    if (progress)
+        fprintf(stderr, "%s %d %d\n", name, run, of);
+}
+
 /* One per-call measurement: a warm-up of `warmup` calls, then `repeat` runs
  * of `count` calls, printed as ", name: {runs..., calls}". */
 static void measure_calls(const char *name, double (*ticks)(long), long warmup, long count, double *runs,
                           int repeat)
 {
+    step(name, 0, repeat);
     ticks(warmup);
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
+        step(name, r + 1, repeat);
         runs[r] = ticks(count);
+    }
     printf(", ");
     print_runs(name, runs, repeat);
     printf(", \"calls\": %ld}", count);
@@ -237,7 +257,7 @@ static void pin_here(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: hvtune-bench [--which clock,cpuid,tlb] [--count N] [--repeat R] "
-                    "[--threads T] [--rounds M] [--pages P] [--folder DIR]\n");
+                    "[--threads T] [--rounds M] [--pages P] [--folder DIR] [--progress 1]\n");
     exit(2);
 }
 
@@ -264,6 +284,8 @@ int main(int argc, char **argv)
             pages = atol(value);
         else if (!strcmp(option, "--folder"))
             folder = value;
+        else if (!strcmp(option, "--progress"))
+            progress = atoi(value);
         else
             usage();
     }
@@ -284,13 +306,16 @@ int main(int argc, char **argv)
         for (int c = 0; c < CPU_SETSIZE; c++)
             CPU_SET(c, &all);
         sched_setaffinity(0, sizeof all, &all); /* the threads spread over every CPU */
-        double first = tlb_seconds(threads, rounds, pages, folder);
-        if (first < 0) {
-            printf(", \"tlb_shootdown\": {\"error\": \"%s\"}}\n", strerror((int)-first));
-            return 1;
+        for (int r = 0; r <= repeat; r++) { /* run 0 warms up */
+            step("tlb_shootdown", r, repeat);
+            double seconds = tlb_seconds(threads, rounds, pages, folder);
+            if (seconds < 0) { /* any run can fail: threads or memory run out */
+                printf(", \"tlb_shootdown\": {\"error\": \"%s\"}}\n", strerror((int)-seconds));
+                return 1;
+            }
+            if (r > 0)
+                runs[r - 1] = seconds;
         }
-        for (int r = 0; r < repeat; r++)
-            runs[r] = tlb_seconds(threads, rounds, pages, folder);
         printf(", ");
         print_runs("tlb_shootdown", runs, repeat);
         printf(", \"threads\": %d, \"rounds\": %ld, \"pages\": %ld}", threads, rounds, pages);

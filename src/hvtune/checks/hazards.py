@@ -15,7 +15,7 @@ from hvtune.releases import parse_release
 
 RESET_DISCOURAGED = Finding(
     code="reset-discouraged",
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     feature="hv-reset",
     message=(
         "hv-reset is discouraged: modern Hyper-V does not expose the reset MSR and QEMU's "
@@ -37,7 +37,7 @@ EVMCS_INTEL_ONLY = Finding(
 
 EVMCS_WITHOUT_VMX = Finding(
     code="evmcs-without-vmx",
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     feature="hv-evmcs",
     message=("hv-evmcs is on but vmx is off: the guest cannot run a hypervisor, so it never uses the enlightened VMCS"),
     fix=ConfigChange({"vmx": True}),
@@ -118,7 +118,7 @@ def check_vendor_id_alone(config: HypervConfig, context: CheckContext) -> list[F
     return [
         Finding(
             code="vendor-id-alone",
-            severity=Severity.WARNING,
+            severity=Severity.INFO,
             feature="hv-vendor-id",
             message=(
                 "hv-vendor-id alone enables nothing: QEMU builds the Hyper-V CPUID leaves (and so "
@@ -164,7 +164,10 @@ def check_development_features(config: HypervConfig, context: CheckContext) -> l
 
 @about("hv-synic")
 def check_synic_without_stimer(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if config.passthrough or not config.enabled("hv-synic") or config.enabled("hv-stimer"):
+    # under TCG nothing Hyper-V reaches the guest (hyperv-without-kvm says so),
+    # and adding hv-stimer's dependencies would add hv-vpindex, which QEMU
+    # before 8.2 refuses there
+    if context.emulator_only or config.passthrough or not config.enabled("hv-synic") or config.enabled("hv-stimer"):
         return []
     return [
         Finding(
@@ -232,7 +235,7 @@ def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> li
     return [
         Finding(
             code="linux-ignores-hyperv",
-            severity=Severity.WARNING,
+            severity=Severity.INFO,
             feature="kvm",
             message=(
                 "a Linux guest ignores these Hyper-V enlightenments while it can see KVM: QEMU "

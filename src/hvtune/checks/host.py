@@ -6,6 +6,8 @@ checks.dependencies, in QEMU's order among the dependency errors."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hvtune.catalog import Property, load_catalog
 from hvtune.checks.context import CheckContext
 from hvtune.checks.refusal import libvirt_refusal
@@ -16,6 +18,9 @@ from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.forms.qemu import cannot_apply, not_found
 from hvtune.releases import parse_release
 from hvtune.valuetypes import display
+
+if TYPE_CHECKING:
+    from hvtune.host.profile import HostProfile
 
 
 @needs("host")
@@ -33,8 +38,19 @@ def check_host_kvm(config: HypervConfig, context: CheckContext) -> list[Finding]
                 f"{host.name} has no usable KVM ({host.kvm.problem}): the guest cannot run there under KVM, "
                 "and its enlightenments were judged without the host"
             ),
+            host=f"no usable KVM ({host.kvm.problem}): no guest runs there under KVM",
         )
     ]
+
+
+def _without_hyperv(host: HostProfile) -> str:
+    """What a KVM without Hyper-V emulation does to every guest on it."""
+    aborting = ", ".join(entry.property for entry in load_catalog().qemu.msr_without_hyperv)
+    return (
+        f"{host.status}. QEMU refuses hv-vpindex there and aborts at start on the MSRs of "
+        f"{aborting}, and drops every other enlightenment without a word: no guest on it is enlightened. Run "
+        "Windows guests on a host whose KVM emulates Hyper-V (kernels built with CONFIG_KVM_HYPERV)"
+    )
 
 
 @about("hv-vpindex")
@@ -51,6 +67,7 @@ def check_host_vp_index(config: HypervConfig, context: CheckContext) -> list[Fin
             feature="hv-vpindex",
             message=f"kernel doesn't allow setting HyperV VP_INDEX (QEMU refuses to start: this host's KVM {why})",
             refused_by="qemu",
+            host=_without_hyperv(host) if not host.hyperv_emulation else f"its KVM {why}",
         )
     ]
 
@@ -69,6 +86,7 @@ def check_host_hv_cpuid(config: HypervConfig, context: CheckContext) -> list[Fin
             feature=None,
             message=f"QEMU exits at start because {kvm.hv_cpuid_problem}",
             refused_by="qemu",
+            host=f"QEMU exits at start for every guest with Hyper-V enlightenments: {kvm.hv_cpuid_problem}",
         )
     ]
 
@@ -81,6 +99,7 @@ def check_host_without_hyperv(config: HypervConfig, context: CheckContext) -> li
     if host is None or host.hyperv_emulation or not config.hyperv_enabled:
         return []
     aborting = [entry for entry in load_catalog().qemu.msr_without_hyperv if config.enabled(entry.property)]
+    said = _without_hyperv(host)
     findings = [
         Finding(
             code="host-msr-abort",
@@ -91,6 +110,7 @@ def check_host_without_hyperv(config: HypervConfig, context: CheckContext) -> li
                 f"at start (failed to set MSR 0x{entry.msr:x})"
             ),
             refused_by="qemu",
+            host=said,
         )
         for entry in aborting
     ]
@@ -110,6 +130,7 @@ def check_host_without_hyperv(config: HypervConfig, context: CheckContext) -> li
                 "word and the guest runs unenlightened; run it on a host whose KVM emulates Hyper-V (kernels "
                 "built with CONFIG_KVM_HYPERV)"
             ),
+            host=said,
         )
     )
     return findings
@@ -133,6 +154,10 @@ def check_host_clocksource(config: HypervConfig, context: CheckContext) -> list[
                 "KVM cannot keep a stable kvmclock, so the reference TSC page stays invalid and the guest "
                 "reads the time through a trapping MSR (clock_gettime measured at 17600 cycles instead of "
                 "430). Fix the host's TSC, or expect slow timekeeping"
+            ),
+            host=(
+                f"the clocksource is {host.system.clocksource}, not TSC-based: the reference TSC page "
+                "stays invalid for every guest, and clock reads trap"
             ),
         )
     ]

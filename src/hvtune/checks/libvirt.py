@@ -238,7 +238,8 @@ def _values(child: HypervChild, prop: Property, context: CheckContext) -> list[F
 @only_for("libvirt")
 def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Finding]:
     """The <hyperv> children in document order, as libvirt's parser meets
-    them; before nested_pass_until the nested children after them all."""
+    them; before nested_pass_until the nested children after them all, and
+    before nested_of_off_until those of a parent that is off too."""
     domain = _domain(context)
     if domain is None or domain.hyperv_mode is None:
         return []
@@ -250,6 +251,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     pending = next(unknown, None)
     by_libvirt = load_catalog().by_libvirt()
     own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
+    of_off = release < parse_release(facts.nested_of_off_until)  # and read whatever their parent's state
     findings: list[Finding] = []
     nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
@@ -271,7 +273,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
                 )
             )
             continue
-        if child.children and (child.state == "on" or own_pass):
+        if child.children and (child.state == "on" or of_off):
             (nested if own_pass else findings).extend(_nested(child, prop, context))
         if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
             findings += _values(child, prop, context)

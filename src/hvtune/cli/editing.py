@@ -23,11 +23,13 @@ from hvtune.cli.options import (
 from hvtune.formats import format_names
 
 if TYPE_CHECKING:
+    from hvtune.fixing import Fixing
     from hvtune.plan import Goals
 
 
 @click.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option("--cpu", metavar="STRING", help="A -cpu value to fix instead of a file; the fixed value is printed.")
 @click.option("--output", "output_path", metavar="OUT", type=click.Path(dir_okay=False), help="Write here instead.")
 @click.option("--diff", "--dry-run", "show_diff", is_flag=True, help="Print a unified diff and write nothing.")
 @click.option("--all", "warnings_too", is_flag=True, help="Fix warnings too, not only errors.")
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
 @LIBVIRT_VERSION
 @FORMAT
 def fix(
-    target: str,
+    target: str | None,
+    cpu: str | None,
     output_path: str | None,
     show_diff: bool,
     warnings_too: bool,
@@ -62,17 +65,25 @@ def fix(
     or element) rather than removing it. Files are written atomically and the
     original is kept as FILE.bak; nothing outside the touched elements
     changes, and a second run changes nothing. Exit code 1 when errors are
-    left that need a decision.
+    left that need a decision. A -cpu value (--cpu) or standard input
+    (TARGET -) is fixed as a filter: the fixed text on standard output,
+    what was fixed on standard error.
     """
     from hvtune.cli.inputs import checked_release, host_profile, libvirt_release
     from hvtune.fixing import Fixing, fix_file, fix_live
     from hvtune.report import fixes as report
 
+    if (target is None) == (cpu is None) or (uri is not None and cpu is not None):
+        raise UsageFailure(
+            "fix: give TARGET (a file, - for standard input, or with --connect a domain) or --cpu STRING"
+        )
     host = host_profile(host_spec or ("this" if use_plan else None))
     # a daemon's domain is judged by that daemon's release unless told otherwise
     known = host.libvirt_version if host else None
     version = checked_release(libvirt_version) if uri is not None else libvirt_release(libvirt_version, known)
     fixing = Fixing(warnings_too, guest_os_name(guest_os), version, host, goals if use_plan else None)
+    if cpu is not None or target in (None, "-"):
+        return _fix_stream(cpu, fixing, show_diff=show_diff, output=output)
     if uri is not None:
         live = fix_live(uri, target, fixing, apply=yes)
         click.echo(report.live_json(live, uri) if output == "json" else report.live_text(live, uri), nl=False)
@@ -82,6 +93,28 @@ def fix(
         click.echo(report.file_json(fixed), nl=False)
     else:
         click.echo(fixed.outcome.diff() if show_diff else report.file_text(fixed), nl=False)
+    return report.exit_code(fixed.outcome)
+
+
+def _fix_stream(cpu: str | None, fixing: Fixing, *, show_diff: bool, output: str) -> int:
+    """Fix a -cpu value (None: standard input) and print the result."""
+    from hvtune.files import load_stdin
+    from hvtune.fixing import FileFix
+    from hvtune.report import fixes as report
+
+    if cpu is None:
+        loaded = load_stdin()
+        text, source = loaded.text, loaded.source
+    else:
+        text, source = cpu, "--cpu"
+    fixed = FileFix(fixing.outcome(text, source), None, None)
+    if output == "json":
+        click.echo(report.file_json(fixed), nl=False)
+    elif show_diff:
+        click.echo(fixed.outcome.diff(), nl=False)
+    else:
+        click.echo(fixed.outcome.fixed + ("\n" if cpu is not None else ""), nl=False)
+        click.echo(report.file_text(fixed), err=True, nl=False)
     return report.exit_code(fixed.outcome)
 
 
@@ -112,6 +145,7 @@ def fix(
     help="`virsh domcapabilities` output of the host, for <hyperv mode='host-model'>.",
 )
 @CONNECT
+@FORMAT
 def convert(
     file: str | None,
     cpu: str | None,
@@ -121,12 +155,20 @@ def convert(
     qemu_version: str | None,
     domcaps: str | None,
     uri: str | None,
+    output: str,
 ) -> int:
-    """Translate a configuration between QEMU -cpu, libvirt domain XML and JSON."""
+    """Translate a configuration between QEMU -cpu, libvirt domain XML and
+    JSON. Besides the Hyper-V setup, --to libvirt keeps the CPU model (host
+    as host-passthrough, max as maximum, others as a custom model) and the
+    clock's base (libvirt's <clock offset>, QEMU's -rtc base=utc|localtime);
+    --into changes only the Hyper-V setup, its timer and panic device, the
+    CPU features hvtune reads, and the clock's offset when the source gives
+    one: the domain's <cpu> model and everything else stay as they were."""
     from hvtune.cli.inputs import connected_release, host_capabilities, qemu_release_to_judge, read_inputs
     from hvtune.converting import translate, write_into
     from hvtune.errors import InputError, printable
     from hvtune.formats.libvirt_cpu import beyond_known
+    from hvtune.report.convert import convert_json
 
     if file and cpu is not None:
         raise UsageFailure("convert: give either FILE or --cpu, not both")
@@ -148,10 +190,17 @@ def convert(
             said = f"{done.path} already has this Hyper-V configuration; nothing written"
         else:
             said = f"wrote {done.written} (original kept as {done.backup})"
+        if output == "json":
+            click.echo(
+                convert_json(reading.source, reading.format, reading.config, to=None, text=None, into=done), nl=False
+            )
         click.echo(printable(said), err=True)
         return 0
     assert to is not None
     # a --domcaps file is always read (and so checked); the daemon is asked only for host-model
     capabilities = host_capabilities(domcaps, uri if reading.config.host_model else None)
-    click.echo(translate(reading, to, libvirt_version=version, capabilities=capabilities), nl=False)
+    text = translate(reading, to, libvirt_version=version, capabilities=capabilities)
+    if output == "json":
+        text = convert_json(reading.source, reading.format, reading.config, to=to, text=text, into=None)
+    click.echo(text, nl=False)
     return 0

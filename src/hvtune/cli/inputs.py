@@ -6,6 +6,7 @@ This is where the command line looks at the machine; the core never does."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from hvtune.formats.qemu import read_cpu_option
 from hvtune.releases import parse_release
 
 if TYPE_CHECKING:
+    from hvtune.doctor import Site
     from hvtune.formats.domcaps import HypervCapabilities
     from hvtune.host.profile import HostProfile
     from hvtune.sandbox.places import Place
@@ -76,7 +78,7 @@ def host_profile(spec: str | None) -> HostProfile | None:
     """The host to judge against: a bundled profile by name, a saved profile
     file, ``this`` (probe this machine; libvirt's domcapabilities, which no
     check needs, is not asked), or None for no host."""
-    if spec is None:
+    if spec is None or spec == "none":
         return None
     if spec == "this":
         from hvtune.host.profile import probe_host
@@ -85,6 +87,56 @@ def host_profile(spec: str | None) -> HostProfile | None:
     from hvtune.host.profile_json import load_profile
 
     return load_profile(spec)
+
+
+def judged_host(spec: str | None) -> HostProfile | None:
+    """The host check and doctor judge on: --host, else $HVTUNE_HOST, else
+    this machine when it has /dev/kvm (where its VMs run), else none."""
+    if spec is None:
+        spec = os.environ.get("HVTUNE_HOST") or ("this" if os.path.exists("/dev/kvm") else "none")
+    return host_profile(spec)
+
+
+def doctor_hosts(specs: Iterable[str], uris: Iterable[str]) -> list[Site]:
+    """Where doctor looks, and the host each is judged on: --host URI=FILE
+    for that daemon, else a plain --host for all, else this machine for a
+    local daemon (judged_host) and the daemon's own domcapabilities for
+    another machine."""
+    from hvtune.doctor import Site
+
+    named = list(uris)
+    per_uri: dict[str, str] = {}
+    plain: str | None = None
+    for spec in specs:
+        left, has_uri, right = spec.partition("=")
+        if has_uri and "://" in left:
+            if left not in named:
+                raise InputError("--host", None, f"{spec!r} names {left}, which no --connect names")
+            per_uri[left] = right
+        elif plain is not None:
+            raise InputError("--host", None, f"{spec!r}: give one host for all, or URI=FILE for each --connect")
+        else:
+            plain = spec
+    if not named:
+        return [Site(None, judged_host(plain))]
+    sites = []
+    for uri in named:
+        chosen = per_uri.get(uri, plain)
+        if chosen is None and _remote(uri):
+            sites.append(Site(uri, None, ask_daemon=True))
+        else:
+            sites.append(Site(uri, judged_host(chosen)))
+    return sites
+
+
+def _remote(uri: str) -> bool:
+    """Whether a libvirt URI names a daemon on another machine (a host part)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(uri).hostname)
+    except ValueError:
+        return False
 
 
 def checked_release(option: str | None, name: str = "--libvirt-version") -> str | None:

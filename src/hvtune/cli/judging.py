@@ -3,20 +3,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from hvtune.cli.options import (
     CONNECT,
+    FAIL_ON,
     FORMAT,
     GUEST_OS,
-    HOST,
+    JUDGED_ON,
     LIBVIRT_VERSION,
     QEMU_VERSION,
     TARGETS,
+    goal_options,
     guest_os_name,
     stdin_or_fail,
     warn,
 )
+
+if TYPE_CHECKING:
+    from hvtune.plan import Goals
 
 
 @click.command()
@@ -24,7 +31,8 @@ from hvtune.cli.options import (
 @click.option("--cpu", metavar="STRING", help="A -cpu value to check, e.g. 'host,hv-relaxed,hv-stimer'.")
 @CONNECT
 @GUEST_OS
-@HOST
+@JUDGED_ON
+@goal_options
 @click.option(
     "--target",
     type=click.Choice(TARGETS),
@@ -32,6 +40,7 @@ from hvtune.cli.options import (
 )
 @LIBVIRT_VERSION
 @QEMU_VERSION
+@FAIL_ON
 @FORMAT
 def check(
     files: tuple[str, ...],
@@ -39,9 +48,11 @@ def check(
     uri: str | None,
     guest_os: str | None,
     host_spec: str | None,
+    goals: Goals,
     target: str | None,
     libvirt_version: str | None,
     qemu_version: str | None,
+    fail_on: str,
     output: str,
 ) -> int:
     """Find errors and risks in QEMU command lines, -cpu values, domain XML
@@ -50,27 +61,40 @@ def check(
 
     Dependencies are checked exactly as QEMU checks them at VM start, and
     libvirt's own rules as the libvirt release in use applies them; the first
-    error is the one you would meet first. Exit code 1 when any error is
-    found, 2 when an input is unusable.
+    error is the one you would meet first. Judged on this machine when it has
+    /dev/kvm (as doctor does), with the enlightenments a Windows guest's plan
+    for the goals has and it lacks. Exit code 1 when any error is found
+    (--fail-on: also when slow, or at any warning), 2 when an input is
+    unusable.
     """
     from hvtune.checking import check_reading
-    from hvtune.cli.inputs import checked_release, host_profile, libvirt_release, qemu_release_to_judge, read_inputs
+    from hvtune.cli.inputs import checked_release, judged_host, libvirt_release, qemu_release_to_judge, read_inputs
     from hvtune.errors import InputError
     from hvtune.live import check_live
     from hvtune.report import findings as report
+    from hvtune.report.doctor import fails
+    from hvtune.verdict import verdict_of
 
     os_name = guest_os_name(guest_os)
-    host = host_profile(host_spec)
+    host = judged_host(host_spec)
     unusable: list[str] = []
     if uri is not None:
-        results = check_live(uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host)
+        results = check_live(
+            uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host, goals=goals
+        )
     else:
         version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
         qemu = qemu_release_to_judge(qemu_version, say=warn)
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu, qemu)
         results = [
             check_reading(
-                reading, target=target, guest_os=os_name, libvirt_version=version, host=host, qemu_version=qemu
+                reading,
+                target=target,
+                guest_os=os_name,
+                libvirt_version=version,
+                host=host,
+                qemu_version=qemu,
+                goals=goals,
             )
             for reading in readings
             if not isinstance(reading, InputError)
@@ -84,56 +108,81 @@ def check(
         click.echo(report.check_text(results) + report.verify_offer(results, files if uri is None else ()), nl=False)
     if unusable:
         return 2
-    return 1 if any(result.errors for result in results) else 0
+    judged = [(r, verdict_of(r.findings, refused=bool(r.problem), migratable=goals.migratable)) for r in results]
+    return 1 if any(fails(result, verdict, fail_on) for result, verdict in judged) else 0
 
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-@CONNECT
+@click.option(
+    "--connect",
+    "uris",
+    metavar="URI",
+    multiple=True,
+    help="A libvirt daemon, e.g. qemu+ssh://host/system; repeat for a fleet (each judged on its own host).",
+)
 @GUEST_OS
-@HOST
+@click.option(
+    "--host",
+    "host_specs",
+    metavar="[URI=]NAME|FILE",
+    multiple=True,
+    help="Judge on this host: a bundled profile, a file saved with hvtune host --save, 'this' or 'none'; "
+    "URI=FILE for the daemon --connect URI names. Default: $HVTUNE_HOST, else this machine when it has "
+    "/dev/kvm, else none; for another machine's daemon, what its domcapabilities say.",
+)
+@goal_options
 @LIBVIRT_VERSION
+@FAIL_ON
 @FORMAT
 def doctor(
     files: tuple[str, ...],
-    uri: str | None,
+    uris: tuple[str, ...],
     guest_os: str | None,
-    host_spec: str | None,
+    host_specs: tuple[str, ...],
+    goals: Goals,
     libvirt_version: str | None,
+    fail_on: str,
     output: str,
 ) -> int:
     """Check every VM this host can show, on this host, and say what to
-    change, most important first. A file that is no usable VM definition is
-    named on standard error and the others are still checked (exit 2).
+    change, most important first: WILL NOT START, WILL NOT MIGRATE (with
+    --migratable), SLOW (an enlightenment a Windows guest's plan has is
+    missing; the biggest loss named), AT RISK, OK. What the host itself
+    lacks is said once, above the VMs.
 
     With FILE... it checks those QEMU command lines or domain XML files;
     otherwise every domain of the libvirt daemon it can reach (--connect, else
     $LIBVIRT_DEFAULT_URI or qemu:///system); with nothing to check it shows the
-    bundled examples. Each VM is judged on this machine's KVM, or on the host
-    named by --host. Exit code 1 when a VM will not start.
+    bundled examples. Exit code 1 when one of your VMs will not start
+    (--fail-on slow or warning: also for those); the bundled examples never
+    fail. A file that is no usable VM definition is named on standard error
+    and the others are still checked (exit 2).
     """
-    from hvtune.cli.inputs import checked_release, host_profile, installed_libvirt
-    from hvtune.doctor import run_doctor
-    from hvtune.findings import Severity
-    from hvtune.report import findings as report
+    from hvtune.cli.inputs import checked_release, doctor_hosts, installed_libvirt
+    from hvtune.doctor import run_fleet
+    from hvtune.report import doctor as report
+    from hvtune.report import findings as report_findings
 
-    host = host_profile(host_spec or "this")
     version = checked_release(libvirt_version)
     installed = installed_libvirt() if files and version is None else None
-    result = run_doctor(
+    hosts = doctor_hosts(host_specs, uris)
+    reports = run_fleet(
         files,
+        hosts,
         guest_os=guest_os_name(guest_os),
-        uri=uri,
         libvirt_version=version,
-        host=host,
         installed_libvirt=installed,
+        goals=goals,
     )
-    for problem in result.unusable:
-        click.echo(f"hvtune: {problem}", err=True)
+    for each in reports:
+        for problem in each.unusable:
+            click.echo(f"hvtune: {problem}", err=True)
     if output == "json":
-        click.echo(report.doctor_json(result), nl=False)
+        click.echo(report.doctor_json(reports), nl=False)
     else:
-        click.echo(report.doctor_text(result) + report.verify_offer(result.results, files), nl=False)
-    if result.unusable:
+        offer = report_findings.verify_offer([r for each in reports for r in each.results], files)
+        click.echo(report.doctor_text(reports) + offer, nl=False)
+    if any(each.unusable for each in reports):
         return 2
-    return 1 if any(r.worst is Severity.ERROR for r in result.results) else 0
+    return 1 if report.failing(reports, fail_on) else 0

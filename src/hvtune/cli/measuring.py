@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
@@ -60,13 +61,26 @@ def bench(options: BenchOptions, output: str) -> int:
     change: TSC ticks per clock_gettime(CLOCK_REALTIME) call, TSC ticks per
     cpuid(0x1), and a TLB-shootdown test (threads mapping, touching and
     unmapping a shared file). Prints min and median of several runs, with the
-    clocksource and hypervisor signatures that decide them."""
-    from hvtune.bench.run import run_bench
+    clocksource and hypervisor signatures that decide them. On a terminal,
+    standard error shows which run is under way. Exit code 1 when a
+    measurement failed (said in one line on standard error)."""
+    from hvtune.bench.run import failures, run_bench
     from hvtune.report import bench as report
 
-    document = run_bench(options)
+    terminal = sys.stderr.isatty()
+    document = run_bench(options, progress=_show_step if terminal else None)
+    if terminal:
+        click.echo("\r\x1b[K", err=True, nl=False)  # the last progress line goes
     click.echo(report.bench_json(document) if output == "json" else report.bench_text(document), nl=False)
-    return 0
+    failed = failures(document)
+    if failed:
+        click.echo(f"hvtune: bench: {'; '.join(failed)}", err=True)
+    return 1 if failed else 0
+
+
+def _show_step(step: str) -> None:
+    """One progress line on the terminal, over the previous one."""
+    click.echo(f"\r\x1b[Khvtune bench: {step}", err=True, nl=False)
 
 
 @click.command()

@@ -49,6 +49,43 @@ HOST = click.option(
     help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
     "or 'this' to probe this machine.",
 )
+JUDGED_ON = click.option(
+    "--host",
+    "host_spec",
+    metavar="NAME|FILE",
+    help="Judge on this host: a bundled profile (hvtune host --list), a file saved with hvtune host --save, "
+    "'this' to probe this machine, or 'none' for rules that hold on any host. Default: $HVTUNE_HOST, else "
+    "this machine when it has /dev/kvm, else none.",
+)
+FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "slow", "warning"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a VM will not start (error); also when it will not migrate or is slow (slow); or at any "
+    "warning (warning).",
+)
+
+
+class Frequency(click.ParamType[int]):
+    """A frequency in Hz, read as QEMU reads ``-cpu tsc-freq=`` (decimals
+    with a k/M/G/T/P/E suffix in any case, hex), at least 1 Hz."""
+
+    name = "frequency"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from hvtune.formats.qemu_values import parse_metric_size
+
+        hertz = parse_metric_size(value)
+        if hertz is None or hertz < 1:
+            bare = value[:-2]
+            hint = f"; QEMU's suffixes take no Hz: write {bare}" if value.lower().endswith("hz") and bare else ""
+            self.fail(f"{value!r}: not a frequency QEMU's tsc-freq reads (e.g. 2600000000, 2600M, 2.6G){hint}")
+        return hertz
+
+
 GOALS = (
     click.option(
         "--migratable", is_flag=True, help="Keep the guest live-migratable (no passthrough, no unpinned TSC)."
@@ -56,7 +93,12 @@ GOALS = (
     click.option("--nested", "--vbs", "nested", is_flag=True, help="The guest runs Hyper-V, WSL2 or VBS."),
     click.option("--gpu-passthrough", is_flag=True, help="A GPU whose driver refuses a visible hypervisor."),
     click.option("--overcommit", is_flag=True, help="More vCPUs than host CPUs: favour TLB flush, IPI, spinlocks."),
-    click.option("--tsc-frequency", type=click.IntRange(min=1), metavar="HZ", help="Pin the guest's TSC frequency."),
+    click.option(
+        "--tsc-frequency",
+        type=Frequency(),
+        metavar="HZ",
+        help="Pin the guest's TSC frequency: Hz, or with QEMU's tsc-freq suffixes k, M, G, T (2.6G, 2600M).",
+    ),
 )
 # The programs whose rules hvtune judges a configuration by (check --target).
 TARGETS = ("qemu", "libvirt")

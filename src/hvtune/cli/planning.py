@@ -46,6 +46,9 @@ def plan(
         click.echo(report.plan_json(made, rendered, to), nl=False)
     else:
         click.echo(rendered + ("\n" + report.explain_text(made) if explain else ""), nl=False)
+        empty = None if explain else report.empty_plan_note(made)
+        if empty is not None:
+            click.echo(f"hvtune: note: {empty}", err=True)
     return 0
 
 

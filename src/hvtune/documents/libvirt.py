@@ -62,7 +62,7 @@ def hyperv_settings(
 ) -> HypervSettings:
     """The settings; with `nested_of_off` the nested children of copies that
     are off count too (as old libvirt releases read them: see the catalog's
-    libvirt.nested_pass_until)."""
+    libvirt.nested_of_off_until)."""
     states: dict[str, str] = {}
     values: dict[str, Value | None] = {}
     nested: dict[str, str] = {}
@@ -120,6 +120,7 @@ class LibvirtDomain:
     os_id: str | None
     emulator: str | None = None
     unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
+    clock_offset: str | None = None  # the first <clock>'s offset, as libvirt reads it
     # What libvirt keeps of the <hyperv> children, and each <cpu><feature>'s
     # policy by name (the last one written that is not optional): computed
     # once, as every catalog form reads them.

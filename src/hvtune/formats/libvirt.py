@@ -33,7 +33,7 @@ from typing import Any
 from lxml import etree
 
 from hvtune.catalog import load_catalog
-from hvtune.config import ConfigValueError, HypervConfig
+from hvtune.config import CLOCKS, ConfigValueError, HypervConfig
 from hvtune.documents.libvirt import (
     Cpu,
     HypervChild,
@@ -335,7 +335,13 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
         unknown=tuple(hyperv.unknown),
+        clock_offset=_clock_offset(root),
     )
+
+
+def _clock_offset(root: etree._Element) -> str | None:
+    clock = root.find("clock")  # libvirt reads the first
+    return clock.get("offset") if clock is not None else None
 
 
 def _cpu_model_and_tokens(cpu: Cpu | None) -> tuple[str | None, tuple[str, ...]]:
@@ -375,6 +381,7 @@ def domain_config(domain: LibvirtDomain, *, source: str) -> HypervConfig:
             machine=domain.machine,
             extra=extra,
             host_model=domain.hyperv_mode == "host-model",
+            clock=domain.clock_offset if domain.clock_offset in CLOCKS else None,
         )
     except ConfigValueError as error:
         where = {"model": "<cpu><model> ", "token": "<cpu><feature> "}.get(error.name, "")

@@ -4,7 +4,7 @@ In libvirt's order: the model and the ``<cpu>`` features; the clock timers
 in ``<clock>`` order (``kvmclock``, ``hv-time``, ``tsc-frequency``);
 ``kvm-pv-eoi``, ``kvm-pv-unhalt``; ``hv-passthrough=on``, then the ``<hyperv>``
 children in libvirt's element order as ``hv-<name>=on`` (a bare ``hv-<name>``
-before 8.1), spinlocks as ``0x%x``, the vendor id raw, direct-mode timers
+before 7.9), spinlocks as ``0x%x``, the vendor id raw, direct-mode timers
 after ``hv-stimer``, direct and extended TLB flush after ``hv-tlbflush``;
 ``hv-crash`` once (``=on`` from 12.8);
 ``kvm=off`` and the other ``<kvm>`` hints (of the last ``<kvm>``, or from 11.3
@@ -127,7 +127,7 @@ def _hyperv_flags(children: tuple[HypervChild, ...], version: Release) -> list[s
     libvirt keeps what the copies that were on said."""
     catalog = load_catalog()
     by_libvirt = catalog.by_libvirt()
-    settings = hyperv_settings(children, nested_of_off=version < parse_release(catalog.libvirt.nested_pass_until))
+    settings = hyperv_settings(children, nested_of_off=version < parse_release(catalog.libvirt.nested_of_off_until))
     flags = []
     for key in catalog.libvirt.hyperv_order:
         prop = by_libvirt[key]

@@ -120,11 +120,14 @@ class _Planner:
         )
 
 
-def _part(names: Iterable[str]) -> Part:
-    """What changing `names` needs taken apart (see _Planner.part)."""
+def _part(names: Iterable[str], *, clock: bool) -> Part:
+    """What changing `names` (and with `clock`, the clock's offset) needs
+    taken apart (see _Planner.part)."""
     planner = _Planner()
     for form in _forms(names):
         form.plan(planner)
+    if clock:
+        planner.top.add("clock")
     return planner.part()
 
 
@@ -145,8 +148,8 @@ def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None
 class _Domain:
     """Domain text as pieces, with the places libvirt reads."""
 
-    def __init__(self, text: str, names: Iterable[str]):
-        self.document = Document(text, _part(names))
+    def __init__(self, text: str, names: Iterable[str], *, clock: bool = False):
+        self.document = Document(text, _part(names, clock=clock))
         self.root = self.document.root
         self.facts = load_catalog().libvirt
 
@@ -223,6 +226,7 @@ class _Domain:
         return self._in_features("kvm")
 
     def clock(self) -> Element:
+        """The first <clock> (libvirt reads its offset), made when missing."""
         if not self.top("clock"):
             self.set(self._top("clock", last=False), "offset", "utc")
         return self._top("clock", last=False)
@@ -354,8 +358,8 @@ class _Editor:
             self.domain.set(cpu, name, written)
 
 
-def _patched(text: str, change: ConfigChange, source: str) -> _Editor:
-    editor = _Editor(_Domain(text, change.values), source)
+def _patched(text: str, change: ConfigChange, source: str, *, clock: bool = False) -> _Editor:
+    editor = _Editor(_Domain(text, change.values, clock=clock), source)
     catalog = load_catalog()
     for name, value in change.values.items():
         entry = catalog.entry(name)
@@ -389,21 +393,30 @@ def replacement(config: HypervConfig) -> ConfigChange:
 
 
 def _cpu_skeleton(config: HypervConfig) -> str:
-    """A <cpu> for the fragments when config sets a CPU neighbour."""
+    """A <cpu> for the fragments: the model the config names (host is
+    host-passthrough, max maximum, any other a custom model), or qemu64 when
+    it names none but sets a CPU neighbour."""
     catalog = load_catalog()
     in_cpu = (CpuFeatureForm, CpuAttributeForm)
-    if not any(isinstance(entry.libvirt, in_cpu) for name in config.values if (entry := catalog.entry(name))):
+    needed = any(isinstance(entry.libvirt, in_cpu) for name in config.values if (entry := catalog.entry(name)))
+    if config.model is None and not needed:
         return ""
     if config.model in ("host", "max"):
         return f"  <cpu mode='{'host-passthrough' if config.model == 'host' else 'maximum'}'/>\n"
+    # check='none': libvirt passes the model on as QEMU's -cpu does, without
+    # refusing a host that lacks some of its features (libvirt 9.0 refused
+    # Skylake-Server on an EPYC host: "Host CPU does not provide required features")
     model = escape(config.model or "qemu64", "'")
-    return f"  <cpu mode='custom' match='exact'>\n    <model fallback='forbid'>{model}</model>\n  </cpu>\n"
+    return f"  <cpu mode='custom' match='exact' check='none'>\n    <model fallback='forbid'>{model}</model>\n  </cpu>\n"
 
 
 def _into(text: str, config: HypervConfig, source: str) -> _Domain:
-    """The domain whose Hyper-V setup becomes `config`'s."""
-    editor = _patched(text, replacement(config), source)
+    """The domain whose Hyper-V setup becomes `config`'s, with its clock's
+    offset when config says one."""
+    editor = _patched(text, replacement(config), source, clock=config.clock is not None)
     editor.hyperv_mode("host-model" if config.host_model else None, leaving="host-model")
+    if config.clock is not None:
+        editor.domain.set(editor.domain.clock(), "offset", config.clock)
     return editor.domain
 
 

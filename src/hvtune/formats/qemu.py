@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from hvtune.catalog import Catalog, Entry, Neighbour, Property, in_qemu, load_catalog
-from hvtune.config import DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
+from hvtune.config import CLOCKS, DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import InputError, Refusal
 from hvtune.findings import ConfigChange
@@ -448,36 +448,47 @@ def _machine_type(value: str) -> str:
     return ""
 
 
+def _rtc_base(value: str) -> str | None:
+    """The clock base of an -rtc value (base=utc|localtime|DATE), when it
+    is one of CLOCKS; the last base= wins, as in QEMU's option parser."""
+    bases = [part.partition("=")[2] for part in value.split(",") if part.startswith("base=")]
+    return bases[-1] if bases and bases[-1] in CLOCKS else None
+
+
 def parse_command_line(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
     """Read the CPU configuration from a QEMU command line (a shell script, a
     libvirt .args file, a pasted ``ps`` line). The last ``-cpu`` wins, as in
-    QEMU; ``-machine``/``-M`` give the machine type, ``-kernel`` marks a Linux
-    guest booted directly."""
+    QEMU; ``-machine``/``-M`` give the machine type, ``-rtc base=`` the
+    clock's base, ``-kernel`` marks a Linux guest booted directly."""
     command = _last_invocation(_words(text, source))
     cpu: Word | None = None
     machine: str | None = None
+    clock: str | None = None
     guest_os: str | None = None
     for index, word in enumerate(command):
         option = word.text[1:] if word.text.startswith("--") else word.text
         following = command[index + 1] if index + 1 < len(command) else None
-        if option in ("-cpu", "-machine", "-M", "-kernel") and following is None:
+        if option in ("-cpu", "-machine", "-M", "-rtc", "-kernel") and following is None:
             raise InputError(source, f"line {word.line}", f"{word.text} needs a value")
         if option == "-cpu":
             cpu = following
         elif option in ("-machine", "-M") and following is not None:
             machine = _machine_type(following.text) or machine
+        elif option == "-rtc" and following is not None:
+            clock = _rtc_base(following.text) or clock
         elif option == "-kernel":
             guest_os = "linux"
     if cpu is None:
         if not command:
             raise InputError(source, None, "no QEMU command line found")
-        return Reading(source, "qemu", HypervConfig(model=None, machine=machine), QemuCommand(), guest_os)
+        return Reading(source, "qemu", HypervConfig(model=None, machine=machine, clock=clock), QemuCommand(), guest_os)
     try:
         parsed = parse_cpu(cpu.text, source=source, machine=machine, qemu_version=qemu_version)
     except InputError as error:
         raise error.within(source, f"line {cpu.line}") from None
     found = QemuCommand(cpu.line, (cpu.start, cpu.end), parsed.ambiguous, parsed.applied)
-    return Reading(source, "qemu", parsed.config, found, guest_os)
+    config = replace(parsed.config, clock=clock) if clock else parsed.config
+    return Reading(source, "qemu", config, found, guest_os)
 
 
 def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from hvtune.bench.build import build_core
 from hvtune.bench.options import LAB_OPTIONS, SANDBOX_LAB_OPTIONS, BenchOptions
+from hvtune.checking import refuse_refused
 from hvtune.errors import InputError
+from hvtune.formats.qemu import read_cpu_option
 from hvtune.host.sysfs import read_system
 from hvtune.lab.guest import GuestRun, boot
 from hvtune.lab.initramfs import build_initramfs
@@ -85,6 +87,15 @@ def choose_accel(
     return accel, ([*notes, TCG_NOTE] if accel == "tcg" else notes)
 
 
+def _check_cpu(cpu: str, source: str, accel: str) -> None:
+    """Raise InputError when QEMU would refuse `cpu`: its parser, in every
+    accelerator, and its Hyper-V dependency checks, which QEMU runs only
+    under KVM (the sandbox's too)."""
+    reading = read_cpu_option(cpu, source=source)
+    if accel != "tcg":
+        refuse_refused(reading, "qemu")
+
+
 def run_lab(
     a: str,
     b: str,
@@ -102,6 +113,8 @@ def run_lab(
     In the sandbox (of `release`) the guests boot the stack's kernel, and
     each number of `options` left at the lab's default is the sandbox's."""
     chosen, notes = choose_accel(accel, read_system(Path("/")).modules, release, own_kernel=kernel is not None)
+    for source, cpu in (("--a", a), ("--b", b)):  # both, before anything boots
+        _check_cpu(cpu, source, chosen)
     options = options or LAB_OPTIONS
     if chosen == "sandbox":
         if kernel is not None:

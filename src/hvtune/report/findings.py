@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
+from typing import Any, ClassVar, Self
 
 from hvtune.errors import printable
 from hvtune.findings import CheckResult, Finding, Severity
@@ -15,25 +15,12 @@ from hvtune.jsonrecords import encode
 from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
 
-if TYPE_CHECKING:
-    from hvtune.doctor import DoctorReport
-    from hvtune.host.profile import HostProfile
-
 _PROGRAM = {"qemu": "QEMU", "libvirt": "libvirt"}
-_LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
-_VERDICT = {Severity.ERROR: "WILL NOT START", Severity.WARNING: "AT RISK", Severity.INFO: "OK (notes)", None: "OK"}
-Verdict = Literal["will-not-start", "at-risk", "ok"]
-Origin = Literal["files", "libvirt", "examples"]
-_VERDICT_KEY: dict[Severity | None, Verdict] = {
-    Severity.ERROR: "will-not-start",
-    Severity.WARNING: "at-risk",
-    Severity.INFO: "ok",
-    None: "ok",
-}
+LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "info"}
 
 
-def _finding_lines(finding: Finding, spelling: str) -> list[str]:
-    label = f"  {_LABEL[finding.severity]:<8} "
+def finding_lines(finding: Finding, spelling: str) -> list[str]:
+    label = f"  {LABEL[finding.severity]:<8} "
     named = finding.feature and finding.message.startswith(finding.feature)
     subject = f"{finding.feature}: " if finding.feature and not named else ""
     lines = [wrap(subject + finding.message, " " * len(label), first=label)]
@@ -43,23 +30,19 @@ def _finding_lines(finding: Finding, spelling: str) -> list[str]:
     return lines
 
 
-def _counts(result: CheckResult) -> str:
+def counts_text(result: CheckResult) -> str:
     if result.problem:
         return f"{_PROGRAM.get(result.refused_by or 'qemu', 'QEMU')} refuses this configuration"
     parts = [plural(result.count(severity), severity.value) for severity in Severity if result.count(severity)]
     return ", ".join(parts) or "no findings"
 
 
-def result_text(result: CheckResult, *, verdict: bool = False) -> str:
-    source = printable(result.source)
-    head = f"{source}: {_counts(result)}"
-    if verdict:
-        head = f"{source}  {_VERDICT[result.worst]}  ({_counts(result)})"
-    lines = [head]
+def result_text(result: CheckResult) -> str:
+    lines = [f"{printable(result.source)}: {counts_text(result)}"]
     if result.problem:
         lines.append(wrap(result.problem, " " * 11, first=f"  {'ERROR':<8} "))
     for finding in result.findings:
-        lines += _finding_lines(finding, result.format)
+        lines += finding_lines(finding, result.format)
     return "\n".join(lines)
 
 
@@ -151,81 +134,5 @@ def check_json(results: Sequence[CheckResult], unusable: Sequence[str] = ()) -> 
             sources=tuple(SourceRecord.of(result) for result in results),
             unusable=tuple(unusable),
             summary=Summary.of(results),
-        )
-    )
-
-
-def _host_line(host: HostProfile | None) -> str:
-    if host is None:
-        return "Judged without a host (--host names one)."
-    origin = f"probed {host.probed}" if host.probed else "bundled profile"
-    return wrap(f"Judged on host {host.name} ({origin}): {host.status}.", "")
-
-
-def doctor_text(report: DoctorReport) -> str:
-    results = report.results
-    note = "\n".join(wrap(line + ".", "") for line in f"hvtune doctor {report.note}".split("\n"))
-    blocks = [note + "\n" + _host_line(report.host)]
-    blocks += [result_text(result, verdict=True) for result in results]
-    stopped = sum(1 for r in results if r.worst is Severity.ERROR)
-    at_risk = sum(1 for r in results if r.worst is Severity.WARNING)
-    fine = len(results) - stopped - at_risk
-    summary_line = f"Summary: {plural(len(results), 'VM')}: {stopped} will not start, {at_risk} at risk, {fine} fine"
-    if report.unusable:
-        summary_line += f"; {plural(len(report.unusable), 'file')} could not be used (named on standard error)"
-    blocks.append(summary_line + ".")
-    return "\n\n".join(blocks) + "\n"
-
-
-@dataclass(frozen=True)
-class JudgedHost:
-    """The host doctor judged against: ``probed`` is when (null: a bundled profile)."""
-
-    name: str
-    probed: str | None
-    status: str
-
-
-@dataclass(frozen=True)
-class VmRecord(SourceRecord):
-    """One VM: its source, its verdict and its findings."""
-
-    verdict: Verdict
-    findings: tuple[FindingRecord, ...]
-
-
-@dataclass(frozen=True)
-class DoctorDocument:
-    """``hvtune doctor --format json``: what was looked at (``origin``) and
-    why (``note``), the host, every VM most urgent first, the files that were
-    no VM definition, and the counts."""
-
-    SCHEMA: ClassVar[str] = "hvtune/doctor/1"
-
-    origin: Origin
-    note: str
-    host: JudgedHost | None
-    vms: tuple[VmRecord, ...]
-    unusable: tuple[str, ...]
-    summary: Summary
-
-
-def doctor_json(report: DoctorReport) -> str:
-    host = report.host
-    return encode(
-        DoctorDocument(
-            origin=cast(Origin, report.origin),
-            note=report.note,
-            host=None if host is None else JudgedHost(host.name, host.probed, host.status),
-            vms=tuple(
-                VmRecord.of(
-                    result,
-                    verdict=_VERDICT_KEY[result.worst],
-                    findings=tuple(FindingRecord.of(finding) for finding in result.findings),
-                )
-                for result in report.results
-            ),
-            unusable=tuple(report.unusable),
-            summary=Summary.of(report.results),
         )
     )

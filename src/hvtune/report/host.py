@@ -82,6 +82,14 @@ def _support(profile: HostProfile) -> list[str]:
     return lines
 
 
+# The kernel's words in /sys/devices/system/cpu/smt/control, as a reader says them.
+_SMT_WORDS = {"forceoff": "forced off", "notsupported": "not supported", "notimplemented": "not implemented"}
+
+
+def _smt(control: str | None) -> str:
+    return "unknown" if control is None else _SMT_WORDS.get(control, control)
+
+
 def host_text(profile: HostProfile) -> str:
     when = f"probed {profile.probed}" if profile.probed else profile.description
     lines = [
@@ -98,7 +106,7 @@ def host_text(profile: HostProfile) -> str:
         _line("Nested", _known(profile.nested, "on", "off")),
         _line("APICv/AVIC", _known(profile.apicv, "on", "off")),
         _line("Clocksource", _clock(profile)),
-        _line("SMT", profile.system.smt or "unknown"),
+        _line("SMT", _smt(profile.system.smt)),
         _line("QEMU", profile.qemu_version or "not installed"),
         _line("libvirt", _libvirt(profile)),
     ]

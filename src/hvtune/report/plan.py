@@ -23,6 +23,21 @@ def _decision_line(decision: Decision, width: int) -> str:
     return wrap(decision.reason, " " * (width + 4), first=f"  {label:<{width}}  ")
 
 
+def empty_plan_note(plan: Plan) -> str | None:
+    """Why the plan enables nothing (the host lacks Hyper-V emulation, the
+    guest does not use it), in one line; None when it enables something."""
+    if plan.config.hyperv_enabled:
+        return None
+    reasons = [_first_sentence(note.removeprefix(f"{plan.host.name}: ")) for note in plan.notes]
+    reasons = reasons or ["`--explain` gives the reason for each property"]
+    return f"no enlightenment planned for {plan.guest.title} on host {plan.host.name}: {' '.join(reasons)}"
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
+
+
 def explain_text(plan: Plan) -> str:
     chosen = [d for d in plan.decisions if d.chosen]
     left = [d for d in plan.decisions if not d.chosen]

@@ -11,7 +11,7 @@ from hvtune.cpuid import leaves_json
 from hvtune.jsonrecords import encode
 from hvtune.lab.guest import GuestRun
 from hvtune.report.cpuid import cpuid_text
-from hvtune.report.text import wrap
+from hvtune.report.text import plural, wrap
 from hvtune.sandbox.domain import KEPT
 from hvtune.sandbox.places import Place, Sandbox
 from hvtune.sandbox.stack import Stack
@@ -208,5 +208,5 @@ def verify_text(verification: Verification) -> str:
             lines.append(wrap(defect_line(verification, result), "    ", first="  "))
         lines.append("")
     disagreeing = sum(not result.agrees for result in verification.results)
-    lines.append(f"{len(verification.results)} configuration(s), {disagreeing} disagreeing with hvtune")
+    lines.append(f"{plural(len(verification.results), 'configuration')}, {disagreeing} disagreeing with hvtune")
     return "\n".join(lines) + "\n"

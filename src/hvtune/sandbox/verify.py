@@ -25,6 +25,7 @@ from hvtune.formats.reading import Reading
 from hvtune.host.profile import HostProfile
 from hvtune.host.versions import QEMU_BINARY
 from hvtune.lab.guest import GuestRun
+from hvtune.report.text import plural
 from hvtune.sandbox.domain import runnable_domain
 from hvtune.sandbox.l2 import boot_cases, guest_spec, initramfs_files, read_boots
 from hvtune.sandbox.payload import payload_argv, payload_image, read_payload_output
@@ -207,7 +208,7 @@ def verify(
         request["cases"] = cases + boot_cases(list(guests.values()))
         extra.update(initramfs_files("hvtune verify --boot", None))
     say(
-        f"running {len(cases)} configuration(s) on {place.name} ({place.accel})"
+        f"running {plural(len(cases), 'configuration')} on {place.name} ({place.accel})"
         + (", a Linux guest with each -cpu value" if guests else "")
     )
     outcome = place.run(request, extra, say=say)

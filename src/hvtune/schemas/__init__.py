@@ -42,14 +42,15 @@ def published() -> tuple[Published, ...]:
     from hvtune.bench.document import BenchDocument
     from hvtune.formats import json as config_format
     from hvtune.host.profile_json import ProfileDocument
-    from hvtune.report import bench, catalog, compare, findings, fixes, host, lab, plan, verify
+    from hvtune.report import bench, catalog, compare, convert, doctor, findings, fixes, host, lab, plan, verify
 
     records: list[tuple[str, Any]] = [
         ("hvtune check --format json", findings.CheckDocument),
-        ("hvtune doctor --format json", findings.DoctorDocument),
+        ("hvtune doctor --format json", doctor.DoctorDocument),
         ("hvtune fix FILE --format json", fixes.FixDocument),
         ("hvtune fix --connect URI DOMAIN --format json", fixes.LiveFixDocument),
         ("hvtune plan --format json", plan.PlanDocument),
+        ("hvtune convert --format json", convert.ConvertDocument),
         ("hvtune compare --format json", compare.CompareDocument),
         ("hvtune host --format json, and the profiles host --save writes", ProfileDocument),
         ("hvtune host --list --format json", host.ProfilesDocument),

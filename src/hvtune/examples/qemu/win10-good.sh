@@ -4,7 +4,7 @@
 exec qemu-system-x86_64 \
   -name win10,process=win10 \
   -machine q35,accel=kvm \
-  -cpu host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,hv-frequencies,hv-tlbflush,hv-ipi,hv-avic \
+  -cpu host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-tlbflush,hv-ipi,hv-avic \
   -smp 4,sockets=1,cores=4,threads=1 \
   -m 8G \
   -rtc base=localtime,clock=host,driftfix=slew \

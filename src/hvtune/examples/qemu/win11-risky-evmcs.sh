@@ -7,7 +7,7 @@ exec qemu-system-x86_64 \
   -machine q35,accel=kvm,smm=on \
   -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,readonly=on \
   -drive if=pflash,format=raw,unit=1,file=/var/lib/vms/win11-wsl_VARS.fd \
-  -cpu host,+vmx,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-reenlightenment,hv-tlbflush,hv-ipi,hv-evmcs,hv-emsr-bitmap,hv-tlbflush-direct \
+  -cpu host,+vmx,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-time,hv-frequencies,hv-reenlightenment,hv-tlbflush,hv-ipi,hv-evmcs,hv-emsr-bitmap,hv-tlbflush-direct,hv-avic \
   -smp 8,sockets=1,cores=8 \
   -m 24G \
   -drive file=/var/lib/vms/win11-wsl.qcow2,if=virtio,cache=none \
