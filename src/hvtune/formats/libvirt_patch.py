@@ -117,10 +117,14 @@ class _Planner:
                 holding={tag: holding[tag] for tag in self.features & holding.keys()},
             )
         top = self.top | inside_top.keys()
+        # of thousands of <clock> or <devices>, those that may hold a timer
+        # or panic device edited, and the first (which takes new ones)
+        holding = {tag: inside_top[tag].kept for tag in ("clock", "devices") if tag in inside_top.keys() - self.top}
         return Part(
-            kept=frozenset(top),
-            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
+            kept=frozenset(top - holding.keys()),
+            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}) | holding.keys(),
             inside=inside_top,
+            holding=holding,
         )
 
 
