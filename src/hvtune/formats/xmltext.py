@@ -396,6 +396,11 @@ def _element(
     return element, end
 
 
+def _run_of(part: Part, firsts: frozenset[str]) -> re.Pattern[str]:
+    """The plain run of `part`'s children while `firsts` are still to come."""
+    return _plain_run(part.kept | firsts, tuple(pair for pair in part.held if pair[0] not in firsts))
+
+
 def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, part: Part) -> int:
     """Give the last child of each `holding` tag that a plain run passed an
     Element of its own (in document order); where the text before the next
@@ -420,10 +425,10 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     last: tuple[int, int] | None = None  # a last child left in that text
     # the root's children up to an indented one count (Document.indent_unit); of others the first
     indented = False
+    run = _run_of(part, firsts)
     while True:
         if indented and not part.every:
-            held = tuple(pair for pair in part.held if pair[0] not in firsts)
-            passed = _plain_run(part.kept | firsts, held).match(text, position)
+            passed = run.match(text, position)
             assert passed is not None  # it matches at least nothing
             if passed.end() > position:
                 last = passed.span("last") if passed.group("last") is not None else last
@@ -444,7 +449,10 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         if not indented or name in firsts or part.keeps(name, start.group()):
             child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
             children.append(child)
-            piece, last, firsts = position, None, firsts - {name}
+            piece, last = position, None
+            if name in firsts:
+                firsts = firsts - {name}
+                run = _run_of(part, firsts)
             indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
         else:
             position = _element(text, start, None, "", None)[1]
