@@ -122,7 +122,7 @@ class _Planner:
         holding = {tag: inside_top[tag].kept for tag in ("clock", "devices") if tag in inside_top.keys() - self.top}
         return Part(
             kept=frozenset(top - holding.keys()),
-            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}) | holding.keys(),
+            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}) | frozenset(holding),
             inside=inside_top,
             holding=holding,
         )

@@ -396,8 +396,10 @@ def _element(
     return element, end
 
 
+@lru_cache(maxsize=256)
 def _run_of(part: Part, firsts: frozenset[str]) -> re.Pattern[str]:
-    """The plain run of `part`'s children while `firsts` are still to come."""
+    """The plain run of `part`'s children while `firsts` are still to come
+    (asked once for each of thousands of parents taken apart alike)."""
     return _plain_run(part.kept | firsts, tuple(pair for pair in part.held if pair[0] not in firsts))
 
 
