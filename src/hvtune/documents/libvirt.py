@@ -128,10 +128,8 @@ class LibvirtDomain:
     cpu_policies: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        policies: dict[str, str] = {}
-        for policy, name in self.cpu.features if self.cpu else ():
-            if policy != "optional":
-                policies[name] = policy
+        features = self.cpu.features if self.cpu else ()
+        policies = {name: policy for policy, name in features if policy != "optional"}
         object.__setattr__(self, "settings", hyperv_settings(self.hyperv))
         object.__setattr__(self, "cpu_policies", policies)
 

@@ -125,8 +125,8 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     frequency is checked, as libvirt does."""
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    for element in _pick(root, "timers"):
-        frequency = _number(element, "frequency", source)
+    for element in _TIMERS(root):
+        frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
         name = element.get("name") or ""
         if name not in _CPU_TIMERS:
             continue
@@ -147,7 +147,7 @@ def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
     model = parts.get("model")
     mode = element.get("mode") or "custom"
     features = tuple(
-        (feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")
+        [(feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")]
     )
     cache = parts.get("cache")
     address = parts.get("maxphysaddr")
@@ -186,6 +186,17 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
+class _EveryName(dict[str, str]):
+    """Every name known, with no value attribute: how the children of a
+    <stimer> or <tlbflush> are read."""
+
+    def get(self, name: str, default: object = None) -> str:
+        return ""
+
+
+_ANY_NAME = _EveryName()
+
+
 class _Copies:
     """The copies of <hyperv> children (or of one child's children) worth
     keeping, in document order. A copy without children of its own is kept
@@ -202,7 +213,8 @@ class _Copies:
         self.source = source
         self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
         self.kept: list[HypervChild] = []
-        self.seen: dict[tuple[str, str | None, str | None, bool], HypervChild] = {}
+        # the copies seen outside and under passthrough: (name, state, value attribute) -> record
+        self.seen: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
         self.unknown: list[UnknownChild] = []
@@ -210,29 +222,32 @@ class _Copies:
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
-        read as known, their parent's checks judge their names."""
-        source, value_attribute, seen, last, tail = self.source, self.value_attribute, self.seen, self.last, self.tail
+        read as known, their parent's checks judge their names. (The loop
+        runs once per element written, so it does as little as it can: a
+        copy already seen costs a tag, a state and two look-ups.)"""
+        source, kept, seen, last, tail = self.source, self.kept, self.seen[passthrough], self.last, self.tail
+        value_attribute = _ANY_NAME if nested else self.value_attribute
         unknown = self.unknown_seen[passthrough]
         for element in elements:
             name = element.tag
-            attribute = "" if nested else value_attribute.get(name)
+            attribute = value_attribute.get(name)
             if attribute is None:
                 if name not in unknown:
                     unknown.add(name)
-                    self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
+                    self.unknown.append(UnknownChild(name, passthrough, len(kept)))
                 continue
             if not nested and len(element):
                 children = _Copies(source, {})
                 children.read(element.iterchildren(etree.Element), False, True)
                 record = _hyperv_child(element, source, attribute, passthrough, children.records())
             else:
-                copy = (name, element.get("state"), element.get(attribute) if attribute else None, passthrough)
+                copy = (name, element.get("state"), element.get(attribute) if attribute else None)
                 found = seen.get(copy)
                 if found is not None:
                     last[name] = found
                     continue
                 record = seen[copy] = _hyperv_child(element, source, attribute, passthrough, ())
-            self.kept.append(record)
+            kept.append(record)
             last[name] = tail[name] = record
 
     def records(self) -> tuple[HypervChild, ...]:
@@ -241,28 +256,21 @@ class _Copies:
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
 
 
-# What libvirt reads, picked by lxml without visiting the rest: every
-# <features>' kvm hints and <hyperv> children (in document order), every
-# <clock>'s timers, every <devices>' hyperv panics; of the <features>
-# children libvirt takes the last of, only that one.
-_PICK = {
-    name: etree.XPath(path)
-    for name, path in {
-        "kvm": "features/kvm",
-        "hypervs": "features/hyperv",
-        "timers": "clock/timer",
-        "panics": "devices/panic[@model='hyperv']",
-    }.items()
-}
+# What libvirt reads, picked by XPath, which passes over the rest (thousands
+# of <features> or <devices>) without a Python object for each: of the
+# <features> children libvirt takes the last of, only that one; every
+# <devices>' hyperv panics; every <kvm> and <hyperv>; every <clock>'s timers.
+# (The children of a <hyperv> are iterated by lxml instead: XPath returns
+# all its nodes at once, which costs several times more when they are many.)
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
-_ANY_PASSTHROUGH = etree.XPath("boolean(features/hyperv[@mode='passthrough'])")
+_HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
+_KVM = etree.XPath("features/kvm")
+_HYPERVS = etree.XPath("features/hyperv")
+_TIMERS = etree.XPath("clock/timer")
+# The modes written on <hyperv> elements (a test on every <hyperv> costs more).
+_HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
-
-
-def _pick(root: etree._Element, name: str) -> list[etree._Element]:
-    found: list[etree._Element] = _PICK[name](root)
-    return found
 
 
 def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
@@ -284,11 +292,14 @@ def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     every <hyperv>, in turn (all in one pick when none is in passthrough
     mode: thousands of <hyperv> elements cost one visit each)."""
     copies = _Copies(source, _value_attributes())
-    if not _ANY_PASSTHROUGH(root):
-        children = (hyperv.iterchildren(etree.Element) for hyperv in _pick(root, "hypervs"))
-        copies.read(chain.from_iterable(children), False, False)
+    hypervs: list[etree._Element] = _HYPERVS(root)
+    if "passthrough" not in _HYPERV_MODES(root):
+        # iterating an element yields its children, all elements in a tree
+        # parse_xml built (no comments, no processing instructions, no DTD
+        # so no entity references): chain walks them all in C
+        copies.read(chain.from_iterable(hypervs), False, False)
     else:
-        for hyperv in _pick(root, "hypervs"):
+        for hyperv in hypervs:
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
     last = _last_feature(root, "hyperv")
     return (last.get("mode") or "custom") if last is not None else None, copies
@@ -301,12 +312,10 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     top = _first_children(root, "name", "metadata", "cpu")
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)
-    kvm = tuple(
-        {hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _pick(root, "kvm")
-    )
+    kvm = tuple({hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _KVM(root))
     apic = _last_feature(root, "apic")
     timers = _timers(root, source)
-    panics = _pick(root, "panics")
+    panics: list[etree._Element] = _HYPERV_PANICS(root)
     os_type = _first_grandchild(root, "os", "type")  # the first, as libvirt's ./os/type[1]
     return LibvirtDomain(
         name=_text(top.get("name")) or "",

@@ -107,16 +107,24 @@ class _Planner:
             }
             if self.kvm_hints:
                 inside_features["kvm"] = Part(kept=frozenset(self.kvm_hints))
+            # of thousands of <hyperv> or <kvm>, those holding an edited
+            # child, and the last (which takes new children and the mode)
+            holding = {"hyperv": frozenset(hyperv), "kvm": frozenset(self.kvm_hints)}
             inside_top["features"] = Part(
-                kept=frozenset(self.features),
+                kept=frozenset(self.features - holding.keys()),
                 firsts=_ranked_after(facts.features_order, self.features),
                 inside=inside_features,
+                holding={tag: holding[tag] for tag in self.features & holding.keys()},
             )
         top = self.top | inside_top.keys()
+        # of thousands of <clock> or <devices>, those that may hold a timer
+        # or panic device edited, and the first (which takes new ones)
+        holding = {tag: inside_top[tag].kept for tag in ("clock", "devices") if tag in inside_top.keys() - self.top}
         return Part(
-            kept=frozenset(top),
-            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}),
+            kept=frozenset(top - holding.keys()),
+            firsts=_ranked_after(facts.domain_order, top & {"features", "clock", "devices"}) | frozenset(holding),
             inside=inside_top,
+            holding=holding,
         )
 
 

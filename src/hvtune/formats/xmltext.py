@@ -43,12 +43,25 @@ class Part:
     appending), and so do the root's children up to the first indented one.
     The other children stay in the text between, passed by a regular
     expression without a step of Python each. A child with an Element is
-    taken apart as `inside` says for its tag, or left opaque."""
+    taken apart as `inside` says for its tag, or left opaque.
+
+    A tag in `holding` is kept only where it may matter: a child of that tag
+    gets an Element when its text may hold an element its keys name (keys
+    as in `kept`), and the last child of that tag before each step of Python
+    and at the end does too (so the last one always has an Element); the
+    others, thousands of copies that hold nothing to edit, stay in the text
+    between."""
 
     every: bool = False
     kept: frozenset[str] = frozenset()
     firsts: frozenset[str] = frozenset()
     inside: Mapping[str, Part] = field(default_factory=dict)
+    holding: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @cached_property
+    def held(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        """`holding` in a fixed order (the groups of _plain_run)."""
+        return tuple(sorted(self.holding.items()))
 
     @cached_property
     def conditions(self) -> Mapping[str, tuple[tuple[str, str], ...]]:
@@ -62,7 +75,7 @@ class Part:
         return {tag: tuple(pairs) for tag, pairs in found.items()}
 
     def keeps(self, tag: str, head: str) -> bool:
-        if self.every or tag in self.kept:
+        if self.every or tag in self.kept or tag in self.holding:
             return True
         pairs = self.conditions.get(tag)
         return pairs is not None and any(_value_in(head, attribute) == value for attribute, value in pairs)
@@ -85,29 +98,47 @@ def _content(tag: str) -> re.Pattern[str]:
     return re.compile(rf"(?:[^<]++|{_MARKUP}|<(?!/?{re.escape(tag)}[\s/>]))*+<(/?){re.escape(tag)}[\s/>]")
 
 
+def _start_of(key: str) -> str:
+    """What follows "<" in a start tag that a key of Part.kept names: "tag",
+    or "tag attribute=value" (that value, or one with a reference that may
+    spell it: then a step of Python decides)."""
+    tag, _, condition = key.partition(" ")
+    if not condition:
+        return rf"{re.escape(tag)}[\s/>]"
+    attribute, _, value = condition.partition("=")
+    other = r"""(?>\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+'))"""
+    value = re.escape(value)
+    quoted = rf"""(?:"(?:{value}|[^"&]*+&[^"]*+)"|'(?:{value}|[^'&]*+&[^']*+)')"""
+    return rf"{re.escape(tag)}(?={other}*?\s++{re.escape(attribute)}\s*+=\s*+{quoted})"
+
+
+def _small_child(same: str, refused: tuple[str, ...] = ()) -> str:
+    """After "<" and the name, a small element (`same` matches its name
+    again) whose content holds no element of its own name and none that
+    `refused` (keys as in Part.kept) names."""
+    refusing = "".join("|" + _start_of(key) for key in refused)
+    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?{same}[\s/>]|[!?]{refusing})){{0,1000}}+"
+    return rf"{_ATTRIBUTES}(?:/>|>{content}</{same}\s*+>)"
+
+
 @lru_cache(maxsize=256)
-def _plain_run(kept: frozenset[str]) -> re.Pattern[str]:
+def _plain_run(kept: frozenset[str], holding: tuple[tuple[str, frozenset[str]], ...] = ()) -> re.Pattern[str]:
     """Consecutive children that `kept` does not name, with the text and
     markup before each, that hold no element of their own name and are
     small (the others are followed one by one, a large one found at the
-    speed of a search). Group 1 is the last child."""
-    refused = []
-    for key in sorted(kept):
-        tag, _, condition = key.partition(" ")
-        if condition:
-            attribute, _, value = condition.partition("=")
-            other = r"""(?>\s++[^\s=/>]++\s*+=\s*+(?:"[^"]*+"|'[^']*+'))"""
-            # that value, or one with a reference that may spell it (then a step of Python decides)
-            value = re.escape(value)
-            quoted = rf"""(?:"(?:{value}|[^"&]*+&[^"]*+)"|'(?:{value}|[^'&]*+&[^']*+)')"""
-            having = rf"(?={other}*?\s++{re.escape(attribute)}\s*+=\s*+{quoted})"
-            refused.append(rf"{re.escape(tag)}{having}")
-        else:
-            refused.append(rf"{re.escape(tag)}[\s/>]")
+    speed of a search). Group "last" is the last child. A child of a tag in
+    `holding` passes when its content holds nothing its keys name; group
+    "held0", "held1"... is the last one passed of each such tag."""
+    refused = [_start_of(key) for key in sorted(kept)] + [_start_of(tag) for tag, _ in holding]
     unkept = f"(?!{'|'.join(refused)})" if refused else ""
-    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?\2[\s/>]|[!?])){{0,1000}}+"
-    child = rf"<{unkept}([^\s/>!?]++){_ATTRIBUTES}(?:/>|>{content}</\2\s*+>)"
-    return re.compile(rf"(?:[^<]++|{_MARKUP}|({child}))*+")
+    held = [
+        rf"(?P<held{index}><{re.escape(tag)}(?=[\s/>]){_small_child(re.escape(tag), tuple(sorted(keys)))})"
+        for index, (tag, keys) in enumerate(holding)
+    ]
+    child = rf"<{unkept}(?P<name>[^\s/>!?]++){_small_child('(?P=name)')}"
+    # an atomic group, not a possessive repeat: Python 3.11's possessive
+    # repeat loses (or corrupts: SystemError) the spans of groups inside it
+    return re.compile(rf"(?>(?:[^<]++|{_MARKUP}|(?P<last>{'|'.join([*held, child])}))*)")
 
 
 @lru_cache(maxsize=64)
@@ -365,6 +396,28 @@ def _element(
     return element, end
 
 
+@lru_cache(maxsize=256)
+def _run_of(part: Part, firsts: frozenset[str]) -> re.Pattern[str]:
+    """The plain run of `part`'s children while `firsts` are still to come
+    (asked once for each of thousands of parents taken apart alike)."""
+    return _plain_run(part.kept | firsts, tuple(pair for pair in part.held if pair[0] not in firsts))
+
+
+def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, part: Part) -> int:
+    """Give the last child of each `holding` tag that a plain run passed an
+    Element of its own (in document order); where the text before the next
+    child now begins."""
+    spans = sorted(passed.span(name) for name in passed.re.groupindex if name.startswith("held"))
+    for start, _ in spans:
+        if start >= piece:
+            tag = _START_TAG.match(text, start)
+            assert tag, f"no start tag at {start}"
+            child, end = _element(text, tag, part.inside.get(tag.group(1)), text[piece:start], element)
+            element.children.append(child)
+            piece = end
+    return piece
+
+
 def _children(text: str, element: Element, position: int, part: Part) -> int:
     """Take apart an element's content from `position` into its (empty)
     children; the offset after its end tag."""
@@ -374,13 +427,17 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     last: tuple[int, int] | None = None  # a last child left in that text
     # the root's children up to an indented one count (Document.indent_unit); of others the first
     indented = False
+    run = _run_of(part, firsts)
     while True:
         if indented and not part.every:
-            passed = _plain_run(part.kept | firsts).match(text, position)
+            passed = run.match(text, position)
             assert passed is not None  # it matches at least nothing
             if passed.end() > position:
-                last = passed.span(1) if passed.group(1) is not None else last
+                last = passed.span("last") if passed.group("last") is not None else last
                 position = passed.end()
+                if part.holding:
+                    piece = _carve_held(text, passed, element, piece, part)
+                    last = last if last is not None and last[0] >= piece else None
         index = text.index("<", position)
         following = text[index + 1]
         if following == "/":
@@ -394,7 +451,10 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         if not indented or name in firsts or part.keeps(name, start.group()):
             child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
             children.append(child)
-            piece, last, firsts = position, None, firsts - {name}
+            piece, last = position, None
+            if name in firsts:
+                firsts = firsts - {name}
+                run = _run_of(part, firsts)
             indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
         else:
             position = _element(text, start, None, "", None)[1]
