@@ -24,7 +24,7 @@ from hvtune.formats import read_text
 from hvtune.host.remote import profile_from_libvirt
 from hvtune.live import Connection, default_uri
 from hvtune.report.text import plural
-from hvtune.verdict import verdict_of
+from hvtune.verdict import fails, result_verdict
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
@@ -96,7 +96,7 @@ def run_doctor(
 
     def report(origin: str, note: str, results: list[CheckResult | None]) -> DoctorReport:
         def urgency(result: CheckResult) -> tuple[int, int, int, str]:
-            judged = verdict_of(result.findings, refused=bool(result.problem), migratable=migratable)
+            judged = result_verdict(result, migratable=migratable)
             return (judged.rank, -result.errors, -result.count(Severity.WARNING), result.source)
 
         judged = sorted((r for r in results if r is not None), key=urgency)
@@ -186,3 +186,14 @@ def run_fleet(
     with ThreadPoolExecutor(max_workers=min(8, len(sites))) as pool:
         futures = [pool.submit(run, uri=site.uri, host=site.host, ask_daemon=site.ask_daemon) for site in sites]
         return tuple(future.result() for future in futures)
+
+
+def failing(reports: Sequence[DoctorReport], fail_on: str) -> bool:
+    """Whether the user's own VMs (never the bundled examples) fail the gate
+    `fail_on` (verdict.fails)."""
+    return any(
+        fails(result, fail_on, migratable=report.migratable)
+        for report in reports
+        if report.origin != "examples"
+        for result in report.results
+    )

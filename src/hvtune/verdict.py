@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from hvtune.catalog import load_catalog
-from hvtune.findings import Finding, Severity
+from hvtune.findings import CheckResult, Finding, Severity
 from hvtune.impact_table import Impact
 
 
@@ -61,6 +61,21 @@ def verdict_of(findings: Iterable[Finding], *, refused: bool = False, migratable
     if not migratable:
         verdicts = [Verdict.AT_RISK if v is Verdict.WILL_NOT_MIGRATE else v for v in verdicts]
     return min(verdicts, key=lambda v: v.rank, default=Verdict.OK)
+
+
+def result_verdict(result: CheckResult, *, migratable: bool = False) -> Verdict:
+    """The verdict on one checked VM (refused outright: WILL NOT START)."""
+    return verdict_of(result.findings, refused=bool(result.problem), migratable=migratable)
+
+
+def fails(result: CheckResult, fail_on: str, *, migratable: bool = False) -> bool:
+    """Whether one result fails the gate `fail_on`: ``error`` a VM that will
+    not start, ``slow`` also one that will not migrate (when that matters)
+    or is slow, ``warning`` any warning."""
+    if fail_on == "warning":
+        return bool(result.errors or any(f.severity is Severity.WARNING for f in result.findings))
+    limit = Verdict.SLOW if fail_on == "slow" else Verdict.WILL_NOT_START
+    return result_verdict(result, migratable=migratable).rank <= limit.rank
 
 
 def _loss_subject(finding: Finding) -> str | None:

@@ -73,8 +73,7 @@ def check(
     from hvtune.errors import InputError
     from hvtune.live import check_live
     from hvtune.report import findings as report
-    from hvtune.report.doctor import fails
-    from hvtune.verdict import verdict_of
+    from hvtune.verdict import fails
 
     os_name = guest_os_name(guest_os)
     host = judged_host(host_spec)
@@ -109,8 +108,7 @@ def check(
         click.echo(report.check_text(results) + report.verify_offer(results, files if uri is None else ()), nl=False)
     if unusable:
         return 2
-    judged = [(r, verdict_of(r.findings, refused=bool(r.problem), migratable=goals.migratable)) for r in results]
-    return 1 if any(fails(result, verdict, fail_on) for result, verdict in judged) else 0
+    return 1 if any(fails(result, fail_on, migratable=goals.migratable) for result in results) else 0
 
 
 @click.command()
@@ -162,7 +160,7 @@ def doctor(
     and the others are still checked (exit 2).
     """
     from hvtune.cli.inputs import checked_release, doctor_hosts, installed_libvirt
-    from hvtune.doctor import run_fleet
+    from hvtune.doctor import failing, run_fleet
     from hvtune.report import doctor as report
     from hvtune.report import findings as report_findings
 
@@ -187,4 +185,4 @@ def doctor(
         click.echo(report.doctor_text(reports) + offer, nl=False)
     if any(each.unusable for each in reports):
         return 2
-    return 1 if report.failing(reports, fail_on) else 0
+    return 1 if failing(reports, fail_on) else 0

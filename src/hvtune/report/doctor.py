@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 from hvtune.errors import printable
-from hvtune.findings import CheckResult, Finding, Severity
+from hvtune.findings import CheckResult, Severity
 from hvtune.jsonrecords import encode
 from hvtune.report import style
 from hvtune.report.findings import SourceRecord, Summary, counts_text, finding_lines, labelled
 from hvtune.report.records import FindingRecord
 from hvtune.report.text import plural, wrap
-from hvtune.verdict import Verdict, biggest_loss, verdict_of
+from hvtune.verdict import Verdict, biggest_loss, result_verdict
 
 if TYPE_CHECKING:
     from hvtune.doctor import DoctorReport
@@ -27,7 +27,7 @@ Origin = Literal["files", "libvirt", "examples"]
 
 
 def verdict(report: DoctorReport, result: CheckResult) -> Verdict:
-    return verdict_of(result.findings, refused=bool(result.problem), migratable=report.migratable)
+    return result_verdict(result, migratable=report.migratable)
 
 
 def host_problems(report: DoctorReport) -> dict[str, list[str]]:
@@ -233,27 +233,3 @@ def _section(report: DoctorReport) -> HostSection:
 
 def doctor_json(reports: Sequence[DoctorReport]) -> str:
     return encode(DoctorDocument(hosts=tuple(_section(report) for report in reports)))
-
-
-def failing(reports: Sequence[DoctorReport], fail_on: str) -> bool:
-    """Whether the user's own VMs (never the bundled examples) fail the
-    gate: ``error`` a VM that will not start, ``slow`` also one that will not
-    migrate (when that matters) or is slow, ``warning`` any warning."""
-    for report in reports:
-        if report.origin == "examples":
-            continue
-        for result in report.results:
-            if fails(result, verdict(report, result), fail_on):
-                return True
-    return False
-
-
-def fails(result: CheckResult, judged: Verdict, fail_on: str) -> bool:
-    """Whether one result fails the gate `fail_on` (error, slow, warning)."""
-    if fail_on == "warning":
-        return bool(result.errors or any(f.severity is Severity.WARNING for f in result.findings))
-    limit = Verdict.SLOW if fail_on == "slow" else Verdict.WILL_NOT_START
-    return judged.rank <= limit.rank
-
-
-__all__ = ["Finding", "doctor_json", "doctor_text", "failing", "fails"]

@@ -1,4 +1,4 @@
-"""Reports of check and doctor results."""
+"""Reports of check results, and the finding lines doctor's report shares."""
 
 from __future__ import annotations
 
