@@ -39,6 +39,17 @@ def unpack_registers(buffer: bytes | bytearray, offset: int = 0) -> Registers:
     return eax, ebx, ecx, edx
 
 
+def or_register(building: dict[int, list[int]], leaf: int, name: str, mask: int) -> None:
+    """Set `mask` in one register of leaves being built (a missing leaf
+    starts at zero)."""
+    building.setdefault(leaf, [0, 0, 0, 0])[REGISTER_NAMES.index(name)] |= mask
+
+
+def built(building: dict[int, list[int]]) -> dict[int, Registers]:
+    """Leaves built with or_register, as Leaves, in leaf order."""
+    return {leaf: (r[0], r[1], r[2], r[3]) for leaf, r in sorted(building.items())}
+
+
 def register(leaves: Leaves, leaf: int, name: str) -> int | None:
     """One register of one leaf (``eax`` .. ``edx``), or None when the leaf
     is not among `leaves`."""

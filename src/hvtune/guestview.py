@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hvtune.catalog import Property, in_qemu, load_catalog
 from hvtune.config import HypervConfig
-from hvtune.cpuid import Leaves, Registers, unpack_registers
+from hvtune.cpuid import Leaves, Registers, built, or_register, unpack_registers
 from hvtune.cpuid_table import REGISTER_NAMES
 from hvtune.host.profile import HostProfile
 from hvtune.releases import Release, parse_release
@@ -71,21 +71,17 @@ def _host_leaf(profile: HostProfile, leaf: int) -> Registers:
     return (profile.kvm.hv_cpuid or {}).get(leaf, (0, 0, 0, 0))
 
 
-def _or(leaves: dict[int, list[int]], leaf: int, reg: str, mask: int) -> None:
-    leaves.setdefault(leaf, [0, 0, 0, 0])[REGISTER_NAMES.index(reg)] |= mask
-
-
 def _feature_bits(leaves: dict[int, list[int]], features: tuple[Property, ...], config: HypervConfig) -> None:
     """Each feature's bits, and the bits its notes set unless their
     property is on (QEMU's hv_build_cpuid_leaf and hyperv_fill_cpuids)."""
     on = {prop.name for prop in features}
     for prop in features:
         for bit in prop.cpuid:
-            _or(leaves, bit.leaf, bit.reg, 1 << bit.bit)
+            or_register(leaves, bit.leaf, bit.reg, 1 << bit.bit)
         for note in prop.cpuid_also:
             if note.sets and not (note.unless and (note.unless in on or config.effective(note.unless) is True)):
                 value = note.mask if note.value is None else note.value << (note.mask & -note.mask).bit_length() - 1
-                _or(leaves, note.leaf, note.reg, value)
+                or_register(leaves, note.leaf, note.reg, value)
 
 
 def _identity(config: HypervConfig, profile: HostProfile) -> dict[int, list[int]]:
@@ -130,14 +126,14 @@ def _hyperv_leaves(config: HypervConfig, profile: HostProfile) -> tuple[dict[int
     for leaf in range(0x40000000, facts.last_leaf + 1):
         leaves.setdefault(leaf, [0, 0, 0, 0])
     for always in facts.always:
-        _or(leaves, always.leaf, always.reg, 1 << always.bit)
+        or_register(leaves, always.leaf, always.reg, 1 << always.bit)
     _feature_bits(leaves, features, config)
     coresharing = catalog.property("hv-no-nonarch-coresharing")
     mode = config.effective(coresharing.name)
     for bit in coresharing.cpuid:
         host = _host_leaf(profile, bit.leaf)[REGISTER_NAMES.index(bit.reg)]
         if mode == "on" or (mode == "auto" and host >> bit.bit & 1):
-            _or(leaves, bit.leaf, bit.reg, 1 << bit.bit)
+            or_register(leaves, bit.leaf, bit.reg, 1 << bit.bit)
     last = facts.last_leaf
     if leaves.get(facts.nested_leaf, [0])[0]:
         last = facts.nested_leaf
@@ -150,7 +146,7 @@ def _hyperv_leaves(config: HypervConfig, profile: HostProfile) -> tuple[dict[int
         leaves[facts.syndbg_vendor_leaf] = [0, *_words(facts.syndbg_vendor, 3)]
         leaves[facts.syndbg_interface_leaf] = [*_words(facts.syndbg_interface, 4)]
         leaves[capabilities.leaf] = [0, 0, 0, 0]
-        _or(leaves, capabilities.leaf, capabilities.reg, 1 << capabilities.bit)
+        or_register(leaves, capabilities.leaf, capabilities.reg, 1 << capabilities.bit)
         last = max(last, capabilities.leaf)
     leaves[0x40000000][0] = last
     return leaves, names
@@ -172,5 +168,5 @@ def predict_cpuid(config: HypervConfig, profile: HostProfile) -> GuestCpuid:
     if not config.kvm_hidden:
         leaves[base] = [base + 1, *_words(facts.kvm_signature, 3)]
         unpredicted = (base + 1,)
-    registers = {leaf: (values[0], values[1], values[2], values[3]) for leaf, values in sorted(leaves.items())}
+    registers = built(leaves)
     return GuestCpuid(registers, names, unpredicted)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hvtune.catalog import load_catalog
-from hvtune.cpuid import REGISTER_NAMES
+from hvtune.cpuid import built, or_register
 from hvtune.formats.domcaps import HypervCapabilities
 from hvtune.host.kvm import KvmFacts
 from hvtune.host.profile import HostProfile
@@ -31,13 +31,12 @@ def profile_from_libvirt(uri: str, libvirt_version: str, capabilities: HypervCap
     for prop in catalog.features:
         if prop.name in supported:
             for bit in prop.cpuid:
-                registers = leaves.setdefault(bit.leaf, [0, 0, 0, 0])
-                registers[REGISTER_NAMES.index(bit.reg)] |= 1 << bit.bit
+                or_register(leaves, bit.leaf, bit.reg, 1 << bit.bit)
     hyperv = 1 if supported else 0
     kvm = KvmFacts(
         device="present",
         capabilities={"KVM_CAP_HYPERV": hyperv, "KVM_CAP_HYPERV_VP_INDEX": int("hv-vpindex" in supported)},
-        hv_cpuid={leaf: (r[0], r[1], r[2], r[3]) for leaf, r in leaves.items()} if hyperv else None,
+        hv_cpuid=built(leaves) if hyperv else None,
         hv_cpuid_source="system" if hyperv else None,
     )
     return HostProfile(
