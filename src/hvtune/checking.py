@@ -59,7 +59,7 @@ def check_reading(
     found = run_checks(reading.config, context)
     found += check_performance(reading.config, context, found, goals)
     findings = tuple(in_telling_order(found))
-    return CheckResult(reading.source, reading.config, findings, format=reading.format)
+    return CheckResult(reading.source, reading.config, findings, format=reading.format, reading=reading)
 
 
 def refusal(result: CheckResult, program: str) -> Finding | None:

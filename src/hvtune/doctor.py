@@ -43,7 +43,7 @@ class DoctorReport:
     note: str
     results: tuple[CheckResult, ...]
     host: HostProfile | None = None
-    unusable: tuple[str, ...] = ()  # one line each: sources that are no usable VM definition
+    unusable: tuple[InputError, ...] = ()  # sources that are no usable VM definition
     uri: str | None = None
     migratable: bool = False
 
@@ -65,7 +65,7 @@ def check_vm(
     try:
         reading = read_text(text, source=source)
     except Refusal as refused:
-        return CheckResult(source, None, problem=refused.located, refused_by=refused.by)
+        return CheckResult(source, None, problem=refused.located, refused_by=refused.by, problem_line=refused.line)
     return check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host, goals=goals)
 
 
@@ -91,7 +91,7 @@ def run_doctor(
     `ask_daemon`: judge a daemon's domains on what its domcapabilities say
     (another machine, with no profile of its own)."""
 
-    unusable: list[str] = []
+    unusable: list[InputError] = []
     migratable = bool(goals and goals.migratable)
 
     def report(origin: str, note: str, results: list[CheckResult | None]) -> DoctorReport:
@@ -108,7 +108,7 @@ def run_doctor(
         try:
             return check_vm(read(), source, guest_os=guest_os, libvirt_version=version, host=host, goals=goals)
         except InputError as error:
-            unusable.append(str(error))
+            unusable.append(error)
             return None
 
     host_libvirt = host.libvirt_version if host else None

@@ -32,6 +32,9 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escaped, text) if _CONTROL.search(text) else text
 
 
+_LINE = re.compile(r"line (\d+)\b")
+
+
 class InputError(Exception):
     """Input hvtune cannot use: a bad file, value or option.
 
@@ -53,6 +56,13 @@ class InputError(Exception):
     def located(self) -> str:
         """The place and the problem, without the source."""
         return printable(f"{self.place}: {self.problem}" if self.place else self.problem)
+
+    @property
+    def line(self) -> int | None:
+        """The line of the source the problem is on, when the place starts
+        with one (``line 9, -cpu token 8 ...``)."""
+        found = _LINE.match(self.place or "")
+        return int(found.group(1)) if found else None
 
     def within(self, source: str, place: str | None = None) -> InputError:
         """The same problem, reported against an enclosing source and place

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from hvtune.config import FrozenValues, HypervConfig
 from hvtune.valuetypes import Value, display
+
+if TYPE_CHECKING:
+    from hvtune.formats.reading import Reading
 
 
 class Severity(StrEnum):
@@ -116,9 +120,12 @@ class CheckResult:
     """The findings for one source, or why the source could not be used.
 
     ``problem`` is set when QEMU or libvirt (``refused_by``) would refuse the
-    configuration outright; the config is then None. ``format`` is what the
+    configuration outright (on line ``problem_line`` of the source, when
+    known); the config is then None. ``format`` is what the
     source was written in (``qemu``, ``libvirt``, ``json``), so that fixes can
-    be told in its spelling.
+    be told in its spelling; ``reading`` is what the findings were made
+    from, so that they can be placed on the lines of its text
+    (hvtune.locating).
     """
 
     source: str
@@ -127,6 +134,8 @@ class CheckResult:
     problem: str | None = None
     format: str = "qemu"
     refused_by: str | None = None
+    problem_line: int | None = None
+    reading: Reading[Any] | None = field(default=None, compare=False, repr=False)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

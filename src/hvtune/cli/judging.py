@@ -11,9 +11,9 @@ from hvtune.cli.completing import hosts
 from hvtune.cli.options import (
     CONNECT,
     FAIL_ON,
-    FORMAT,
     GUEST_OS,
     JUDGED_ON,
+    JUDGEMENT_FORMAT,
     LIBVIRT_VERSION,
     QEMU_VERSION,
     TARGETS,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 @LIBVIRT_VERSION
 @QEMU_VERSION
 @FAIL_ON
-@FORMAT
+@JUDGEMENT_FORMAT
 def check(
     files: tuple[str, ...],
     cpu: str | None,
@@ -72,12 +72,14 @@ def check(
     from hvtune.cli.inputs import checked_release, judged_host, libvirt_release, qemu_release_to_judge, read_inputs
     from hvtune.errors import InputError
     from hvtune.live import check_live
+    from hvtune.locating import place
     from hvtune.report import findings as report
+    from hvtune.report.sarif import sarif_log
     from hvtune.verdict import fails
 
     os_name = guest_os_name(guest_os)
     host = judged_host(host_spec)
-    unusable: list[str] = []
+    unusable: list[InputError] = []
     if uri is not None:
         results = check_live(
             uri, files, guest_os=os_name, libvirt_version=checked_release(libvirt_version), host=host, goals=goals
@@ -99,11 +101,14 @@ def check(
             for reading in readings
             if not isinstance(reading, InputError)
         ]
-        unusable = [str(reading) for reading in readings if isinstance(reading, InputError)]
+        unusable = [reading for reading in readings if isinstance(reading, InputError)]
     for problem in unusable:
         click.echo(f"hvtune: {problem}", err=True)
-    if output == "json":
-        click.echo(report.check_json(results, unusable), nl=False)
+    named = files if uri is None else ()
+    if output == "sarif":
+        click.echo(sarif_log(place(results, named), unusable, named), nl=False)
+    elif output == "json":
+        click.echo(report.check_json(results, list(map(str, unusable))), nl=False)
     else:
         click.echo(report.check_text(results) + report.verify_offer(results, files if uri is None else ()), nl=False)
     if unusable:
@@ -134,7 +139,7 @@ def check(
 @goal_options
 @LIBVIRT_VERSION
 @FAIL_ON
-@FORMAT
+@JUDGEMENT_FORMAT
 def doctor(
     files: tuple[str, ...],
     uris: tuple[str, ...],
@@ -161,8 +166,10 @@ def doctor(
     """
     from hvtune.cli.inputs import checked_release, doctor_hosts, installed_libvirt
     from hvtune.doctor import failing, run_fleet
+    from hvtune.locating import place
     from hvtune.report import doctor as report
     from hvtune.report import findings as report_findings
+    from hvtune.report.sarif import sarif_log
 
     version = checked_release(libvirt_version)
     installed = installed_libvirt() if files and version is None else None
@@ -178,7 +185,11 @@ def doctor(
     for each in reports:
         for problem in each.unusable:
             click.echo(f"hvtune: {problem}", err=True)
-    if output == "json":
+    if output == "sarif":
+        results = [result for each in reports for result in each.results]
+        unusable = [error for each in reports for error in each.unusable]
+        click.echo(sarif_log(place(results, files), unusable, files), nl=False)
+    elif output == "json":
         click.echo(report.doctor_json(reports), nl=False)
     else:
         offer = report_findings.verify_offer([r for each in reports for r in each.results], files)

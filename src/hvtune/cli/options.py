@@ -22,6 +22,14 @@ FORMAT = click.option(
     show_default=True,
     help="Human text, or JSON with stable keys.",
 )
+JUDGEMENT_FORMAT = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Human text, JSON with stable keys, or SARIF 2.1.0 (code scanning: each finding on its file's line).",
+)
 GUEST_OS = click.option(
     "--os",
     "guest_os",

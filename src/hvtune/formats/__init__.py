@@ -5,6 +5,7 @@ Modules are imported on first use, so naming the formats costs nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -48,7 +49,7 @@ def read_text(text: str, *, source: str, qemu_version: str | None = None) -> Rea
         raise InputError(source, None, "empty input")
     *specific, last = MODULES
     chosen = next((fmt for fmt in map(format_named, specific) if fmt.sniff(text)), format_named(last))
-    return chosen.read(text, source=source, qemu_version=qemu_version)
+    return replace(chosen.read(text, source=source, qemu_version=qemu_version), text=text)
 
 
 def read_file(path: str | Path) -> Reading[Any]:

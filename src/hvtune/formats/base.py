@@ -6,6 +6,7 @@ naming it in hvtune.formats.MODULES."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,6 +53,13 @@ class Format(ABC):
     def describe(self, change: ConfigChange) -> str:
         """`change` as a person editing this format would make it."""
         return change.describe()
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        """For each of `features` (QEMU property names; None: the config as
+        a whole), the line of ``reading.text`` that spells it, or where it
+        would be written when it is not (None: no line is known, the source
+        as a whole). A format that knows no lines keeps this default."""
+        return [None] * len(features)
 
     def builds_cpu(
         self,

@@ -12,6 +12,8 @@ that reads a file reads it back, with or without that key.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from hvtune.catalog import load_catalog
@@ -20,7 +22,7 @@ from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
 from hvtune.formats.base import Format
 from hvtune.formats.jsontext import load_json
-from hvtune.formats.lines import line_ending, with_line_ending
+from hvtune.formats.lines import line_at, line_ending, with_line_ending
 from hvtune.formats.reading import Reading
 from hvtune.jsonrecords import SCHEMA_KEY, check_schema, dumps, with_schema
 from hvtune.valuetypes import Value
@@ -88,6 +90,12 @@ def render(config: HypervConfig) -> str:
     return dumps(with_schema(SCHEMA, to_json(config)))
 
 
+def _key_offset(text: str, name: str | None, otherwise: int) -> int:
+    """Where the key `name` is written in `text` (`otherwise` when it is not)."""
+    found = re.search(rf'"{re.escape(name)}"\s*:', text) if name else None
+    return found.start() if found else otherwise
+
+
 class JsonFormat(Format):
     """hvtune's JSON: one object keyed by QEMU's property names; written
     anew on every change (keeping the text's line endings)."""
@@ -107,6 +115,14 @@ class JsonFormat(Format):
 
     def patch(self, reading: Reading[Any], text: str, change: ConfigChange) -> str:
         return with_line_ending(render(change.apply(reading.config)), line_ending(text))
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        """The key of each property, else the object's opening brace."""
+        text = reading.text
+        if text is None:
+            return super().lines(reading, features)
+        opening = text.find("{")
+        return [line_at(text, _key_offset(text, feature, opening)) for feature in features]
 
 
 FORMAT = JsonFormat()

@@ -25,7 +25,7 @@ a release does not know) is read, and left to the checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -400,16 +400,36 @@ def parse_text(text: str, *, source: str) -> Reading[LibvirtDomain]:
     return Reading(source, "libvirt", domain_config(domain, source=source), domain, guest_os(domain))
 
 
+def _form(name: str | None) -> LibvirtForm | None:
+    """Where property `name` lives in domain XML (None: nowhere libvirt
+    writes, or no property)."""
+    entry = load_catalog().entry(name) if name else None
+    return entry.libvirt if entry else None
+
+
 def _change_part(name: str, change: ConfigChange) -> str:
     """One changed value as the element to write or remove."""
     value = change.values[name]
-    entry = load_catalog().entry(name)
-    form = entry.libvirt if entry else None
+    form = _form(name)
     if form is None:
         return ConfigChange({name: value}).describe()
     if value is None:
         return f"remove {form.snippet(True)}"
     return f"write {form.snippet(value)}"
+
+
+_HYPERV_PATH = "features/hyperv"
+
+
+def _line_of(root: etree._Element, path: str) -> int | None:
+    """The line of the first element at `path`, else of its nearest
+    ancestor that is there (the domain element at worst)."""
+    steps = path.split("/")
+    for length in range(len(steps), 0, -1):
+        found = root.xpath("/".join(steps[:length]))
+        if found:
+            return int(found[0].sourceline)
+    return int(root.sourceline)
 
 
 class LibvirtFormat(Format):
@@ -435,6 +455,16 @@ class LibvirtFormat(Format):
 
     def describe(self, change: ConfigChange) -> str:
         return "; ".join(_change_part(name, change) for name in change.values)
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        """The element that gives each property, else where it would go:
+        its nearest parent in the domain (``<hyperv>`` for the config as a
+        whole or what libvirt cannot express)."""
+        if reading.text is None:
+            return super().lines(reading, features)
+        root = parse_xml(reading.text, source=reading.source)
+        paths = [form.path if (form := _form(feature)) else _HYPERV_PATH for feature in features]
+        return [_line_of(root, path) for path in paths]
 
     def builds_cpu(
         self,

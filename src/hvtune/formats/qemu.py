@@ -23,8 +23,9 @@ HypervConfig; every other token is kept verbatim.
 
 from __future__ import annotations
 
+import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -35,6 +36,7 @@ from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import Correction, InputError, Refusal
 from hvtune.findings import ConfigChange
 from hvtune.formats.base import Format
+from hvtune.formats.lines import line_at
 from hvtune.formats.qemu_values import (
     BOOL_WORDS,
     parse_metric_size,
@@ -634,6 +636,18 @@ def _refusal_in(refused: Refusal, text: str, span: tuple[int, int], *, shell: bo
     return refused.corrected_in(_with_cpu(text, span, refused.correction.text, shell=shell))
 
 
+def _token_line(text: str, span: tuple[int, int], name: str | None) -> int:
+    """The line of the -cpu token (at `span` of `text`) that sets property
+    `name` (``x``, ``x=...``, ``+x``, ``-x``; dashes or underscores), else
+    of the -cpu value."""
+    start, end = span
+    found = None
+    if name:
+        spelt = re.escape(name).replace(r"\-", "[-_]")
+        found = re.search(rf"(?<![\w-])[+-]?{spelt}(?![\w-])", text[start:end])
+    return line_at(text, start + found.start() if found else start)
+
+
 class QemuFormat(Format):
     """QEMU's -cpu value, alone or in a whole command line; a change edits
     only the -cpu argument, and in it only the pieces that set a changed
@@ -660,6 +674,14 @@ class QemuFormat(Format):
         raw = text[start:end]
         cpu = shlex.split(raw)[0] if command.shell and raw[:1] in ("'", '"') else raw
         return _with_cpu(text, command.span, patch_cpu(cpu, change.values), shell=command.shell)
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        """The -cpu token that sets each property, else the -cpu value."""
+        command = reading.document_of(QemuCommand)
+        if reading.text is None or command is None or command.span is None:
+            return super().lines(reading, features)
+        text, span = reading.text, command.span
+        return [_token_line(text, span, feature) for feature in features]
 
 
 FORMAT = QemuFormat()

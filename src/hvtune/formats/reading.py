@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from hvtune.config import HypervConfig
@@ -20,7 +20,9 @@ class Reading(Generic[D]):
     edits (a libvirt domain's facts, where a command line holds its -cpu:
     the types of hvtune.documents; None for a format that keeps nothing);
     ``guest_os`` is what the source reveals about the guest (``-kernel``
-    means Linux, libosinfo metadata names the OS).
+    means Linux, libosinfo metadata names the OS); ``text`` is the text it
+    was read from (hvtune.formats.read_text keeps it), so that a finding can
+    be placed on its line (hvtune.locating).
     """
 
     source: str
@@ -28,6 +30,7 @@ class Reading(Generic[D]):
     config: HypervConfig
     document: D
     guest_os: str | None = None
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def document_of(self, kind: type[K]) -> K | None:
         """The document when it is a `kind`, else None."""

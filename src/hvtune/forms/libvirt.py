@@ -67,6 +67,13 @@ class LibvirtForm(ABC):
     def spellings(self) -> tuple[str, ...]:
         """Names a libvirt user would type for this form."""
 
+    @property
+    @abstractmethod
+    def path(self) -> str:
+        """Where the form's element is, as an XPath from the domain element
+        (steps apart by ``/``, each step an element: the path to a missing
+        element's nearest ancestor is a prefix of it)."""
+
     @abstractmethod
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         """What `domain` asks QEMU for through this form (None: nothing);
@@ -117,6 +124,10 @@ class HypervChildForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (self.element,)
 
+    @property
+    def path(self) -> str:
+        return f"features/hyperv/{self.element}"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         settings = domain.settings
         state = settings.states.get(self.element)
@@ -157,6 +168,10 @@ class HypervGrandchildForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (self.key, f"{self.element}_{self.child}")
 
+    @property
+    def path(self) -> str:
+        return f"features/hyperv/{self.element}/{self.child}"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         state = domain.settings.nested.get(self.key)
         return None if state is None else state == "on"
@@ -183,6 +198,10 @@ class HypervModeForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (f"mode.{self.mode}",)
 
+    @property
+    def path(self) -> str:
+        return "features/hyperv"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         return True if domain.hyperv_mode == self.mode else None
 
@@ -208,6 +227,10 @@ class TimerForm(LibvirtForm):
 
     def spellings(self) -> tuple[str, ...]:
         return (self.timer,)
+
+    @property
+    def path(self) -> str:
+        return f"clock/timer[@name='{self.timer}']"
 
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         present = {timer.present for timer in domain.timers_named(self.timer)}
@@ -242,6 +265,10 @@ class TimerAttributeForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (f"{self.timer}.{self.attribute}",)
 
+    @property
+    def path(self) -> str:
+        return f"clock/timer[@name='{self.timer}']"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         values = [getattr(timer, self.attribute) for timer in domain.timers_named(self.timer)]
         found = [value for value in values if value]
@@ -273,6 +300,10 @@ class PanicForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (f"panic.{self.panic}",)
 
+    @property
+    def path(self) -> str:
+        return f"devices/panic[@model='{self.panic}']"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         return True if domain.hyperv_panics else None
 
@@ -299,6 +330,10 @@ class KvmHintForm(LibvirtForm):
 
     def spellings(self) -> tuple[str, ...]:
         return (f"kvm.{self.kvm}",)
+
+    @property
+    def path(self) -> str:
+        return f"features/kvm/{self.kvm}"
 
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         hints = domain.kvm_hints(merged=True)  # as the newest releases read them
@@ -327,6 +362,10 @@ class CpuFeatureForm(LibvirtForm):
     def spellings(self) -> tuple[str, ...]:
         return (f"cpu.{self.cpu_feature}",)
 
+    @property
+    def path(self) -> str:
+        return f"cpu/feature[@name='{self.cpu_feature}']"
+
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         policy = domain.cpu_policies.get(self.cpu_feature)
         return None if policy is None else policy in ("require", "force")
@@ -353,6 +392,10 @@ class CpuAttributeForm(LibvirtForm):
 
     def spellings(self) -> tuple[str, ...]:
         return (f"cpu.{self.cpu_attribute}",)
+
+    @property
+    def path(self) -> str:
+        return "cpu"
 
     def read(self, domain: LibvirtDomain, default: Value) -> Value | None:
         cpu = domain.cpu

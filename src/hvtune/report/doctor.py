@@ -225,7 +225,7 @@ def _section(report: DoctorReport) -> HostSection:
         host=None if host is None else JudgedHost(host.name, host.probed, host.status),
         host_problems=tuple(HostProblem(p, tuple(vms)) for p, vms in host_problems(report).items()),
         vms=tuple(_vm(report, result) for result in report.results),
-        unusable=tuple(report.unusable),
+        unusable=tuple(map(str, report.unusable)),
         summary=Summary.of(report.results),
         verdicts=_counts(report),
     )

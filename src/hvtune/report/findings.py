@@ -32,13 +32,25 @@ def labelled(level: Severity, text: str) -> str:
     return "  " + style.severity(label, level) + wrap(text, " " * _LABEL_WIDTH, first=first)[2 + len(label) :]
 
 
-def finding_lines(finding: Finding, spelling: str) -> list[str]:
+def finding_text(finding: Finding) -> str:
+    """The finding's message, after the property it is about unless the
+    message names it first."""
     named = finding.feature and finding.message.startswith(finding.feature)
-    subject = f"{finding.feature}: " if finding.feature and not named else ""
-    lines = [labelled(finding.severity, subject + finding.message)]
+    return (f"{finding.feature}: " if finding.feature and not named else "") + finding.message
+
+
+def fix_text(finding: Finding, spelling: str) -> str | None:
+    """The finding's fix as a person editing format `spelling` makes it."""
     if finding.fix and finding.fix.values:
-        fix = "fix: " + format_named(spelling).describe(finding.fix)
-        lines.append(wrap(fix, " " * (_LABEL_WIDTH + 5), first=" " * _LABEL_WIDTH))
+        return format_named(spelling).describe(finding.fix)
+    return None
+
+
+def finding_lines(finding: Finding, spelling: str) -> list[str]:
+    lines = [labelled(finding.severity, finding_text(finding))]
+    fix = fix_text(finding, spelling)
+    if fix:
+        lines.append(wrap("fix: " + fix, " " * (_LABEL_WIDTH + 5), first=" " * _LABEL_WIDTH))
     return lines
 
 
