@@ -30,6 +30,18 @@ Leaves = Mapping[int, Registers]  # leaf (EAX on input) -> what CPUID returned
 _REGISTERS = struct.Struct("<4I")
 REGISTERS_SIZE = _REGISTERS.size
 
+# The leaves read to see what a guest got: the Hyper-V leaves (the
+# interface, its limits, hardware and nested features), the synthetic
+# debugger's leaves, KVM's own leaves where QEMU moves them when Hyper-V
+# takes 0x40000000, and the basic leaf 1, whose ECX[31] says whether there
+# is a hypervisor at all. The sandbox's payload and hvtune guest read these.
+OBSERVED_LEAVES: tuple[int, ...] = (
+    *range(0x40000000, 0x4000000C),
+    *range(0x40000080, 0x40000083),
+    *range(0x40000100, 0x40000103),
+    0x00000001,
+)
+
 
 def unpack_registers(buffer: bytes | bytearray, offset: int = 0) -> Registers:
     """The four registers as CPUID's consumers lay them out in memory (EAX
@@ -48,6 +60,13 @@ def or_register(building: dict[int, list[int]], leaf: int, name: str, mask: int)
 def built(building: dict[int, list[int]]) -> dict[int, Registers]:
     """Leaves built with or_register, as Leaves, in leaf order."""
     return {leaf: (r[0], r[1], r[2], r[3]) for leaf, r in sorted(building.items())}
+
+
+def hypervisor_present(leaves: Leaves) -> bool | None:
+    """Leaf 1 ECX[31], which every hypervisor sets and hardware leaves clear
+    (None when leaf 1 was not read)."""
+    value = register(leaves, 1, "ecx")
+    return None if value is None else bool(value >> 31 & 1)
 
 
 def register(leaves: Leaves, leaf: int, name: str) -> int | None:
