@@ -124,6 +124,11 @@ def _owners() -> dict[tuple[int, str, int], tuple[str, tuple[str, ...]]]:
     return {key: (name, tuple(properties)) for key, (name, properties) in owners.items()}
 
 
+def feature_mask(leaf: int, reg: str) -> int:
+    """The bits of one register that features own."""
+    return sum(1 << bit for (owned, name, bit) in _owners() if (owned, name) == (leaf, reg))
+
+
 @cache
 def _catalog_bits() -> dict[tuple[int, str], dict[int, NamedBit]]:
     """The catalog's named bits by (leaf, register) in leaf and register
@@ -185,7 +190,7 @@ class LeafReading:
     unread: str | None
 
 
-def _signature(leaves: Leaves, leaf: int, regs: tuple[str, ...]) -> bytes | None:
+def signature(leaves: Leaves, leaf: int, regs: tuple[str, ...]) -> bytes | None:
     """The bytes registers `regs` of `leaf` hold, or None without the leaf."""
     registers = leaves.get(leaf)
     return None if registers is None else register_bytes(tuple(registers[REGISTER_NAMES.index(reg)] for reg in regs))
@@ -196,7 +201,7 @@ def _unread(leaves: Leaves, leaf: int, block: CpuidBlock | None) -> str | None:
     a block only with the block's identity, and as far as it announces."""
     if block is None:
         return None
-    identity = _signature(leaves, block.identity_leaf, block.identity_regs)
+    identity = signature(leaves, block.identity_leaf, block.identity_regs)
     if identity != block.identity:
         shown = "missing" if identity is None else repr(identity.decode("latin-1"))
         expected = block.identity.decode("latin-1")
