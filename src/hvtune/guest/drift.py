@@ -120,9 +120,7 @@ def _unexpected_cause(config: HypervConfig, profile: HostProfile) -> tuple[Cause
     return Cause.OTHER_CONFIG, "the guest was started with a configuration that has it (hv-passthrough, or defaults)"
 
 
-def _feature_drift(
-    config: HypervConfig, profile: HostProfile, expected: Leaves, received: Leaves
-) -> list[Drift]:
+def _feature_drift(config: HypervConfig, profile: HostProfile, expected: Leaves, received: Leaves) -> list[Drift]:
     wanted, got = set(received_features(expected)), set(received_features(received))
     drifts = []
     for prop in load_catalog().features:
