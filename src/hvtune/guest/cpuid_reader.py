@@ -27,7 +27,7 @@ from typing import Any
 from hvtune.cpuid import OBSERVED_LEAVES, REGISTERS_SIZE, Leaves, Registers, unpack_registers
 from hvtune.errors import InputError
 
-INSTRUCTION = "the cpuid instruction"
+INSTRUCTION = "instruction"  # CpuidReading.method when the instruction was run
 _X86_64 = ("x86_64", "amd64")
 
 # The buffer is four 32-bit words: leaf, 0, subleaf, 0 on the way in; EAX,
@@ -57,8 +57,9 @@ class CpuidUnavailable(Exception):
 
 @dataclass(frozen=True)
 class CpuidReading:
-    """The leaves read, the way they were read (`INSTRUCTION` or the
-    device's path), and why the instruction was not used when it was not."""
+    """The leaves read, the way they were read (`INSTRUCTION`, or the path
+    of the device read), and why the instruction was not used when it was
+    not."""
 
     leaves: Leaves
     method: str

@@ -26,14 +26,14 @@ from enum import StrEnum
 
 from hvtune.catalog import in_qemu, load_catalog
 from hvtune.config import HypervConfig
-from hvtune.cpuid import Leaves, Registers, all_set, feature_mask, read_leaves, signature
+from hvtune.cpuid import REGION_SIZE, Leaves, Registers, all_set, feature_mask, interface_at, read_leaves
 from hvtune.cpuid_table import REGISTER_NAMES, CpuidField
 from hvtune.guestview import predict_cpuid
 from hvtune.host.profile import HostProfile
 from hvtune.releases import parse_release
 
 HYPERVISOR_FIRST = 0x40000000
-_REGION_SIZE = 0x100
+REGION_BASES = (HYPERVISOR_FIRST, HYPERVISOR_FIRST + REGION_SIZE)  # Hyper-V's (or KVM's), KVM's moved
 
 
 class DriftKind(StrEnum):
@@ -74,20 +74,9 @@ def meaningful(leaves: Leaves) -> dict[int, Registers]:
     }
 
 
-def _kvm_signed(leaves: Leaves, base: int) -> bool:
-    facts = load_catalog().cpuid.qemu
-    return signature(leaves, base, ("ebx", "ecx", "edx")) == facts.kvm_signature
-
-
-def interface_at(leaves: Leaves, base: int) -> str | None:
-    """The interface a region of the hypervisor range holds: a block's
-    name (``Hyper-V``, ``KVM``) or None."""
-    table = load_catalog().cpuid
-    for block in table.blocks:
-        in_region = block.first < base + _REGION_SIZE and base <= block.last
-        if in_region and signature(leaves, block.identity_leaf, block.identity_regs) == block.identity:
-            return block.name
-    return "KVM" if _kvm_signed(leaves, base) else None
+def interfaces(leaves: Leaves) -> dict[int, str | None]:
+    """The interface each region of the hypervisor range holds."""
+    return {base: interface_at(leaves, base) for base in REGION_BASES}
 
 
 def kvm_features_leaves(leaves: Leaves) -> tuple[int, ...]:
@@ -185,8 +174,9 @@ def judge_drift(config: HypervConfig, profile: HostProfile, observed: Leaves) ->
     skipped = {*predicted.unpredicted, *kvm_features_leaves(observed)}
     drifts: list[Drift] = []
     compared_regions = []
-    for base in (HYPERVISOR_FIRST, HYPERVISOR_FIRST + _REGION_SIZE):
-        wanted, got = interface_at(predicted.leaves, base), interface_at(observed, base)
+    wanted_interfaces, got_interfaces = interfaces(predicted.leaves), interfaces(observed)
+    for base in REGION_BASES:
+        wanted, got = wanted_interfaces[base], got_interfaces[base]
         if wanted != got:
             drifts.append(_region_drift(config, base, wanted, got))
         elif wanted is not None:
@@ -197,7 +187,7 @@ def judge_drift(config: HypervConfig, profile: HostProfile, observed: Leaves) ->
     else:
         cause = (Cause.OTHER_CONFIG, "the guest was started with a configuration with other values")
     for leaf in sorted({*expected, *received} - skipped):
-        if leaf - leaf % _REGION_SIZE in compared_regions:
+        if leaf - leaf % REGION_SIZE in compared_regions:
             zeros = (0, 0, 0, 0)
             drifts += _value_drift(leaf, expected.get(leaf, zeros), received.get(leaf, zeros), cause)
     return tuple(drifts)
