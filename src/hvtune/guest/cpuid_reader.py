@@ -70,11 +70,10 @@ def check_x86_64() -> None:
     """Refuse, in one line, a machine that has no CPUID to read."""
     machine = platform.machine()
     if machine.lower() not in _X86_64:
-        raise InputError(
-            "hvtune guest", None, f"not an x86-64 machine ({machine or 'unknown'}): CPUID exists only on x86"
-        )
+        problem = f"not x86-64 ({machine or 'unknown'}): hvtune guest reads CPUID with x86-64 code"
+        raise InputError("this machine", None, problem)
     if sys.maxsize <= 2**32:
-        raise InputError("hvtune guest", None, "a 32-bit Python cannot run the 64-bit cpuid code: use a 64-bit Python")
+        raise InputError("this Python", None, "32-bit: it cannot run the 64-bit cpuid code; use a 64-bit Python")
 
 
 def _libc_function(name: str, restype: object, *argtypes: object) -> Any:
@@ -152,6 +151,8 @@ def device_path(cpu: int | None = None) -> str:
 def read_with_device(leaves: Iterable[int] = OBSERVED_LEAVES, path: str | None = None) -> dict[int, Registers]:
     """Each leaf (subleaf 0) read from Linux's CPUID device; CpuidUnavailable
     when it is missing or not readable."""
+    if sys.platform == "win32":
+        raise CpuidUnavailable("Windows has no CPUID device")
     path = path or device_path()
     try:
         descriptor = os.open(path, os.O_RDONLY)
@@ -186,8 +187,8 @@ def read_cpuid(leaves: Iterable[int] = OBSERVED_LEAVES) -> CpuidReading:
         return CpuidReading(read_with_instruction(wanted), INSTRUCTION)
     except CpuidUnavailable as refused:
         if not sys.platform.startswith("linux"):
-            raise InputError("hvtune guest", None, f"cannot read CPUID: {refused}") from None
+            raise InputError("CPUID", None, f"cannot be read: {refused}") from None
         try:
             return CpuidReading(read_with_device(wanted), device_path(), str(refused))
         except CpuidUnavailable as missing:
-            raise InputError("hvtune guest", None, f"cannot read CPUID: {refused}; and {missing}") from None
+            raise InputError("CPUID", None, f"cannot be read: {refused}; and {missing}") from None

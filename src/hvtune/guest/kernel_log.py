@@ -37,10 +37,10 @@ def kernel_log_of(messages: Iterable[str], source: str) -> KernelLog:
     return KernelLog(detected_hypervisor(kept), hyperv_messages(kept), source)
 
 
-def _kmsg_messages() -> list[str]:
+def _kmsg_messages(kmsg: str) -> list[str]:
     """Every record /dev/kmsg still holds: one per read, ``prefix;message``
     then continuation lines; EPIPE when a record was overwritten meanwhile."""
-    descriptor = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK)
+    descriptor = os.open(kmsg, os.O_RDONLY | os.O_NONBLOCK)
     messages = []
     try:
         for _ in range(_MOST_RECORDS):
@@ -75,12 +75,12 @@ def _dmesg_messages() -> list[str]:
     return [kernel_message(line) for line in done.stdout.splitlines()]
 
 
-def read_kernel_log() -> KernelLog:
-    """The kernel's hypervisor lines, from /dev/kmsg, else dmesg."""
+def read_kernel_log(kmsg: str = KMSG) -> KernelLog:
+    """The kernel's hypervisor lines, from `kmsg`, else dmesg."""
     try:
-        return kernel_log_of(_kmsg_messages(), KMSG)
-    except OSError as kmsg:
-        first = f"{KMSG}: {kmsg.strerror or kmsg}"
+        return kernel_log_of(_kmsg_messages(kmsg), kmsg)
+    except OSError as error:
+        first = f"{kmsg}: {error.strerror or error}"
     try:
         return kernel_log_of(_dmesg_messages(), "dmesg")
     except OSError as dmesg:
