@@ -86,17 +86,16 @@ def guest(expect: str | None, cpu: str | None, host_spec: str | None, output: st
 
     if expect is not None and cpu is not None:
         raise UsageFailure("guest: give --expect FILE or --cpu STRING, not both")
-    readings = read_inputs([expect] if expect is not None else [], cpu)
-    for reading in readings:
-        if isinstance(reading, InputError):
-            raise reading
-    profile = _guest_host(host_spec) if readings else None
+    wanted = next(iter(read_inputs([expect] if expect is not None else [], cpu)), None)
+    if isinstance(wanted, InputError):
+        raise wanted
+    compared = None if wanted is None else (wanted, _guest_host(host_spec))  # input checked before reading
     observation = observe()
     expected = None
-    for reading in readings:
-        if not isinstance(reading, InputError) and profile is not None:
-            drift = judge_drift(reading.config, profile, observation.cpuid.leaves)
-            expected = report.Expected(reading.source, profile.name, profile.qemu_version, drift)
+    if compared is not None:
+        reading, profile = compared
+        drift = judge_drift(reading.config, profile, observation.cpuid.leaves)
+        expected = report.Expected(reading.source, profile.name, profile.qemu_version, drift)
     text = report.guest_json if output == "json" else report.guest_text
     click.echo(text(observation, expected), nl=False)
     return 1 if expected is not None and expected.drift else 0
