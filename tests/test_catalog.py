@@ -148,4 +148,5 @@ def test_an_inconsistent_catalog_is_refused() -> None:
             catalog.cpuid,
             catalog.impacts,
             catalog.inferred_windows,
+            catalog.linux,
         )

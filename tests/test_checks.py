@@ -135,6 +135,29 @@ def test_linux_ignores_hyperv_while_kvm_is_visible() -> None:
     assert "linux-ignores-hyperv" not in codes("host,hv-relaxed,hv-time")
 
 
+def test_a_linux_guest_with_kvm_hidden_is_told_what_it_uses_and_loses() -> None:
+    linux = load_catalog().linux
+    finding = only("host,kvm=off,hv-relaxed,hv-vpindex,hv-time,hv-tlbflush", "linux-uses-hyperv", guest_os="linux")
+    used = [use for use in linux.uses if use.property in ("hv-time", "hv-tlbflush")]
+    assert all(use.use in finding.message for use in used) and linux.loses in finding.message
+    assert "hv-vapic" not in finding.message  # only what is on
+    blind = only("host,kvm=off,hv-relaxed,hv-time", "linux-uses-hyperv", guest_os="linux")
+    assert "sees no hypervisor" in blind.message
+    assert "linux-uses-hyperv" not in codes("host,kvm=off,hv-relaxed,hv-vpindex", guest_os="win11")
+
+
+def test_systemd_detect_virt_misnames_a_linux_guest_with_hyper_v_s_signature() -> None:
+    facts = load_catalog().linux.detect_virt
+    finding = only("host,hv-relaxed", "linux-detect-virt-microsoft", guest_os="linux")
+    assert finding.severity is Severity.WARNING and f"systemd {facts.fixed_in}" in finding.message
+    assert all(source in finding.message for source in facts.sources)
+    assert load_catalog().impacts.impact(finding.code).value == "risk"
+    # another vendor id, hv-passthrough (KVM's own vendor) or no Hyper-V at all: not misnamed
+    for cpu in ("host,hv-relaxed,hv-vendor-id=KVMKVMKVM", "host,hv-passthrough", "host"):
+        assert "linux-detect-virt-microsoft" not in codes(cpu, guest_os="linux")
+    assert "linux-detect-virt-microsoft" not in codes("host,hv-relaxed", guest_os="win11")
+
+
 def test_ambiguous_strings_are_reported() -> None:
     assert only("host,-hv-relaxed,hv-relaxed=on", "ambiguous-cpu-string").feature == "hv-relaxed"
 

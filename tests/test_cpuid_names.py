@@ -150,6 +150,7 @@ def test_an_inconsistent_cpuid_table_is_refused(change: dict[str, object], probl
             broken,
             CATALOG.impacts,
             CATALOG.inferred_windows,
+            CATALOG.linux,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from hvtune.cpuid_table import CpuidTable, CpuidTableError, check_cpuid_table, read_cpuid_table
 from hvtune.forms.libvirt import CpuFeatureForm, HypervChildForm, HypervGrandchildForm, LibvirtForm, libvirt_form
 from hvtune.impact_table import ImpactTable, read_impact_table
+from hvtune.linux_guest import LinuxFacts, read_linux_facts
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import VALUE_TYPES, Value
 
@@ -407,6 +408,7 @@ class Catalog:
         cpuid: CpuidTable,
         impacts: ImpactTable,
         inferred_windows: str,
+        linux: LinuxFacts,
     ):
         self.properties = properties
         self.neighbours = neighbours
@@ -416,6 +418,7 @@ class Catalog:
         self.cpuid = cpuid  # the hypervisor CPUID leaves, every bit named
         self.impacts = impacts  # what findings cost: verdicts, losses
         self.inferred_windows = inferred_windows  # the guest assumed when hv-* says Windows
+        self.linux = linux  # what Linux guests make of Hyper-V
         self.entries: tuple[Entry, ...] = (*neighbours, *properties)
         self.features = tuple(sorted((p for p in properties if p.is_feature), key=lambda p: p.bit or 0))
         self.feature_bits = {p.name: p.bit or 0 for p in self.features}
@@ -595,6 +598,9 @@ def _validate(catalog: Catalog) -> None:
             raise CatalogError(f"{prop.name}: list requires in bit order, as QEMU checks them")
         if prop.is_feature != (prop.bit is not None):
             raise CatalogError(f"{prop.name}: only features have a bit")
+    for use in catalog.linux.uses:
+        if use.property not in catalog.feature_bits:
+            raise CatalogError(f"[linux] uses: {use.property} is not a feature")
     _validate_costs(catalog)
     if set(catalog.libvirt.hyperv_order) != set(catalog.by_libvirt()):
         raise CatalogError("libvirt.hyperv_order must list every <hyperv> child the properties name")
@@ -724,6 +730,7 @@ def load_catalog() -> Catalog:
         read_cpuid_table(raw["cpuid"]),
         _impacts(raw),
         raw["inferred_windows"],
+        read_linux_facts(raw["linux"]),
     )
 
 

@@ -10,7 +10,9 @@ really sees. The facts stay in the catalog: nothing here names a bit.
 
 `decode` names the bits features own; `read_leaves` names every bit and
 field the catalog's table knows, as a guest may read them: a leaf past what
-its interface announces means nothing and is only shown.
+its interface announces means nothing and is only shown. KVM's leaves are
+read alike where QEMU moves them (0x40000100, as the table has them) and
+where KVM signs first (0x40000000, without Hyper-V).
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ Leaves = Mapping[int, Registers]  # leaf (EAX on input) -> what CPUID returned
 _REGISTERS = struct.Struct("<4I")
 REGISTERS_SIZE = _REGISTERS.size
 
+# The leaves read to see what a guest got: the Hyper-V leaves (the
+# interface, its limits, hardware and nested features), the synthetic
+# debugger's leaves, KVM's own leaves where QEMU moves them when Hyper-V
+# takes 0x40000000, and the basic leaf 1, whose ECX[31] says whether there
+# is a hypervisor at all. The sandbox's payload and hvtune guest read these.
+OBSERVED_LEAVES: tuple[int, ...] = (
+    *range(0x40000000, 0x4000000C),
+    *range(0x40000080, 0x40000083),
+    *range(0x40000100, 0x40000103),
+    0x00000001,
+)
+
 
 def unpack_registers(buffer: bytes | bytearray, offset: int = 0) -> Registers:
     """The four registers as CPUID's consumers lay them out in memory (EAX
@@ -48,6 +62,13 @@ def or_register(building: dict[int, list[int]], leaf: int, name: str, mask: int)
 def built(building: dict[int, list[int]]) -> dict[int, Registers]:
     """Leaves built with or_register, as Leaves, in leaf order."""
     return {leaf: (r[0], r[1], r[2], r[3]) for leaf, r in sorted(building.items())}
+
+
+def hypervisor_present(leaves: Leaves) -> bool | None:
+    """Leaf 1 ECX[31], which every hypervisor sets and hardware leaves clear
+    (None when leaf 1 was not read)."""
+    value = register(leaves, 1, "ecx")
+    return None if value is None else bool(value >> 31 & 1)
 
 
 def register(leaves: Leaves, leaf: int, name: str) -> int | None:
@@ -103,6 +124,11 @@ def _owners() -> dict[tuple[int, str, int], tuple[str, tuple[str, ...]]]:
         for bit in prop.cpuid:
             owners.setdefault((bit.leaf, bit.reg, bit.bit), (bit.name, []))[1].append(prop.name)
     return {key: (name, tuple(properties)) for key, (name, properties) in owners.items()}
+
+
+def feature_mask(leaf: int, reg: str) -> int:
+    """The bits of one register that features own."""
+    return sum(1 << bit for (owned, name, bit) in _owners() if (owned, name) == (leaf, reg))
 
 
 @cache
@@ -166,29 +192,54 @@ class LeafReading:
     unread: str | None
 
 
-def _signature(leaves: Leaves, leaf: int, regs: tuple[str, ...]) -> bytes | None:
+def signature(leaves: Leaves, leaf: int, regs: tuple[str, ...]) -> bytes | None:
     """The bytes registers `regs` of `leaf` hold, or None without the leaf."""
     registers = leaves.get(leaf)
     return None if registers is None else register_bytes(tuple(registers[REGISTER_NAMES.index(reg)] for reg in regs))
 
 
-def _unread(leaves: Leaves, leaf: int, block: CpuidBlock | None) -> str | None:
+def _unread(leaves: Leaves, leaf: int, block: CpuidBlock | None, shift: int = 0) -> str | None:
     """Why a guest may not interpret `leaf`, or None when it may: a leaf of
-    a block only with the block's identity, and as far as it announces."""
+    a block only with the block's identity, and as far as it announces; the
+    block `shift` below where the table keeps it."""
     if block is None:
         return None
-    identity = _signature(leaves, block.identity_leaf, block.identity_regs)
+    identity_leaf, maximum_leaf = block.identity_leaf - shift, block.maximum - shift
+    identity = signature(leaves, identity_leaf, block.identity_regs)
     if identity != block.identity:
         shown = "missing" if identity is None else repr(identity.decode("latin-1"))
         expected = block.identity.decode("latin-1")
-        return f"not {block.name}'s: 0x{block.identity_leaf:08X} holds {shown}, not {expected!r}"
-    maximum = register(leaves, block.maximum, "eax")
+        return f"not {block.name}'s: 0x{identity_leaf:08X} holds {shown}, not {expected!r}"
+    maximum = register(leaves, maximum_leaf, "eax")
     if maximum == 0 and block.zero_maximum is not None:
-        maximum = block.zero_maximum
-    if leaf != block.maximum and (maximum is None or leaf > maximum):
+        maximum = block.zero_maximum - shift
+    if leaf != maximum_leaf and (maximum is None or leaf > maximum):
         announced = "missing" if maximum is None else f"0x{maximum:08X}"
-        return f"past the last leaf 0x{block.maximum:08X} announces ({announced})"
+        return f"past the last leaf 0x{maximum_leaf:08X} announces ({announced})"
     return None
+
+
+REGION_SIZE = 0x100  # hypervisors sign every 0x100 leaves from 0x40000000
+
+
+def interface_at(leaves: Leaves, base: int) -> str | None:
+    """The interface the region of the hypervisor range from `base` holds:
+    the name of the table's block whose identity is there, ``KVM`` for
+    KVM's signature at `base` (where nothing moved it), or None."""
+    table = load_catalog().cpuid
+    for block in table.blocks:
+        in_region = block.first < base + REGION_SIZE and base <= block.last
+        if in_region and signature(leaves, block.identity_leaf, block.identity_regs) == block.identity:
+            return block.name
+    facts = table.qemu
+    return "KVM" if signature(leaves, base, ("ebx", "ecx", "edx")) == facts.kvm_signature else None
+
+
+def _kvm_shift(leaves: Leaves) -> int:
+    """How far below the table's KVM block KVM's leaves are: the distance
+    QEMU moves them when KVM signs first, else 0."""
+    facts = load_catalog().cpuid.qemu
+    return facts.kvm_moved - facts.kvm_first if interface_at(leaves, facts.kvm_first) == "KVM" else 0
 
 
 def _read_register(table: CpuidTable, leaf: int, reg: str, value: int) -> RegisterReading:
@@ -210,14 +261,17 @@ def read_leaves(leaves: Leaves) -> tuple[LeafReading, ...]:
     named bits and fields, the properties that set them, and what is left
     unnamed; a leaf a guest may not interpret is shown, not read."""
     table = load_catalog().cpuid
+    shift = _kvm_shift(leaves)
+    first = table.qemu.kvm_first
     readings = []
     for leaf, registers in sorted(leaves.items()):
-        names = table.leaf(leaf)
-        unread = _unread(leaves, leaf, table.block(leaf))
+        moved = shift if first <= leaf < first + REGION_SIZE else 0  # KVM's, read as the table names them
+        names = table.leaf(leaf + moved)
+        unread = _unread(leaves, leaf, table.block(leaf + moved), moved)
         read = (
             ()
             if unread
-            else tuple(_read_register(table, leaf, reg, registers[i]) for i, reg in enumerate(REGISTER_NAMES))
+            else tuple(_read_register(table, leaf + moved, reg, registers[i]) for i, reg in enumerate(REGISTER_NAMES))
         )
         readings.append(LeafReading(leaf, None if names is None else names.title, registers, read, unread))
     return tuple(readings)

@@ -47,6 +47,17 @@ class CpuidField:
         """This field's value in a register's value."""
         return (register & self.mask) >> self.low
 
+    def shown(self, value: int) -> str:
+        """A value of this field as people read it: a flag set or clear, a
+        number in hex or decimal, text quoted (its bytes in register order,
+        control characters still to escape)."""
+        if self.format == "flag":
+            return "set" if value else "clear"
+        if self.format == "text":
+            size = (self.high - self.low + 1) // 8
+            return '"' + register_bytes((value,))[:size].decode("latin-1") + '"'
+        return f"0x{value:X}" if self.format == "hex" else str(value)
+
     def __str__(self) -> str:
         bits = str(self.low) if self.low == self.high else f"{self.high}:{self.low}"
         return f"0x{self.leaf:08X}.{self.reg.upper()}[{bits}] {self.name}"

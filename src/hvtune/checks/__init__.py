@@ -48,6 +48,7 @@ CHECKS: tuple[Check, ...] = (
     host.check_host_smt,
     hazards.check_synic_without_stimer,
     hazards.check_linux_kvm_signature,
+    hazards.check_linux_detect_virt,
     hazards.check_vendor_id_alone,
     hazards.check_development_features,
     hazards.check_reset,

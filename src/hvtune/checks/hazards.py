@@ -228,21 +228,61 @@ def check_emulator_only(config: HypervConfig, context: CheckContext) -> list[Fin
     return findings + ([vpindex] if vpindex else [])
 
 
+def _uses(config: HypervConfig) -> str:
+    """What Linux does with the enlightenments `config` has on, as a list."""
+    linux = load_catalog().linux
+    uses = linux.uses_of({prop.name for prop in load_catalog().features if config.enabled(prop.name)})
+    return "; ".join(f"{use.property}: {use.use}" for use in uses) or "none of these"
+
+
 @needs("linux")
 def check_linux_kvm_signature(config: HypervConfig, context: CheckContext) -> list[Finding]:
-    if not context.linux_guest or not config.hyperv_enabled or config.kvm_hidden:
+    if not context.linux_guest or not config.hyperv_enabled:
+        return []
+    linux = load_catalog().linux
+    if not config.kvm_hidden:
+        return [
+            Finding(
+                code="linux-ignores-hyperv",
+                severity=Severity.INFO,
+                feature="kvm",
+                message=(
+                    "a Linux guest ignores these Hyper-V enlightenments while it can see KVM, and keeps "
+                    f"{linux.loses}. {linux.detection} ({linux.detection_source}). With kvm=off and "
+                    f"hv-vpindex it would use Hyper-V's instead ({_uses(config)}) and lose KVM's"
+                ),
+                fix=ConfigChange({"kvm": False, **enable(config, "hv-vpindex").values}),
+            )
+        ]
+    if not config.enabled("hv-vpindex"):
+        message = (
+            "this Linux guest sees no hypervisor at all: kvm=off hides KVM, and Linux takes Hyper-V only with "
+            f"hv-vpindex. {linux.detection} ({linux.detection_source})"
+        )
+    else:
+        message = (
+            f"this Linux guest runs on Hyper-V's interfaces (kvm=off hides KVM): {_uses(config)}. It loses "
+            f"{linux.loses} ({linux.loses_source})"
+        )
+    return [Finding(code="linux-uses-hyperv", severity=Severity.INFO, feature="kvm", message=message)]
+
+
+@needs("linux")
+def check_linux_detect_virt(config: HypervConfig, context: CheckContext) -> list[Finding]:
+    facts = load_catalog().linux.detect_virt
+    hyperv_signed = config.hyperv_enabled and not config.passthrough
+    if not context.linux_guest or not hyperv_signed or config.effective("hv-vendor-id") != facts.signature:
         return []
     return [
         Finding(
-            code="linux-ignores-hyperv",
-            severity=Severity.INFO,
-            feature="kvm",
+            code="linux-detect-virt-microsoft",
+            severity=Severity.WARNING,
+            feature="hv-vendor-id",
             message=(
-                "a Linux guest ignores these Hyper-V enlightenments while it can see KVM: QEMU "
-                "moves KVM's signature to 0x40000100 and Linux still prefers it (kvm-clock, KVM PV "
-                "TLB flush). With kvm=off and hv-vpindex Linux uses Hyper-V's interfaces instead"
+                f"{facts.program} before systemd {facts.fixed_in} answers '{facts.answer}' in this Linux guest, "
+                f"which reads '{facts.signature}' at 0x40000000: {facts.effect}. Fix: {facts.fix} "
+                f"({', '.join(facts.sources)})"
             ),
-            fix=ConfigChange({"kvm": False, **enable(config, "hv-vpindex").values}),
         )
     ]
 

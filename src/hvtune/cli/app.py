@@ -51,6 +51,7 @@ for command in (
     verifying.sandbox,
     hosts.host,
     guestview.cpuid,
+    guestview.guest,
     catalog.list_command,
     catalog.explain,
     shell.completion,

@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from hvtune.bench.document import BenchDocument
 from hvtune.bench.run import summarize
 from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
-from hvtune.vm.console import Console, is_kernel_line, kernel_message, qemu_refusal
+from hvtune.vm.console import (
+    Console,
+    detected_hypervisor,
+    hyperv_messages,
+    is_kernel_line,
+    kernel_message,
+    qemu_refusal,
+)
 from hvtune.vm.run import VmRun, run_vm
 from hvtune.vm.spec import VmSpec
 
@@ -29,15 +36,13 @@ class GuestRun:
     @property
     def hypervisor(self) -> str:
         """The guest kernel's `Hypervisor detected` line, or what stands for it."""
-        line = next((line for line in self.saw if "Hypervisor detected" in line), None)
-        return kernel_message(line).strip() if line else "no hypervisor detected"
+        return detected_hypervisor(map(kernel_message, self.saw)) or "no hypervisor detected"
 
     @property
     def hyperv(self) -> tuple[str, ...]:
         """The guest kernel's own Hyper-V lines (``Hyper-V: privilege flags
         ...``, hints, timer frequency), without timestamps."""
-        messages = (kernel_message(line) for line in self.saw)
-        return tuple(message for message in messages if message.startswith("Hyper-V"))
+        return hyperv_messages(map(kernel_message, self.saw))
 
 
 def _problem(stderr: str, console: Console, returncode: int | None) -> str:

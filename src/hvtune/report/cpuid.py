@@ -6,21 +6,13 @@ bits nothing names."""
 from __future__ import annotations
 
 from hvtune.cpuid import FieldReading, LeafReading, Leaves, RegisterReading, read_leaves
-from hvtune.cpuid_table import REGISTER_NAMES, register_bytes
+from hvtune.cpuid_table import REGISTER_NAMES
 from hvtune.errors import printable
 
 
 def _field(reading: FieldReading) -> str:
     field = reading.field
-    if field.format == "flag":
-        text = field.name
-    elif field.format == "text":
-        size = (field.high - field.low + 1) // 8
-        text = f'{field.name} "{printable(register_bytes((reading.value,))[:size].decode("latin-1"))}"'
-    elif field.format == "hex":
-        text = f"{field.name} 0x{reading.value:X}"
-    else:
-        text = f"{field.name} {reading.value}"
+    text = field.name if field.format == "flag" else f"{field.name} {printable(field.shown(reading.value))}"
     return f"{text} [{', '.join(reading.properties)}]" if reading.properties else text
 
 

@@ -22,19 +22,11 @@ import struct
 from functools import cache
 from pathlib import Path
 
-from hvtune.cpuid import Leaves, Registers
+from hvtune.cpuid import OBSERVED_LEAVES, Leaves, Registers
 from hvtune.vm.console import Console, markers
 
-# The Hyper-V leaves (the interface, its limits, hardware and nested
-# features), the synthetic debugger's leaves, KVM's own leaves where QEMU
-# moves them when Hyper-V takes 0x40000000, and the basic leaf 1, whose
-# ECX[31] says whether there is a hypervisor at all.
-PAYLOAD_LEAVES: tuple[int, ...] = (
-    *range(0x40000000, 0x4000000C),
-    *range(0x40000080, 0x40000083),
-    *range(0x40000100, 0x40000103),
-    0x00000001,
-)
+# The payload reads what hvtune guest reads from a running guest.
+PAYLOAD_LEAVES = OBSERVED_LEAVES
 MARKER = "CPUID"  # the console's markers: hvtune.vm.console.markers(MARKER)
 
 IMAGE_SIZE = 0x10000

@@ -50,6 +50,7 @@ def published() -> tuple[Published, ...]:
         doctor,
         findings,
         fixes,
+        guest,
         guestview,
         host,
         lab,
@@ -72,6 +73,7 @@ def published() -> tuple[Published, ...]:
         ("hvtune lab --format json", lab.LabDocument),
         ("hvtune verify --format json", verify.VerifyDocument),
         ("hvtune cpuid --format json", guestview.CpuidDocument),
+        ("hvtune guest --format json", guest.GuestDocument),
     ]
     return (
         Published(config_format.SCHEMA, "hvtune convert --to json: a configuration", None),

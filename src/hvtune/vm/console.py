@@ -9,6 +9,7 @@ when not quiet), among them a panic, if there was one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hvtune.host.versions import QEMU_BINARY
@@ -31,6 +32,18 @@ def is_kernel_line(line: str) -> bool:
 def kernel_message(line: str) -> str:
     """A kernel log line without its timestamp."""
     return line.split("] ", 1)[-1]
+
+
+def detected_hypervisor(messages: Iterable[str]) -> str | None:
+    """The kernel's ``Hypervisor detected: ...`` message among `messages`
+    (without timestamps), or None."""
+    return next((message.strip() for message in messages if "Hypervisor detected" in message), None)
+
+
+def hyperv_messages(messages: Iterable[str]) -> tuple[str, ...]:
+    """The kernel's own Hyper-V messages (``Hyper-V: privilege flags ...``,
+    hints, timer frequency) among `messages` (without timestamps)."""
+    return tuple(message for message in messages if message.startswith("Hyper-V"))
 
 
 @dataclass(frozen=True)
