@@ -448,10 +448,10 @@ class ProxmoxFormat(Format):
         names = set(change.values)
         if names <= vm_flags() | _CPU_SAYS:
             return "in cpu: " + change.describe()
-        allowed = ", ".join(sorted(name for name in vm_flags() if name.startswith("hv-")))
+        allowed = " and ".join(sorted(name for name in vm_flags() if name.startswith("hv-")))
         return (
-            f"args: -cpu with {change.describe()} (cpu: flags= allows of Hyper-V only {allowed}; a -cpu in "
-            "args: replaces qemu-server's whole -cpu, so ostype and machine changes no longer reach it)"
+            f"args: -cpu with {change.describe()} (of Hyper-V, cpu: flags= takes only {allowed}; "
+            "a -cpu in args: replaces the whole one qemu-server builds)"
         )
 
     def builds_cpu(
