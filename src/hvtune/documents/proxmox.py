@@ -58,8 +58,8 @@ class ProxmoxVM:
     ``settings`` are the keys of the current configuration (the part before
     the first section) with ``[PENDING]`` applied, as qemu-server applies it
     at a cold start; each is the line that holds its value. ``end`` is the
-    offset where a new key is written (the end of the current
-    configuration). ``sections`` names the snapshot, pending and special
+    offset where a new key is written (after the current
+    configuration's last line). ``sections`` names the snapshot, pending and special
     sections, which hvtune neither judges nor edits (a snapshot's
     configuration counts only after a rollback). ``pending_deletes`` are the
     keys ``[PENDING]`` deletes. ``built`` is the -cpu qemu-server builds;

@@ -365,7 +365,8 @@ def patched(text: str, reading: Reading[Any], change: ConfigChange) -> str:
             added.append(f"{key}: {value}")
     if added:
         lines = ending.join(added)
-        edits.append((vm.end, vm.end, ending + lines if vm.end else lines + ending))
+        unended = vm.end and text[vm.end - 1] != "\n"  # the last line, without a line break
+        edits.append((vm.end, vm.end, ending + lines if unended else lines + ending))
     for start, end, value in sorted(edits, reverse=True):
         text = text[:start] + value + text[end:]
     return text

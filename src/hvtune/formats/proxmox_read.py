@@ -87,8 +87,9 @@ def scan(text: str) -> Scanned:
             if not header:
                 ignored.append(Ignored(None, number, f"skipping unknown section: '{line.strip()[1:-1]}'"))
             continue
+        stop = min(offset, len(text))  # where a line after this one is inserted: the next line's start
         if section is None or line.startswith("#"):
-            end = start + len(line) if section == "" else end
+            end = stop if section == "" else end
             continue
         if section not in ("", "pending"):
             continue
@@ -100,7 +101,7 @@ def scan(text: str) -> Scanned:
         setting = Setting(key, value, number, (start + match.start(2), start + match.end(2)))
         if section == "":
             current[key] = setting
-            end = start + len(line)
+            end = stop
         elif key == "delete":
             deletes.update(name.lstrip("!") for name in re.split(r"[,;\s]+", value) if name)
         else:
