@@ -38,6 +38,7 @@ from hvtune.formats.proxmox_build import (
     VENDORS,
     Start,
     build_cpu,
+    comparable_release,
     facts,
     kvm_hidden,
     machine_version,
@@ -216,6 +217,8 @@ def read_text(
     """A qm configuration as qemu-server starts it on `node` (default: an
     Intel node with pve-qemu-kvm `qemu_version`, else the catalog's)."""
     node = node or Node(qemu=qemu_version)
+    if node.qemu is not None and not comparable_release(node.qemu):
+        raise InputError(source, None, f"qemu-server reads QEMU releases as MAJOR.MINOR, not {node.qemu!r}")
     vm = read_vm(scan(text), source=source, node=node)
     config = _config(vm, text, source=source, qemu_version=qemu_version)
     return Reading(source, "proxmox", config, vm, guest_of(vm.ostype))
@@ -410,7 +413,8 @@ def render_vm(config: HypervConfig, *, source: str) -> str:
         fragment = patched(text, reading, change) if change.values else text
         if "\nargs:" not in fragment:
             return fragment
-        fragments.append((len(change.values), fragment))
+        # args: holds them all anyway; the ostype that needs it for the fewest comes first
+        fragments.append((len(set(change.values) - vm_flags() - _CPU_SAYS), fragment))
     if not fragments:
         raise InputError(source, "model", f"qemu-server knows no CPU model {config.model!r}")
     return min(fragments, key=lambda each: each[0])[1]
@@ -419,7 +423,8 @@ def render_vm(config: HypervConfig, *, source: str) -> str:
 def _host_node(vm: ProxmoxVM, host: HostProfile) -> Node:
     """The node a host profile describes (what it does not say stays)."""
     vendor = VENDORS.get(host.vendor or "", vm.node.vendor)
-    return Node(vendor, vm.node.qemu or host.qemu_version)
+    qemu = host.qemu_version if host.qemu_version and comparable_release(host.qemu_version) else None
+    return Node(vendor, vm.node.qemu or qemu)
 
 
 class ProxmoxFormat(Format):

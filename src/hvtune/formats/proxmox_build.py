@@ -42,6 +42,11 @@ def version_parts(version: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(4) or 0)
 
 
+def comparable_release(version: str) -> bool:
+    """Whether `version` is a release qemu-server can compare (MAJOR.MINOR...)."""
+    return _VERSION.match(version) is not None
+
+
 def windows_version(ostype: str | None) -> int:
     """The Windows generation of an ostype (Helpers.pm windows_version)."""
     if not ostype:
@@ -89,7 +94,7 @@ def vm_machine(machine: str | None, windows: int, creation_qemu: str | None, qem
         machine = machine or "pc"
         if windows:
             pinned = str(facts()["pinned"])
-            created = version_parts(creation_qemu) if creation_qemu and _VERSION.match(creation_qemu) else None
+            created = version_parts(creation_qemu) if creation_qemu and comparable_release(creation_qemu) else None
             if created and created >= version_parts(str(facts()["pinned_from"])):
                 pinned = "{}.{}".format(*created[:2])
             if not _can_run(pinned, qemu):
