@@ -198,7 +198,7 @@ def test_doctor_shows_the_bundled_examples_most_urgent_first(capsys: pytest.Capt
     order = {"WILL NOT START": 0, "SLOW": 2, "AT RISK": 3, "OK": 4}
     assert verdicts and [order[v] for v in verdicts] == sorted(order[v] for v in verdicts)
     assert set(verdicts) == set(order)
-    assert out.split("\n\nSummary: ")[1].startswith("16 VMs: 4 will not start, ")
+    assert out.split("\n\nSummary: ")[1].startswith("17 VMs: 4 will not start, ")
     code, out, _ = run(capsys, "doctor", "--host", "intel-nested", "--format", "json")
     (document,) = json.loads(out)["hosts"]
     assert (

@@ -70,7 +70,7 @@ def test_explain_completes_every_spelling() -> None:
 
 
 def test_choices_complete() -> None:
-    assert _plain("hvtune convert --to ") == ["json", "libvirt", "qemu"]
+    assert _plain("hvtune convert --to ") == ["json", "libvirt", "proxmox", "qemu"]
     assert _plain("hvtune check --format ") == ["text", "json"]
     assert _plain("hvtune completion ") == ["bash", "zsh", "fish"]
 

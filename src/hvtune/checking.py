@@ -48,6 +48,8 @@ def check_reading(
     libvirt release `libvirt_version` (None: the newest hvtune knows), on
     `host` when one is given, and for the QEMU release `qemu_version` (None:
     the host's, when known)."""
+    if host is not None:
+        reading = format_named(reading.format).on_host(reading, host)
     context = CheckContext(
         target=target or format_named(reading.format).target,
         guest_os=guest_os or reading.guest_os,

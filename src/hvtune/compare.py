@@ -6,7 +6,8 @@ break migration."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -32,6 +33,7 @@ class Stack:
     settings: tuple[dict[str, Any], ...]
     host_aware: bool = False
     machine: str | None = None
+    builds: Mapping[str, Any] = field(default_factory=dict)  # how it builds -cpu ([stack.builds])
 
 
 @cache
@@ -45,25 +47,45 @@ def load_stacks() -> tuple[Stack, ...]:
             settings=tuple(stack["set"]),
             host_aware=stack.get("host_aware", False),
             machine=stack.get("machine"),
+            builds=stack.get("builds", {}),
         )
         for stack in raw["stack"]
     )
 
 
-def _machine(version: str) -> tuple[int, ...]:
+def stack_named(name: str) -> Stack:
+    """The stack called `name` in data/stacks.toml."""
+    return next(stack for stack in load_stacks() if stack.name == name)
+
+
+def machine_version(version: str) -> tuple[int, ...]:
     """A machine-type version with Proxmox's revision: "11.0+pve2" -> (11, 0, 2)."""
     base, _, revision = version.partition("+pve")
     return (*(int(part) for part in base.split(".")), int(revision or 0))
 
 
+def setting_applies(
+    setting: Mapping[str, Any], *, windows: int, machine: tuple[int, ...] | None, vendor: str | None, gpu: bool
+) -> bool:
+    """Whether a stack writes `setting` for a guest of Windows generation
+    `windows` (0: not Windows) on machine-type version `machine` (None:
+    unknown) on a host of CPU `vendor`, with GPU passthrough or not."""
+    if windows < setting.get("windows", 0):
+        return False
+    if "machine" in setting and (machine is None or machine < machine_version(setting["machine"])):
+        return False
+    if "before_machine" in setting and (machine is None or machine >= machine_version(setting["before_machine"])):
+        return False
+    if "host_vendor" in setting and vendor != setting["host_vendor"]:
+        return False
+    return gpu or not setting.get("gpu", False)
+
+
 def _applies(setting: dict[str, Any], stack: Stack, guest: Guest, host: HostProfile, goals: Goals) -> bool:
-    if guest.windows is None or guest.windows < setting.get("windows", 0):
-        return False
-    if "machine" in setting and (stack.machine is None or _machine(stack.machine) < _machine(setting["machine"])):
-        return False
-    if "host_vendor" in setting and host.vendor != setting["host_vendor"]:
-        return False
-    return goals.gpu_passthrough or not setting.get("gpu", False)
+    machine = machine_version(stack.machine) if stack.machine else None
+    return guest.windows is not None and setting_applies(
+        setting, windows=guest.windows, machine=machine, vendor=host.vendor, gpu=goals.gpu_passthrough
+    )
 
 
 def stack_config(stack: Stack, guest: Guest, host: HostProfile, goals: Goals) -> HypervConfig:

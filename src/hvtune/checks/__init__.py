@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hvtune.checks import dependencies, hazards, host, libvirt, machine, migration, values
+from hvtune.checks import dependencies, hazards, host, libvirt, machine, migration, proxmox, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, needed_facts, subjects, target_of
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first, without_repeats
 
 CHECKS: tuple[Check, ...] = (
+    # qemu-server builds the command line before QEMU sees it (a qm configuration)
+    proxmox.check_proxmox_start,
+    proxmox.check_proxmox_skipped,
+    proxmox.check_proxmox_args,
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
     libvirt.check_libvirt_release,

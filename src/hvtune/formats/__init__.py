@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 MODULES = {
     "json": "hvtune.formats.json",
     "libvirt": "hvtune.formats.libvirt",
+    "proxmox": "hvtune.formats.proxmox",
     "qemu": "hvtune.formats.qemu",
 }
 

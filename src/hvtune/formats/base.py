@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from hvtune.findings import ConfigChange
     from hvtune.formats.domcaps import HypervCapabilities
     from hvtune.formats.reading import Reading
+    from hvtune.host.profile import HostProfile
 
 
 class Format(ABC):
@@ -72,3 +73,9 @@ class Format(ABC):
         `reading` itself (libvirt builds one from a domain), or None when
         the config's own -cpu spelling is what QEMU gets."""
         return None
+
+    def on_host(self, reading: Reading[Any], host: HostProfile) -> Reading[Any]:
+        """`reading` as the program reading this format builds it on `host`
+        (qemu-server's -cpu depends on the node's CPU vendor and QEMU);
+        by default the reading itself."""
+        return reading

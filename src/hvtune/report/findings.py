@@ -91,6 +91,9 @@ def check_text(results: Sequence[CheckResult]) -> str:
     return "".join(result_text(result) + "\n\n" for result in results).removesuffix("\n")
 
 
+VERIFIED = ("qemu", "libvirt")  # the formats hvtune verify runs
+
+
 def verify_offer(results: Sequence[CheckResult], files: Sequence[str]) -> str:
     """A closing paragraph offering `hvtune verify` for the files hvtune
     predicts QEMU or libvirt refuses ('' when there are none): it boots the
@@ -98,7 +101,9 @@ def verify_offer(results: Sequence[CheckResult], files: Sequence[str]) -> str:
     refused = [
         result.source
         for result in results
-        if result.source in files and (result.refused_by or any(finding.refused_by for finding in result.findings))
+        if result.source in files
+        and result.format in VERIFIED
+        and (result.refused_by or any(finding.refused_by for finding in result.findings))
     ]
     if not refused:
         return ""

@@ -67,7 +67,7 @@ class DecisionRecord:
         return cls(decision.name, decision.chosen, decision.value, decision.basis, decision.reason)
 
 
-OutputFormat = Literal["qemu", "libvirt", "json"]
+OutputFormat = Literal["qemu", "libvirt", "proxmox", "json"]
 
 
 @dataclass(frozen=True)
