@@ -87,6 +87,17 @@ def test_a_missing_element_is_placed_where_it_would_be_written(
     assert len(benefits) >= 5 and set(benefits) == {_line_of(example, "<hyperv")}
 
 
+def test_a_proxmox_finding_is_on_the_line_qemu_server_builds_it_from(capsys: pytest.CaptureFixture[str]) -> None:
+    """What the ostype gives is on ostype:, what a VM may say in cpu: flags
+    (hv-tlbflush) on cpu:."""
+    example = EXAMPLES / "proxmox" / "win11-proxmox-gui.conf"
+    code, out, _ = run(capsys, "check", "--format", "sarif", *INTEL, str(example))
+    assert code == 0
+    found = {(rule, line) for rule, _, _, line in _results(_valid(out))}
+    assert ("reset-discouraged", _line_of(example, "ostype:")) in found
+    assert ("missing-benefit", _line_of(example, "cpu:")) in found
+
+
 def test_what_qemu_refuses_is_a_result_on_the_refused_line(capsys: pytest.CaptureFixture[str]) -> None:
     example = EXAMPLES / "qemu" / "win11-broken-typo.sh"
     code, out, err = run(capsys, "check", "--format", "sarif", str(example))

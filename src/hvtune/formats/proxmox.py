@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -427,6 +427,20 @@ def _host_node(vm: ProxmoxVM, host: HostProfile) -> Node:
     return Node(vendor, vm.node.qemu or qemu)
 
 
+def _setting_line(vm: ProxmoxVM, name: str | None) -> int | None:
+    """The line that gives property `name` to the guest's -cpu: ``args:``
+    when its -cpu replaces qemu-server's, ``cpu:`` when its flags name it
+    or may name it (where fix writes it), else ``ostype:`` (what
+    qemu-server derives the enlightenments from), else ``cpu:``."""
+    settings = vm.settings
+    if vm.args_cpu and "args" in settings:
+        return settings["args"].line
+    flagged = vm.cpu is not None and any(flag[1:] == name for flag in vm.cpu.flags)
+    if name and "cpu" in settings and (flagged or name in vm_flags()):
+        return settings["cpu"].line
+    return next((settings[key].line for key in ("ostype", "cpu") if key in settings), None)
+
+
 class ProxmoxFormat(Format):
     """Proxmox VE qm configuration files: read as qemu-server starts them,
     turned into the -cpu it builds, and edited where qemu-server lets a VM
@@ -459,6 +473,11 @@ class ProxmoxFormat(Format):
             f"args: -cpu with {change.describe()} (of Hyper-V, cpu: flags= takes only {allowed}; "
             "a -cpu in args: replaces the whole one qemu-server builds)"
         )
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        vm = reading.document_of(ProxmoxVM)
+        assert vm is not None, "a proxmox reading keeps its VM"
+        return [_setting_line(vm, feature) for feature in features]
 
     def builds_cpu(
         self,
