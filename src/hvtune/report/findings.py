@@ -36,7 +36,7 @@ def finding_lines(finding: Finding, spelling: str) -> list[str]:
     named = finding.feature and finding.message.startswith(finding.feature)
     subject = f"{finding.feature}: " if finding.feature and not named else ""
     lines = [labelled(finding.severity, subject + finding.message)]
-    if finding.fix and finding.fix.values:
+    if finding.fix and not finding.fix.empty:
         fix = "fix: " + format_named(spelling).describe(finding.fix)
         lines.append(wrap(fix, " " * (_LABEL_WIDTH + 5), first=" " * _LABEL_WIDTH))
     return lines
