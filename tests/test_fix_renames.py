@@ -143,6 +143,7 @@ def test_the_renamed_child_gets_what_it_needs() -> None:
         ("<stimmer state='maybe'/>", "(did you mean <stimer>?)"),  # <stimer> would be refused too
         ("<stimmer/>", "(did you mean <stimer>?)"),
         ("<spinlock state='on' retries='many'/>", "(did you mean <spinlocks>?)"),
+        ("<vendorid state='on'/>", "(did you mean <vendor_id>?)"),  # <vendor_id> needs a value
         ("<stimr state='on'><bogus state='on'/></stimr>", "(did you mean <stimer>?)"),  # a child <stimer> refuses
         ("<hv:stimmer xmlns:hv='urn:x' state='on'/>", ""),  # not libvirt's to read
     ],

@@ -193,6 +193,12 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
+def _correction(name: str) -> str | None:
+    """The known <hyperv> child an unknown one surely means (a namespaced
+    name none)."""
+    return load_catalog().hyperv_child_correction(name) if "{" not in name else None
+
+
 class _EveryName(dict[str, str]):
     """Every name known, with no value attribute: how the children of a
     <stimer> or <tlbflush> are read."""
@@ -242,8 +248,9 @@ class _Copies:
             name = element.tag
             attribute = value_attribute.get(name)
             if attribute is None:
-                if self.meant.get(name, name) is not None:
-                    self.meant[name] = self._read_as_meant(element, passthrough)
+                meant = self.meant.get(name, "")  # "": not looked up yet
+                if meant is not None:
+                    self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
                 if name not in unknown:
                     unknown.add(name)
                     self.unknown.append(UnknownChild(name, passthrough, len(kept)))
@@ -266,23 +273,25 @@ class _Copies:
         children.read(element.iterchildren(etree.Element), False, True)
         return _hyperv_child(element, name, self.source, attribute, passthrough, children.records())
 
-    def _read_as_meant(self, element: etree._Element, passthrough: bool) -> str | None:
-        """The known name an unknown child surely means, when it reads as
-        that one without a refusal (a state, a value libvirt takes, and of
-        one that holds known children, such as <stimer>, only those)."""
-        name = element.tag
-        catalog = load_catalog()
-        meant = catalog.hyperv_child_correction(name) if "{" not in name else None  # no namespaced name
+    def _read_as(self, element: etree._Element, meant: str | None, passthrough: bool) -> str | None:
+        """`meant`, the known name an unknown child surely means, when the
+        child reads as that one without a refusal (a state, a value libvirt
+        takes, a text value when it is on: libvirt refuses <vendor_id
+        state='on'> without one; and of one that holds known children, such
+        as <stimer>, only those)."""
         if meant is None:
             return None
-        nested = {key.partition(".")[2] for key in catalog.by_libvirt() if key.startswith(meant + ".")}
+        by_libvirt = load_catalog().by_libvirt()
+        nested = {key.partition(".")[2] for key in by_libvirt if key.startswith(meant + ".")}
         if nested and any(child.tag not in nested for child in element.iterchildren(etree.Element)):
             return None
+        attribute = self.value_attribute[meant]
         try:
-            self._whole(element, meant, self.value_attribute[meant], passthrough)
+            record = self._whole(element, meant, attribute, passthrough)
         except Refusal:
             return None
-        return meant
+        text_value = attribute and VALUE_TYPES[by_libvirt[meant].type].python is not int
+        return None if text_value and record.state == "on" and record.value is None else meant
 
     def records(self) -> tuple[HypervChild, ...]:
         """The copies kept, and the last copy of each name when it is not
