@@ -257,3 +257,35 @@ def domains(draw: st.DrawFn) -> str:
         f"<features>{''.join(features)}</features>{cpu}<clock offset='utc'>{''.join(timers)}</clock>"
         f"<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{panics}</devices></domain>"
     )
+
+
+def _misspelling(draw: st.DrawFn, name: str) -> str:
+    """`name` with one slip: a letter dropped, doubled or swapped with the
+    next, or a capital."""
+    at = draw(st.integers(0, len(name) - 2))
+    slip = draw(st.sampled_from(["drop", "double", "swap", "capital"]))
+    if slip == "drop":
+        return name[:at] + name[at + 1 :]
+    if slip == "double":
+        return name[: at + 1] + name[at:]
+    if slip == "swap":
+        return name[:at] + name[at + 1] + name[at] + name[at + 2 :]
+    return name[:at] + name[at].upper() + name[at + 1 :]
+
+
+@st.composite
+def misspelt_domains(draw: st.DrawFn) -> str:
+    """Generated domains (see `domains`) with a misspelt <hyperv> child
+    among the others: one known name meant, several or none; on or off,
+    written <x/> or <x></x>, a misspelt <stimer> maybe holding a child."""
+    xml: str = draw(domains().filter(lambda xml: "</hyperv>" in xml))
+    name = draw(st.sampled_from([*TRANSLATED_SIMPLE, "stimer", "tlbflush", "spinlocks", "vendor_id"]))
+    written = _misspelling(draw, name)
+    attributes = f" state='{draw(ON_OFF)}'" + (" retries='8191'" if name == "spinlocks" else "")
+    content = draw(st.sampled_from(["", "<direct state='on'/>", "<bogus state='on'/>"])) if name == "stimer" else ""
+    closed = not content and draw(st.booleans())
+    child = f"<{written}{attributes}/>" if closed else f"<{written}{attributes}>{content}</{written}>"
+    if draw(st.booleans()):  # the first child, or the last
+        return xml.replace("</hyperv>", child + "</hyperv>", 1)
+    start = xml.index(">", xml.index("<hyperv")) + 1
+    return xml[:start] + child + xml[start:]

@@ -7,10 +7,11 @@ the catalog.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from importlib.resources import files
 from types import MappingProxyType
 from typing import Any, Literal
@@ -469,25 +470,43 @@ class Catalog:
         """The catalog names close to a misspelt one, closest first: the one
         it spells in another case or with underscores alone, else those
         difflib finds close, by edit distance."""
-        from difflib import get_close_matches
-
-        exact = self._by_spelling.get(_fold(name))
+        word = _fold(name)
+        exact = self._by_spelling.get(word)
         if exact is not None:
             return (exact.name,)
-        folded = name.lower().replace("_", "-")
-        close = get_close_matches(folded, list(self._by_qemu_name), n=5, cutoff=0.75)
-        return tuple(sorted(close, key=lambda candidate: _edit_distance(folded, candidate)))
+        return self._qemu_names.close(word)
+
+    @cached_property
+    def _qemu_names(self) -> _Names:
+        return _Names(self._by_qemu_name)
+
+    @cached_property
+    def _hyperv_child_names(self) -> _Names:
+        return _Names(self.libvirt.hyperv_elements)
 
     def correction(self, name: str) -> str | None:
         """The one name a misspelt one surely means: the only close name
         at the smallest edit distance (None: none is close, or several are
         as close)."""
-        close = self.suggestions(name)
-        if len(close) > 1:
-            folded = name.lower().replace("_", "-")
-            if _edit_distance(folded, close[0]) == _edit_distance(folded, close[1]):
-                return None
-        return close[0] if close else None
+        return _surely_meant(name, self.suggestions(name))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - the catalog lives as long as the process
+    def hyperv_child_suggestions(self, name: str) -> tuple[str, ...]:
+        """The <hyperv> children libvirt knows that an unknown one may
+        mean, closest first: the one it names in any other spelling
+        (another case, vendor-id, hv-stimer), else those close to it; none
+        when it spells what libvirt writes elsewhere (time: a <timer>,
+        tlbflush-ext: <tlbflush><extended>)."""
+        word = _fold(name)
+        exact = self._by_spelling.get(word)
+        if exact is not None:
+            return (exact.libvirt.element,) if isinstance(exact.libvirt, HypervChildForm) else ()
+        return self._hyperv_child_names.close(word)
+
+    def hyperv_child_correction(self, name: str) -> str | None:
+        """The one <hyperv> child an unknown one surely means (as
+        `correction` decides)."""
+        return _surely_meant(name, self.hyperv_child_suggestions(name))
 
     @cache  # noqa: B019 - the catalog lives as long as the process
     def requirements(self, names: tuple[str, ...], *, synic_kvm_only: bool = False) -> tuple[Property, ...]:
@@ -529,6 +548,43 @@ class Catalog:
     def sort_key(self, name: str) -> int:
         """Canonical order: neighbours, then features by QEMU bit, then settings."""
         return self.order.get(name, len(self.order))
+
+
+class _Names:
+    """Names to find a misspelt one among: by their folded spelling (case,
+    and underscores against dashes, count for nothing), with the letters
+    they use (in a pattern that finds the others)."""
+
+    CUTOFF = 0.75  # how close difflib's ratio must be
+
+    def __init__(self, names: Iterable[str]):
+        self.by_fold = {_fold(name): name for name in names}
+        self.foreign = re.compile(f"[^{re.escape(''.join(set(''.join(self.by_fold))))}]")  # a letter none uses
+
+    def close(self, word: str) -> tuple[str, ...]:
+        """The names close to a folded `word`, by difflib, closest first by
+        edit distance. A word with too few of their letters to reach the
+        cutoff with any of them is passed over without difflib (a domain
+        may hold thousands of unknown names)."""
+        shared = len(word) - len(self.foreign.findall(word))  # bounds the matches with any name
+        if 2 * shared < self.CUTOFF * (len(word) + shared):  # difflib's ratio: 2 * matches / both lengths
+            return ()
+        from difflib import get_close_matches
+
+        close = get_close_matches(word, list(self.by_fold), n=5, cutoff=self.CUTOFF)
+        return tuple(self.by_fold[each] for each in sorted(close, key=lambda found: _edit_distance(word, found)))
+
+
+def _surely_meant(name: str, close: tuple[str, ...]) -> str | None:
+    """The first of `close` when no other is as close to `name`."""
+    if len(close) > 1 and _edit_distance(_fold(name), _fold(close[0])) == _edit_distance(_fold(name), _fold(close[1])):
+        return None
+    return close[0] if close else None
+
+
+def either(names: Sequence[str]) -> str:
+    """Names as a choice: "a", "a or b", "a, b or c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _edit_distance(one: str, other: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hvtune.config import FrozenValues, HypervConfig
 from hvtune.valuetypes import Value, display
@@ -29,28 +29,48 @@ class Severity(StrEnum):
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
+class Rename(NamedTuple):
+    """A name written that the program reading it does not know, and the
+    one name it surely means, both in the format's own spelling (a
+    misspelt libvirt ``<hyperv>`` child: ``stimmer`` -> ``stimer``)."""
+
+    written: str
+    meant: str
+
+
 @dataclass(frozen=True)
 class ConfigChange:
-    """A fix, as values to set on a config (None removes a value).
+    """A fix, as values to set on a config (None removes a value), and
+    names to correct where they are written.
 
     Keys are the canonical names used everywhere else: QEMU property names and
-    the neighbours (``kvm``, ``tsc-frequency``, ...).
+    the neighbours (``kvm``, ``tsc-frequency``, ...). A rename is no value:
+    the text keeps what it wrote under the misspelt name (its state, value
+    and children) and only the name changes; the format that read the name
+    writes it (the libvirt patcher renames the element).
     """
 
     values: Mapping[str, Value | None] = field(default_factory=dict)
+    renames: tuple[Rename, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, FrozenValues):
             object.__setattr__(self, "values", FrozenValues(self.values))
+
+    @property
+    def empty(self) -> bool:
+        """Whether the change changes nothing."""
+        return not self.values and not self.renames
 
     def apply(self, config: HypervConfig) -> HypervConfig:
         return config.with_values(self.values)
 
     def describe(self) -> str:
         """Human text, e.g. ``set hv-time=on, remove hv-reset``."""
+        renames = [f"rename {rename.written} to {rename.meant}" for rename in self.renames]
         sets = [f"{name}={display(value)}" for name, value in self.values.items() if value is not None]
         removes = [name for name, value in self.values.items() if value is None]
-        parts = []
+        parts = renames
         if sets:
             parts.append("set " + ", ".join(sets))
         if removes:

@@ -22,7 +22,7 @@ from hvtune.checking import check_reading
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError, Refusal
 from hvtune.files import load_text
-from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.findings import ConfigChange, Finding, Rename, Severity
 from hvtune.formats import Reading, format_named, read_text
 from hvtune.live import Connection, backup_path
 from hvtune.plan import Goals, make_plan
@@ -65,10 +65,12 @@ class FixOutcome:
 
 def _merged(findings: Iterable[Finding]) -> ConfigChange:
     values: dict[str, Value | None] = {}
+    renames: dict[Rename, None] = {}
     for finding in findings:
         assert finding.fix is not None
         values.update(finding.fix.values)
-    return ConfigChange(values)
+        renames.update(dict.fromkeys(finding.fix.renames))
+    return ConfigChange(values, tuple(renames))
 
 
 def apply_change(reading: Reading[Any], text: str, change: ConfigChange) -> str:
@@ -118,7 +120,7 @@ def fix_text(
             fixed, applied = refusal.correction.text, [*applied, _refused(refusal)]
             continue
         result = check_reading(reading, guest_os=guest_os, libvirt_version=libvirt_version, host=host)
-        fixable = [f for f in result.findings if f.fix is not None and f.fix.values and f.severity in wanted]
+        fixable = [f for f in result.findings if f.fix is not None and not f.fix.empty and f.severity in wanted]
         patched = apply_change(reading, fixed, _merged(fixable)) if fixable and not last else fixed
         if patched == fixed:
             return FixOutcome(source, reading.format, text, fixed, tuple(applied), result.findings)

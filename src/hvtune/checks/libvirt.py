@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hvtune.catalog import Property, load_catalog, said_by
+from hvtune.catalog import Property, either, load_catalog, said_by
 from hvtune.checks.context import CheckContext
 from hvtune.checks.dependencies import enable
 from hvtune.checks.machine import lacks_machine, qemu_release
@@ -23,7 +23,7 @@ from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
 from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
-from hvtune.findings import ConfigChange, Finding, Severity
+from hvtune.findings import ConfigChange, Finding, Rename, Severity
 from hvtune.formats.libvirt_cpu import beyond_known
 from hvtune.forms.libvirt import HypervGrandchildForm, value_attribute
 from hvtune.releases import parse_release
@@ -154,8 +154,24 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
 
 
 def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
+    """libvirt refuses an unknown child by its name, whatever it holds. The
+    fix renames it (keeping its state, value and children) when one known
+    name is surely meant, it reads as that one and the release knows that
+    one; else the note says what it may mean, and a person decides."""
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    return libvirt_refusal("libvirt-unknown-element", None, message, context)
+    catalog = load_catalog()
+    close = catalog.hyperv_child_suggestions(child.name)
+    note = f"did you mean {either([f'<{name}>' for name in close])}?" if close else None
+    if child.meant is None:
+        return libvirt_refusal("libvirt-unknown-element", None, message, context, note=note)
+    meant = catalog.by_libvirt()[child.meant]
+    since = meant.since.libvirt
+    if libvirt_release(context) < parse_release(since):
+        return libvirt_refusal(
+            "libvirt-unknown-element", None, message, context, note=f"{note} <{child.meant}> needs libvirt {since}"
+        )
+    rename = ConfigChange(renames=(Rename(child.name, child.meant),))
+    return libvirt_refusal("libvirt-unknown-element", meant.name, message, context, rename, note=note)
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:

@@ -44,6 +44,9 @@ class UnknownChild(NamedTuple):
     name: str
     passthrough: bool  # written under <hyperv mode='passthrough'>
     position: int
+    # the known child it surely means (Catalog.hyperv_child_correction), when
+    # every copy, read under that name, is read without a refusal
+    meant: str | None = None
 
 
 class HypervSettings(NamedTuple):

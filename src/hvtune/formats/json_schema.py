@@ -18,7 +18,7 @@ from hvtune.config import HypervConfig
 from hvtune.findings import ConfigChange
 from hvtune.formats.json import HOST_MODEL, MACHINE, MODEL, OTHER, SCHEMA, to_json
 from hvtune.jsonrecords import SCHEMA_KEY, TEXT_PATTERN, Custom
-from hvtune.valuetypes import VALUE_TYPES, Value
+from hvtune.valuetypes import VALUE_TYPES
 
 _NULL = {"type": "null"}
 
@@ -83,19 +83,32 @@ class ConfigObject(dict[str, Any], Custom):
         return dict(self)
 
 
-class ChangeObject(dict[str, Value | None], Custom):
-    """A fix: the value to give each property, null to remove it."""
+RENAME = "rename"  # the key of a change's renames (no property is named so)
+
+
+class ChangeObject(dict[str, Any], Custom):
+    """A fix: the value to give each property, null to remove it; and under
+    "rename", each misspelt name to write as the one it means."""
 
     @classmethod
     def of(cls, change: ConfigChange) -> ChangeObject:
-        return cls(change.values)
+        renames = {RENAME: dict(change.renames)} if change.renames else {}
+        return cls({**renames, **change.values})
 
     @classmethod
     @cache
     def json_schema(cls) -> dict[str, Any]:
+        renames = {
+            "description": (
+                "names written that the program reading them does not know (a misspelt libvirt <hyperv> child), "
+                "each to rename to the one it surely means; what it holds is kept"
+            ),
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": TEXT_PATTERN},
+        }
         return {
             "type": "object",
-            "properties": _by_name(lambda entry: {"anyOf": [_value_schema(entry), _NULL]}),
+            "properties": {RENAME: renames, **_by_name(lambda entry: {"anyOf": [_value_schema(entry), _NULL]})},
             "additionalProperties": False,
         }
 

@@ -92,31 +92,38 @@ def _state(element: etree._Element, source: str) -> str:
     )
 
 
-def _number(element: etree._Element, attribute: str, source: str) -> int | None:
-    """A numeric attribute as libvirt reads it (None when absent)."""
+def _number(element: etree._Element, attribute: str, source: str, name: str | None = None) -> int | None:
+    """A numeric attribute as libvirt reads it (None when absent), of the
+    element read as `name` (its own by default)."""
     text: str | None = element.get(attribute)
     if text is None:
         return None
     try:
-        return read_number(str(element.tag), attribute, text)
+        return read_number(name or str(element.tag), attribute, text)
     except LibvirtNumberError as refused:
         raise Refusal("libvirt", source, f"line {element.sourceline}", str(refused)) from None
 
 
 def _hyperv_child(
-    element: etree._Element, source: str, value_attribute: str, passthrough: bool, children: tuple[HypervChild, ...]
+    element: etree._Element,
+    name: str,
+    source: str,
+    value_attribute: str,
+    passthrough: bool,
+    children: tuple[HypervChild, ...],
 ) -> HypervChild:
-    """A known child as written, with the one value attribute libvirt reads
-    (a child may carry thousands), read only when the child is on."""
+    """A known child as written (under `name`), with the one value
+    attribute libvirt reads (a child may carry thousands), read only when
+    the child is on."""
     state = _state(element, source)
     value: Value | None = None
     if value_attribute and state == "on":
-        prop = load_catalog().by_libvirt()[str(element.tag)]
+        prop = load_catalog().by_libvirt()[name]
         numeric = VALUE_TYPES[prop.type].python is int
-        value = _number(element, value_attribute, source) if numeric else element.get(value_attribute)
+        value = _number(element, value_attribute, source, name) if numeric else element.get(value_attribute)
     # only children with values need their line, for those values' errors
     line = element.sourceline or 0 if value is not None else 0
-    return HypervChild(element.tag, state, value, children, line, passthrough)
+    return HypervChild(name, state, value, children, line, passthrough)
 
 
 def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
@@ -186,6 +193,12 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
+def _correction(name: str) -> str | None:
+    """The known <hyperv> child an unknown one surely means (a namespaced
+    name none)."""
+    return load_catalog().hyperv_child_correction(name) if "{" not in name else None
+
+
 class _EveryName(dict[str, str]):
     """Every name known, with no value attribute: how the children of a
     <stimer> or <tlbflush> are read."""
@@ -205,7 +218,9 @@ class _Copies:
     of its name, and then it is kept again at the end (libvirt keeps the
     last state and value of a name). A copy with children is always kept
     (libvirt keeps what the nested children of each copy that is on say).
-    An unknown child is noted once, by name: libvirt refuses it by its name.
+    An unknown child is noted once, by name: libvirt refuses it by its name;
+    with the known name it surely means while each copy reads as that one
+    (so that renaming every copy leaves a domain hvtune and libvirt read).
     So a <hyperv> written with thousands of repeats is cheap to read and
     judge."""
 
@@ -219,6 +234,7 @@ class _Copies:
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
         self.unknown: list[UnknownChild] = []
         self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
+        self.meant: dict[str, str | None] = {}  # each unknown name -> the known one every copy reads as
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
@@ -232,28 +248,62 @@ class _Copies:
             name = element.tag
             attribute = value_attribute.get(name)
             if attribute is None:
+                meant = self.meant.get(name, "")  # "": not looked up yet
+                if meant is not None:
+                    self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
                 if name not in unknown:
                     unknown.add(name)
                     self.unknown.append(UnknownChild(name, passthrough, len(kept)))
                 continue
             if not nested and len(element):
-                children = _Copies(source, {})
-                children.read(element.iterchildren(etree.Element), False, True)
-                record = _hyperv_child(element, source, attribute, passthrough, children.records())
+                record = self._whole(element, name, attribute, passthrough)
             else:
                 copy = (name, element.get("state"), element.get(attribute) if attribute else None)
                 found = seen.get(copy)
                 if found is not None:
                     last[name] = found
                     continue
-                record = seen[copy] = _hyperv_child(element, source, attribute, passthrough, ())
+                record = seen[copy] = _hyperv_child(element, name, source, attribute, passthrough, ())
             kept.append(record)
             last[name] = tail[name] = record
+
+    def _whole(self, element: etree._Element, name: str, attribute: str, passthrough: bool) -> HypervChild:
+        """A child read under `name` with its own children."""
+        children = _Copies(self.source, {})
+        children.read(element.iterchildren(etree.Element), False, True)
+        return _hyperv_child(element, name, self.source, attribute, passthrough, children.records())
+
+    def _read_as(self, element: etree._Element, meant: str | None, passthrough: bool) -> str | None:
+        """`meant`, the known name an unknown child surely means, when the
+        child reads as that one without a refusal (a state, a value libvirt
+        takes, a text value when it is on: libvirt refuses <vendor_id
+        state='on'> without one; and of one that holds known children, such
+        as <stimer>, only those)."""
+        if meant is None:
+            return None
+        by_libvirt = load_catalog().by_libvirt()
+        nested = {key.partition(".")[2] for key in by_libvirt if key.startswith(meant + ".")}
+        if nested and any(child.tag not in nested for child in element.iterchildren(etree.Element)):
+            return None
+        attribute = self.value_attribute[meant]
+        try:
+            record = self._whole(element, meant, attribute, passthrough)
+        except Refusal:
+            return None
+        text_value = attribute and VALUE_TYPES[by_libvirt[meant].type].python is not int
+        return None if text_value and record.state == "on" and record.value is None else meant
 
     def records(self) -> tuple[HypervChild, ...]:
         """The copies kept, and the last copy of each name when it is not
         the last kept of its name."""
         return (*self.kept, *(record for name, record in self.last.items() if record is not self.tail[name]))
+
+    def unknown_children(self) -> tuple[UnknownChild, ...]:
+        """The unknown children, each with the name it surely means."""
+        meant = self.meant
+        return tuple(
+            child if meant[child.name] is None else child._replace(meant=meant[child.name]) for child in self.unknown
+        )
 
 
 # What libvirt reads, picked by XPath, which passes over the rest (thousands
@@ -334,7 +384,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         cpu=cpu,
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
-        unknown=tuple(hyperv.unknown),
+        unknown=hyperv.unknown_children(),
         clock_offset=_clock_offset(root),
     )
 
@@ -454,7 +504,8 @@ class LibvirtFormat(Format):
         return patch_domain(text, change, source=reading.source)
 
     def describe(self, change: ConfigChange) -> str:
-        return "; ".join(_change_part(name, change) for name in change.values)
+        renames = [f"rename <{rename.written}> to <{rename.meant}>" for rename in change.renames]
+        return "; ".join(renames + [_change_part(name, change) for name in change.values])
 
     def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
         """The element that gives each property, else where it would go:

@@ -6,7 +6,12 @@ libvirt's element order, the ``hypervclock`` timer, the ``hyperv`` panic
 device, ``<kvm><hidden>``, the ``tsc`` timer's frequency, a ``<cpu><feature>``
 policy. Missing parents (``<features>``, ``<hyperv>``, ``<clock>``,
 ``<devices>``) are created where libvirt itself writes them. Removing a value
-removes its element. Everything else in the text stays byte-identical.
+removes its element. A misspelt ``<hyperv>`` child (ConfigChange.renames) is
+renamed in its start and end tags, every copy, before the values are
+written. A ``<stimer>`` or ``<tlbflush>`` copy that is off and gets switched
+on loses the children libvirt does not know: libvirt passed over them while
+it was off, and would refuse them once it is on. Everything else in the text
+stays byte-identical.
 
 The edits go where libvirt reads (see formats/libvirt.py): libvirt reads
 every ``<hyperv>`` child of every ``<features>`` in turn, each ``<timer>`` of
@@ -56,18 +61,15 @@ class _Planner:
         self.top: set[str] = set()
         self.features: set[str] = set()
         self.hyperv_children: set[str] = set()
-        self.nested: dict[str, set[str]] = {}
         self.kvm_hints: set[str] = set()
         self.timers: set[str] = set()
         self.panics: set[str] = set()
         self.cpu_features: set[str] = set()
 
-    def hyperv(self, element: str | None = None, child: str | None = None) -> None:
+    def hyperv(self, element: str | None = None) -> None:
         self.features.add("hyperv")
         if element is not None:
             self.hyperv_children.add(element)
-        if element is not None and child is not None:
-            self.nested.setdefault(element, set()).add(child)
 
     def kvm(self, hint: str) -> None:
         self.features.add("kvm")
@@ -99,7 +101,9 @@ class _Planner:
             inside_top["cpu"] = Part(kept=frozenset(f"feature name={feature}" for feature in self.cpu_features))
         if self.features:
             hyperv = self.hyperv_children
-            inside_hyperv = {element: Part(kept=frozenset(children)) for element, children in self.nested.items()}
+            # each copy of an edited child taken apart: switched on, its
+            # unknown children are dropped (_Editor.hyperv_child)
+            inside_hyperv = {element: Part(every=True) for element in hyperv}
             inside_features = {
                 "hyperv": Part(
                     kept=frozenset(hyperv), firsts=_ranked_after(facts.hyperv_elements, hyperv), inside=inside_hyperv
@@ -128,12 +132,14 @@ class _Planner:
         )
 
 
-def _part(names: Iterable[str], *, clock: bool) -> Part:
-    """What changing `names` (and with `clock`, the clock's offset) needs
-    taken apart (see _Planner.part)."""
+def _part(change: ConfigChange, *, clock: bool) -> Part:
+    """What making `change` (and with `clock`, changing the clock's offset)
+    needs taken apart (see _Planner.part)."""
     planner = _Planner()
-    for form in _forms(names):
+    for form in _forms(change.values):
         form.plan(planner)
+    for rename in change.renames:
+        planner.hyperv(rename.written)
     if clock:
         planner.top.add("clock")
     return planner.part()
@@ -156,8 +162,8 @@ def _in_order(parent: Element, tag: str, order: Sequence[str]) -> Element | None
 class _Domain:
     """Domain text as pieces, with the places libvirt reads."""
 
-    def __init__(self, text: str, names: Iterable[str], *, clock: bool = False):
-        self.document = Document(text, _part(names, clock=clock))
+    def __init__(self, text: str, change: ConfigChange, *, clock: bool = False):
+        self.document = Document(text, _part(change, clock=clock))
         self.root = self.document.root
         self.facts = load_catalog().libvirt
 
@@ -268,9 +274,26 @@ class _Editor:
         copies = domain.hyperv_copies(element)
         if not copies:
             domain.add(hyperv, element, attributes, domain.facts.hyperv_elements)
+        if value is not False:
+            domain.remove(self._unknown_in_off(element, copies))
         for copy in copies:
             for name, written in attributes.items():
                 domain.set(copy, name, written)
+
+    def _unknown_in_off(self, element: str, copies: list[Element]) -> list[Element]:
+        """The children libvirt does not know in the copies of `element`
+        that are off: libvirt passes over them (it reads the children of a
+        <stimer> or <tlbflush> that is on), but refuses them once the copy
+        is switched on, so switching it on drops them."""
+        known = load_catalog().by_libvirt()
+        off = [copy for copy in copies if copy.get("state") != "on"]
+        return [child for copy in off for child in copy.children if f"{element}.{child.tag}" not in known]
+
+    def rename_hyperv_child(self, written: str, meant: str) -> None:
+        """Every copy of a <hyperv> child libvirt does not know, renamed to
+        the one it means (its attributes and children kept)."""
+        for copy in self.domain.hyperv_copies(written):
+            self.domain.document.rename(copy, meant)
 
     def hyperv_grandchild(self, element: str, child: str, value: bool | None) -> None:
         domain = self.domain
@@ -367,7 +390,9 @@ class _Editor:
 
 
 def _patched(text: str, change: ConfigChange, source: str, *, clock: bool = False) -> _Editor:
-    editor = _Editor(_Domain(text, change.values, clock=clock), source)
+    editor = _Editor(_Domain(text, change, clock=clock), source)
+    for rename in change.renames:
+        editor.rename_hyperv_child(rename.written, rename.meant)
     catalog = load_catalog()
     for name, value in change.values.items():
         entry = catalog.entry(name)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from hvtune.catalog import Catalog, Entry, Neighbour, Property, in_qemu, load_catalog
+from hvtune.catalog import Catalog, Entry, Neighbour, Property, either, in_qemu, load_catalog
 from hvtune.config import CLOCKS, DEFAULT_MODEL, FrozenValues, HypervConfig, model_problem, token_problem
 from hvtune.documents.qemu import QemuCommand
 from hvtune.errors import Correction, InputError, Refusal
@@ -153,10 +153,6 @@ class _Refused(Exception):
         self.meant = meant
 
 
-def _either(names: tuple[str, ...]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
 def _not_found(catalog: Catalog, model: str, name: str, hint: str = "", meant: str | None = None) -> _Refused:
     message = not_found(model, name)
     if hint:
@@ -166,7 +162,7 @@ def _not_found(catalog: Catalog, model: str, name: str, hint: str = "", meant: s
     if meant and meant.lower() == name.lower().replace("_", "-"):
         return _Refused(message, f"names are case-sensitive: write {meant}", unknown=True, meant=meant)
     if suggestions:
-        return _Refused(message, f"did you mean {meant or _either(suggestions)}?", unknown=True, meant=meant)
+        return _Refused(message, f"did you mean {meant or either(suggestions)}?", unknown=True, meant=meant)
     return _Refused(message, "no Hyper-V property has this name (see `hvtune list`)", unknown=True)
 
 

@@ -252,6 +252,13 @@ class Element:
         self.head = head[:insert] + f" {name}={quote}{escape(value, quote)}{quote}" + head[insert:]
         return quote
 
+    def rename(self, tag: str) -> None:
+        """Give the element another name, in its start and end tags alone."""
+        self.head = f"<{tag}{self.head[len(self.tag) + 1 :]}"
+        if self.end:
+            self.end = f"</{tag}{self.end[len(self.tag) + 2 :]}"
+        self.tag = tag
+
     def remove_attribute(self, name: str) -> str:
         """Remove an attribute; returns its quote ("" when there was none)."""
         existing = self.attribute(name)
@@ -512,6 +519,11 @@ class Document:
         removed = element.remove_attribute(name)
         if removed:
             self._quotes[removed] -= 1
+
+    def rename(self, element: Element, tag: str) -> None:
+        element.rename(tag)
+        if element.parent is not None:
+            element.parent.children = element.parent.children  # (its index by tag is renewed)
 
     def render(self) -> str:
         out = [self.root.before]

@@ -40,7 +40,7 @@ class DomainEditor(Protocol):
 class PartPlanner(Protocol):
     """What a form names for the patcher to take apart before writing it."""
 
-    def hyperv(self, element: str | None = None, child: str | None = None) -> None: ...
+    def hyperv(self, element: str | None = None) -> None: ...
     def kvm(self, hint: str) -> None: ...
     def timer(self, name: str) -> None: ...
     def panic(self, model: str) -> None: ...
@@ -180,7 +180,7 @@ class HypervGrandchildForm(LibvirtForm):
         editor.hyperv_grandchild(self.element, self.child, None if value is None else bool(value))
 
     def plan(self, planner: PartPlanner) -> None:
-        planner.hyperv(self.element, self.child)
+        planner.hyperv(self.element)
 
 
 @dataclass(frozen=True)

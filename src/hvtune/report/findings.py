@@ -41,7 +41,7 @@ def finding_text(finding: Finding) -> str:
 
 def fix_text(finding: Finding, spelling: str) -> str | None:
     """The finding's fix as a person editing format `spelling` makes it."""
-    if finding.fix and finding.fix.values:
+    if finding.fix and not finding.fix.empty:
         return format_named(spelling).describe(finding.fix)
     return None
 
