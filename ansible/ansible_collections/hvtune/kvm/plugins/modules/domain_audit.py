@@ -14,7 +14,7 @@ description:
   - Never changes anything, so never reports C(changed).
   - Fails only when asked to, with O(fail_on).
 author:
-  - hvtune developers
+  - hvtune developers (!UNKNOWN)
 extends_documentation_fragment:
   - hvtune.kvm.connection
 options:

@@ -17,7 +17,7 @@ description:
   - hvtune refuses to replace a definition that changed while it worked; the task then fails and
     nothing changed.
 author:
-  - hvtune developers
+  - hvtune developers (!UNKNOWN)
 extends_documentation_fragment:
   - hvtune.kvm.connection
 options:
