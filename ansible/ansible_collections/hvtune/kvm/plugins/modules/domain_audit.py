@@ -12,7 +12,8 @@ description:
     domain, hvtune's verdict (C(will-not-start), C(will-not-migrate), C(slow), C(at-risk), C(ok))
     and its findings, as hvtune's own JSON records.
   - Never changes anything, so never reports C(changed).
-  - Fails only when asked to, with O(fail_on).
+  - Fails when asked to, with O(fail_on); and with hvtune's one-line error when the daemon does not
+    answer or has no domains at all (C(hvtune doctor) exits 2 there).
 author:
   - hvtune developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -91,22 +92,23 @@ vms:
   type: list
   elements: dict
   sample:
-    - source: win2022
-      verdict: will-not-start
+    - source: win11
+      verdict: slow
+      biggest_loss: idle host CPU load (hv-stimer)
       findings:
-        - code: missing-dependency
-          severity: error
+        - code: missing-benefit
+          severity: warning
           feature: hv-stimer
-          message: Hyper-V synthetic timers (hv-stimer) requires Hyper-V clocksources (hv-time)
-          fix: {hv-time: true}
-          refused_by: qemu
-          impact: start
+          message: "hv-stimer (synthetic timers) is missing, which its plan for Windows 11 has: ..."
+          fix: {hv-vpindex: true, hv-synic: true, hv-stimer: true}
+          refused_by: null
+          impact: speed
           host: null
 verdicts:
   description: Each judged domain's verdict, by name.
   returned: always
   type: dict
-  sample: {win2022: will-not-start, win11: ok}
+  sample: {win2022: will-not-start, win11: slow}
 failing:
   description: The judged domains whose verdict reaches O(fail_on), most urgent first (empty without it).
   returned: always

@@ -16,6 +16,8 @@ description:
     would change; with C(--diff) Ansible shows the domain XML diff.
   - hvtune refuses to replace a definition that changed while it worked; the task then fails and
     nothing changed.
+  - Errors whose fix needs a decision (hvtune names no safe change) are left in RV(remaining) with a
+    warning; the task does not fail for them.
 author:
   - hvtune developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -155,6 +157,9 @@ def main():
         backup=record["backup"],
         running=record["running"],
     )
+    undecided = [finding["code"] for finding in record["remaining"] if finding["severity"] == "error"]
+    if undecided:
+        module.warn(f"{record['source']}: errors left that need a decision: {', '.join(undecided)}")
     if record["changed"]:
         result["diff"] = dict(prepared=record["diff"])
     module.exit_json(**result)
