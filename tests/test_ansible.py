@@ -117,6 +117,11 @@ def test_the_example_audits_and_fixes_a_domain(
     assert seen["gate"]["msg"] == f"1 domain(s) at or beyond will-not-start: {DOMAIN}"
     assert seen["unknown"]["failed"] is True
     assert seen["unknown"]["msg"] == f"qemu:///system: no domain named '{DOMAIN}-missing'"
+    # an error whose fix needs a decision stays, with a warning; the task does not fail
+    undecided = seen["undecided"]
+    assert [f["code"] for f in undecided["applied"]] == ["missing-dependency"] and not undecided["failed"]
+    assert [(f["code"], f["fix"]) for f in undecided["remaining"]] == [("libvirt-machine-type", None)]
+    assert undecided["warnings"] == [f"{DOMAIN}: errors left that need a decision: libvirt-machine-type"]
     assert _inactive(broken) == before
     assert not (tmp_path / "state").exists()
 
