@@ -12,7 +12,7 @@ import pytest
 from hvtune.fixing import Fixing, FixOutcome
 
 from support.cli import assert_one_line_error, run
-from support.domains import domain, hyperv
+from support.domains import daemon_domain, hyperv
 from support.libvirt import URI, Virsh, ensure_virtlogd
 from support.schemas import assert_valid
 
@@ -37,14 +37,6 @@ COMPLETE = hyperv(
     "ipi",
     "avic",
 )
-DEVICES = "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
-
-
-def _definition(name: str, features: str, clock: str = "", *, kind: str = "kvm") -> str:
-    xml = domain(features, clock, DEVICES, name=name, machine="pc")
-    return xml.replace("<domain type='kvm'>", f"<domain type='{kind}'>").replace(
-        "<memory>1048576</memory>", "<memory unit='MiB'>64</memory>"
-    )
 
 
 def _remove_test_domains(virsh: Virsh) -> None:
@@ -60,9 +52,9 @@ def domains(virsh: Virsh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     _remove_test_domains(virsh)
     folder = tmp_path_factory.mktemp("domains")
     definitions = {
-        BROKEN: _definition(BROKEN, hyperv("relaxed", "vpindex", "synic", "stimer")),
-        GOOD: _definition(GOOD, COMPLETE, "<timer name='hypervclock' present='yes'/>"),
-        RUNNING: _definition(RUNNING, hyperv("relaxed", "synic", mode="passthrough"), kind="qemu"),
+        BROKEN: daemon_domain(BROKEN, hyperv("relaxed", "vpindex", "synic", "stimer")),
+        GOOD: daemon_domain(GOOD, COMPLETE, "<timer name='hypervclock' present='yes'/>"),
+        RUNNING: daemon_domain(RUNNING, hyperv("relaxed", "synic", mode="passthrough"), kind="qemu"),
     }
     for name, xml in definitions.items():
         path = folder / f"{name}.xml"

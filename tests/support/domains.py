@@ -22,6 +22,15 @@ def domain(
     )
 
 
+def daemon_domain(name: str, features: str, clock: str = "", *, kind: str = "kvm") -> str:
+    """A domain a real libvirtd defines (and, with kind qemu, starts under
+    TCG): an emulator, 64 MiB, machine type pc."""
+    xml = domain(features, clock, "<emulator>/usr/bin/qemu-system-x86_64</emulator>", name=name, machine="pc")
+    return xml.replace("<domain type='kvm'>", f"<domain type='{kind}'>").replace(
+        "<memory>1048576</memory>", "<memory unit='MiB'>64</memory>"
+    )
+
+
 def hyperv(*children: str, mode: str | None = None) -> str:
     """<hyperv> with these children, e.g. hyperv("relaxed", "spinlocks retries='8191'")."""
     opened = f"<hyperv mode='{mode}'>" if mode else "<hyperv>"

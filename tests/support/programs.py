@@ -6,8 +6,10 @@ A missing program skips the test on a developer's machine, but under CI
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 
@@ -21,6 +23,17 @@ def require_program(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
+    _missing(name)
+
+
+def require_module(name: str) -> None:
+    """Skip (developer machine) / fail (CI) unless the Python package `name`
+    imports: a program the tests run as `python -m`, from the test extra."""
+    if importlib.util.find_spec(name) is None:
+        _missing(name)
+
+
+def _missing(name: str) -> NoReturn:
     message = f"{name} is not installed; the README's test command installs it"
     if under_ci():
         pytest.fail(message)
