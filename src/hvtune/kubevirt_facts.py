@@ -18,6 +18,7 @@ from hvtune.catalog import load_catalog
 
 @dataclass(frozen=True)
 class KubevirtFacts:
+    libvirt: str
     default_cpu_mode: str
     default_cpu_policy: str
     default_preference_kind: str
@@ -28,8 +29,6 @@ class KubevirtFacts:
     passthrough_field: str
     evmcs_cpu_feature: str
     evmcs_cpu_policy: str
-    evmcs_missing_message: str
-    evmcs_policy_message: str
     node_label_prefix: str
     node_vendor_label_prefix: str
     node_tsc_frequency_label: str

@@ -198,6 +198,9 @@ def _field_edits(name: str, value: Value | None, base: tuple[str, ...]) -> list[
         policy = facts.evmcs_cpu_policy if value else "disable"
         return [Item(path, "name", name, {"policy": policy})]
     switch = "present" if field.startswith("clock.") else "enabled"
+    if field == facts.field_of("hv-passthrough"):
+        # read without a default by KubeVirt: always written
+        return [Set((*path, switch), bool(value), create_parents=bool(value))]
     if value is None or value is False:
         nested = field.count(".") > 2
         return [Set((*path, switch), False, create_parents=not nested)]
@@ -246,6 +249,9 @@ class KubevirtFormat(Format):
     title = "KubeVirt VirtualMachine or VirtualMachineInstance (YAML or JSON)"
     target = "libvirt"
 
+    def __init__(self) -> None:
+        self.libvirt_version = kubevirt_facts().libvirt
+
     def sniff(self, text: str) -> bool:
         head = text.lstrip("\ufeff \t\r\n")
         return not head.startswith("<") and bool(_SNIFF.search(text)) and bool(_KIND.search(text))
@@ -281,7 +287,8 @@ class KubevirtFormat(Format):
         libvirt_version: str | None,
         capabilities: HypervCapabilities | None,
     ) -> str | None:
-        return format_named("libvirt").builds_cpu(reading, libvirt_version=libvirt_version, capabilities=capabilities)
+        libvirt = format_named("libvirt")
+        return libvirt.builds_cpu(reading, libvirt_version=self.libvirt_version, capabilities=capabilities)
 
 
 FORMAT = KubevirtFormat()
