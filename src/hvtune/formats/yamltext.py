@@ -4,8 +4,10 @@ KubeVirt patcher edits by) and the quoting of every scalar.
 
 Hostile input meets limits here: aliases are refused (a manifest has no use
 for them, and expanding them is how a few lines become gigabytes), nesting
-deeper than MAX_DEPTH is refused, and every parser error is one InputError
-naming the line.
+deeper than MAX_DEPTH, more than MAX_NODES nodes, MAX_LINES lines or
+MAX_BYTES are refused, and every parser error is one InputError naming the line. The
+round-trip parser is pure Python (about 2,000 nodes a second on a loaded
+test machine): the node limit is what bounds the time a hostile file costs.
 """
 
 from __future__ import annotations
@@ -22,26 +24,40 @@ from hvtune.errors import InputError
 # Kubernetes objects nest a dozen levels; a hundred is generous and keeps the
 # recursive parser far from Python's own limit.
 MAX_DEPTH = 100
+# A VirtualMachine manifest has a few hundred nodes; Kubernetes refuses a
+# request body over 3 MiB (kube-apiserver's MaxRequestBodyBytes).
+MAX_NODES = 20_000
+MAX_LINES = 50_000  # comments and blank lines cost the parser too
+MAX_BYTES = 3 * 1024 * 1024
 
 
-class _AliasRefused(Exception):
-    def __init__(self, line: int):
+class _Refused(Exception):
+    def __init__(self, line: int, problem: str):
         self.line = line
+        self.problem = problem
 
 
-class _NoAliases(Composer):
-    """The round-trip composer, refusing every alias (``*name``, ``<<: *name``)."""
+class _Bounded(Composer):
+    """The round-trip composer, refusing every alias (``*name``, ``<<:
+    *name``) and more than MAX_NODES nodes."""
+
+    nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            line = self.parser.peek_event().start_mark.line + 1
+            raise _Refused(line, f"more than {MAX_NODES} YAML nodes: no KubeVirt manifest is that large")
         if self.parser.check_event(AliasEvent):
-            raise _AliasRefused(self.parser.peek_event().start_mark.line + 1)
+            line = self.parser.peek_event().start_mark.line + 1
+            raise _Refused(line, "YAML aliases are not accepted in a manifest")
         return super().compose_node(parent, index)
 
 
 def _loader() -> YAML:
     """A fresh loader (a YAML object keeps state: one per call is thread-safe)."""
     yaml = YAML(typ="rt", pure=True)
-    yaml.Composer = _NoAliases
+    yaml.Composer = _Bounded
     yaml.preserve_quotes = True
     yaml.max_depth = MAX_DEPTH
     return yaml
@@ -49,10 +65,14 @@ def _loader() -> YAML:
 
 def load_documents(text: str, *, source: str) -> list[Any]:
     """Every document of a YAML (or JSON) text, as round-trip objects."""
+    if len(text) > MAX_BYTES:
+        raise InputError(source, None, "larger than 3 MiB, which Kubernetes refuses for any object")
+    if text.count("\n") > MAX_LINES:
+        raise InputError(source, None, f"more than {MAX_LINES} lines: no KubeVirt manifest is that long")
     try:
         return list(_loader().load_all(text))
-    except _AliasRefused as refused:
-        raise InputError(source, f"line {refused.line}", "YAML aliases are not accepted in a manifest") from None
+    except _Refused as refused:
+        raise InputError(source, f"line {refused.line}", refused.problem) from None
     except MaxDepthExceededError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else None
         raise InputError(source, f"line {line}", f"nested more than {MAX_DEPTH} levels deep") from None
