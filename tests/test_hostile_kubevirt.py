@@ -121,9 +121,7 @@ BOMB = (
         ("duplicate", HEAD + "spec: {}\nspec: {}\n", "duplicate key"),
     ],
 )
-def test_hostile_yaml(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, problem: str
-) -> None:
+def test_hostile_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, problem: str) -> None:
     file = tmp_path / f"{name}.yaml"
     file.write_text(text, "utf-8")
     outcome = hvtune(capsys, "check", "--host", "none", str(file))

@@ -150,7 +150,7 @@ def test_evmcs_brings_vmx_and_needs_intel_nodes() -> None:
                     }
                 ],
             }
-        ),  # fmt: skip
+        ),
         source="nodes.json",
     )
     assert "kubevirt-unschedulable" in codes(text, nodes=amd)
