@@ -27,6 +27,12 @@ from hvtune.kubenodes import KubeNode
 from hvtune.kubevirt_facts import kubevirt_facts
 
 
+def _finding(
+    code: str, severity: Severity, message: str, *, feature: str | None = None, fix: ConfigChange | None = None
+) -> Finding:
+    return Finding(code=code, severity=severity, feature=feature, message=message, fix=fix)
+
+
 def _vm(context: CheckContext) -> KubevirtVm | None:
     return context.document_of(KubevirtVm)
 
@@ -87,15 +93,15 @@ def check_kubevirt_manifest(config: HypervConfig, context: CheckContext) -> list
     passthrough_field = vm.path("features.hypervPassthrough")
     if vm.passthrough_written and vm.passthrough is None:
         findings.append(
-            Finding(
-                code="kubevirt-passthrough-without-enabled",
-                severity=Severity.ERROR,
-                feature="hv-passthrough",
-                message=(
+            _finding(
+                "kubevirt-passthrough-without-enabled",
+                Severity.ERROR,
+                (
                     f"{passthrough_field} has no enabled: KubeVirt reads it without a default, and virt-launcher's "
                     "converter (converter/compute/hypervisor_features.go) and virt-handler (vm.go) dereference "
                     "it: the VMI fails instead of starting. Write enabled: true (or remove hypervPassthrough)"
                 ),
+                feature="hv-passthrough",
                 fix=ConfigChange({"hv-passthrough": True}),
             )
         )
@@ -104,11 +110,10 @@ def check_kubevirt_manifest(config: HypervConfig, context: CheckContext) -> list
         close = difflib.get_close_matches(name.lower(), known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         findings.append(
-            Finding(
-                code="kubevirt-unknown-field",
-                severity=Severity.WARNING,
-                feature=None,
-                message=(
+            _finding(
+                "kubevirt-unknown-field",
+                Severity.WARNING,
+                (
                     f"KubeVirt has no field {vm.path('features.hyperv.' + name)}: the API server drops it "
                     f"(kubectl warns 'unknown field') and the guest does not get it{hint}"
                 ),
@@ -117,22 +122,19 @@ def check_kubevirt_manifest(config: HypervConfig, context: CheckContext) -> list
     if vm.mutated:
         fields = ", ".join(vm.path(f"features.hyperv.{name}") for name in vm.mutated)
         findings.append(
-            Finding(
-                code="kubevirt-webhook-enables",
-                severity=Severity.INFO,
-                feature=None,
-                message=f"KubeVirt's mutating webhook enables {fields}, the requirements of enabled features; "
-                "judged with them",
+            _finding(
+                "kubevirt-webhook-enables",
+                Severity.INFO,
+                f"KubeVirt's mutating webhook enables {fields}, the requirements of enabled features; judged with them",
             )
         )
     if vm.preference is not None and not vm.preference_found:
         kind, name = vm.preference
         findings.append(
-            Finding(
-                code="kubevirt-preference-not-read",
-                severity=Severity.INFO,
-                feature=None,
-                message=f"the {kind} {name} it references is not among the documents read: what it adds is not "
+            _finding(
+                "kubevirt-preference-not-read",
+                Severity.INFO,
+                f"the {kind} {name} it references is not among the documents read: what it adds is not "
                 "judged (put it in the same file to include it)",
             )
         )
@@ -174,7 +176,7 @@ def check_kubevirt_nodes(config: HypervConfig, context: CheckContext) -> list[Fi
             f"no node given carries {facts.node_label_prefix}* labels (KubeVirt's node labeller writes them on "
             "the nodes that run VMs): nothing to judge on"
         )
-        return [Finding(code="kubevirt-no-labelled-nodes", severity=Severity.INFO, feature=None, message=message)]
+        return [_finding("kubevirt-no-labelled-nodes", Severity.INFO, message)]
     selected, needed = _required_labels(config, vm)
     schedulable = [node for node in labelled if all(node.has(label) for label in selected)]
     if not schedulable:
@@ -183,44 +185,39 @@ def check_kubevirt_nodes(config: HypervConfig, context: CheckContext) -> list[Fi
             f"no node can run it: KubeVirt schedules it only on nodes labelled {', '.join(missing)}, and none of "
             f"the {len(labelled)} labelled nodes is; the VMI stays Pending"
         )
-        return [Finding(code="kubevirt-unschedulable", severity=Severity.ERROR, feature=None, message=message)]
+        return [_finding("kubevirt-unschedulable", Severity.ERROR, message)]
     findings = []
     lacking = [node for node in schedulable if not all(node.has(label) for label in needed)]
     if lacking:
         labels = sorted({label for node in lacking for label in needed if not node.has(label)})
         everywhere = len(lacking) == len(schedulable)
+        where = "every node it can be scheduled on" if everywhere else "nodes " + _names(lacking)
+        message = (
+            f"{where} lack {', '.join(labels)}: QEMU refuses to start it there. KubeVirt selects nodes only for "
+            "features written with enabled: true"
+        )
         findings.append(
-            Finding(
-                code="kubevirt-node-lacks-support",
-                severity=Severity.ERROR if everywhere else Severity.WARNING,
-                feature=None,
-                message=(
-                    f"{'every node it can be scheduled on' if everywhere else 'nodes ' + _names(lacking)} "
-                    f"lack {', '.join(labels)}: QEMU refuses to start it there. KubeVirt "
-                    "selects nodes only for features written with enabled: true"
-                ),
-            )
+            _finding("kubevirt-node-lacks-support", Severity.ERROR if everywhere else Severity.WARNING, message)
         )
     runnable = [node for node in schedulable if node not in lacking]
     if len(runnable) == 1:
         findings.append(
-            Finding(
-                code="kubevirt-one-node",
-                severity=Severity.WARNING,
-                feature=None,
-                message=f"only node {runnable[0].name} can run it: live migration has nowhere to go",
+            _finding(
+                "kubevirt-one-node",
+                Severity.WARNING,
+                f"only node {runnable[0].name} can run it: live migration has nowhere to go",
             )
         )
     if config.enabled("hv-reenlightenment") and not any(
         facts.node_tsc_frequency_label in node.labels for node in runnable
     ):
         findings.append(
-            Finding(
-                code="kubevirt-tsc-frequency-not-exposed",
-                severity=Severity.WARNING,
-                feature="hv-reenlightenment",
-                message=f"KubeVirt: {facts.reenlightenment_migration_message} (no node carries "
+            _finding(
+                "kubevirt-tsc-frequency-not-exposed",
+                Severity.WARNING,
+                f"KubeVirt: {facts.reenlightenment_migration_message} (no node carries "
                 f"{facts.node_tsc_frequency_label})",
+                feature="hv-reenlightenment",
             )
         )
     return findings
