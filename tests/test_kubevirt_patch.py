@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
 from hvtune.formats import format_named, read_text
+from hvtune.formats.yamledit import plain
+from hvtune.formats.yamltext import load_documents
 
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 FEATURES = ["relaxed", "vapic", "vpindex", "synic", "synictimer", "tlbflush", "reset", "ipi", "evmcs", "frequencies"]
@@ -97,8 +99,6 @@ def manifests(draw: st.DrawFn) -> str:
 def as_json(text: str, indent: int | None) -> str:
     reading = read_text(text, source="vm.yaml")
     del reading
-    from hvtune.formats.yamledit import plain
-    from hvtune.formats.yamltext import load_documents
 
     return json.dumps(plain(load_documents(text, source="vm.yaml")[0]), indent=indent)
 
@@ -159,8 +159,8 @@ def test_patch_json_stays_json(text: str, change: dict[str, Any], indent: int | 
     except InputError:
         return
     check_patch(document, change)
-    reading = read_text(document, source="vm.json")
     try:
+        reading = read_text(document, source="vm.json")
         patched = format_named("kubevirt").patch(reading, document, ConfigChange(change))
     except InputError:
         return
