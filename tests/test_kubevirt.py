@@ -285,3 +285,24 @@ def test_convert_to_kubevirt_reads_back() -> None:
     written = render_fragment(gpu.config)
     assert "hidden: true" in written and 'vendorid: "1234567890ab"' in written
     assert "# KubeVirt has no field for: hv-avic" in written and "model: host-passthrough" in written
+
+
+def test_directory_and_a_preference_in_another_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory gives the manifests under it (other YAML is passed over),
+    and a VM finds its preference in any file read with it."""
+    (tmp_path / "vms").mkdir()
+    broken = vm("        features:\n          hyperv:\n            synictimer:\n              enabled: true\n")
+    broken = broken.replace("spec:\n  template:", "spec:\n  preference:\n    name: windows.2k22\n  template:")
+    (tmp_path / "vms" / "vm.yaml").write_text(broken, "utf-8")
+    (tmp_path / "vms" / "deployment.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n", "utf-8")
+    code, out, _ = run(capsys, "check", "--host", "none", str(tmp_path / "vms"))
+    assert code == 1 and "vm.yaml" in out and "deployment.yaml" not in out
+    preference = tmp_path / "preference.yaml"
+    preference.write_text(
+        "apiVersion: instancetype.kubevirt.io/v1beta1\nkind: VirtualMachineClusterPreference\n"
+        "metadata:\n  name: windows.2k22\nspec:\n  clock:\n    preferredTimer:\n      hyperv: {}\n",
+        "utf-8",
+    )
+    code, out, err = run(capsys, "check", "--host", "none", str(tmp_path / "vms"), str(preference))
+    assert code == 0, out + err
+    assert "preference.yaml" not in out  # it serves the VM, it is no VM itself

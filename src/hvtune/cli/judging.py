@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--cpu", metavar="STRING", help="A -cpu value to check, e.g. 'host,hv-relaxed,hv-stimer'.")
 @CONNECT
 @GUEST_OS
@@ -66,7 +66,8 @@ def check(
 ) -> int:
     """Find errors and risks in QEMU command lines, -cpu values, domain XML,
     KubeVirt manifests or JSON; with --connect, in a libvirt daemon's domains (FILE... then names
-    domains; all when none are named).
+    domains; all when none are named). A directory gives the manifests, domain
+    XML and JSON under it; a KubeVirt VM finds its preference in any file given.
 
     Dependencies are checked exactly as QEMU checks them at VM start, and
     libvirt's own rules as the libvirt release in use applies them; the first

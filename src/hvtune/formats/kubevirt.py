@@ -51,7 +51,9 @@ from hvtune.formats.yamltext import load_documents
 from hvtune.kubevirt_facts import kubevirt_facts
 from hvtune.valuetypes import Value
 
-_SNIFF = re.compile(r"""["']?apiVersion["']?[ \t]*:[ \t]*["']?(?:[a-z0-9-]+\.)*kubevirt\.io/""")
+# The API groups of VirtualMachines and of preferences (not cdi.kubevirt.io's
+# DataVolumes, which a VM file may also hold).
+_SNIFF = re.compile(r"""["']?apiVersion["']?[ \t]*:[ \t]*["']?(?:instancetype\.)?kubevirt\.io/""")
 _KIND = re.compile(r"""["']?kind["']?[ \t]*:""")
 _CPU_MODELS = {"host": "host-passthrough"}
 
@@ -99,12 +101,14 @@ def _guest_os(document: Mapping[str, Any], preference: tuple[str, str] | None) -
     return next((guests[name] for name in names if name in guests), None)
 
 
-def read_documents(documents: Sequence[Any], *, source: str, yaml11: bool = False) -> Reading[KubevirtVm]:
-    """The one VirtualMachine or VirtualMachineInstance among `documents`
-    (parsed objects: round-trip YAML, or plain JSON as a webhook receives
-    it), with the preference it references when one of them is it."""
+Preferences = dict[tuple[str, str], Mapping[str, Any]]
+
+
+def _sorted(documents: Sequence[Any]) -> tuple[list[tuple[int, Mapping[str, Any]]], Preferences]:
+    """The VirtualMachines and VMIs among `documents` (with their index),
+    and the preferences by (kind, name)."""
     vms = []
-    preferences: dict[tuple[str, str], Mapping[str, Any]] = {}
+    preferences: Preferences = {}
     for index, document in enumerate(documents):
         if not isinstance(document, Mapping):
             continue
@@ -113,6 +117,12 @@ def read_documents(documents: Sequence[Any], *, source: str, yaml11: bool = Fals
             vms.append((index, document))
         elif group == PREFERENCE_GROUP and kind in PREFERENCE_KINDS:
             preferences[(str(kind), _name(document))] = document
+    return vms, preferences
+
+
+def _one_vm(
+    vms: list[tuple[int, Mapping[str, Any]]], preferences: Preferences, *, source: str, yaml11: bool
+) -> Reading[KubevirtVm]:
     if not vms:
         raise InputError(source, None, "holds no KubeVirt VirtualMachine or VirtualMachineInstance")
     if len(vms) > 1:
@@ -121,12 +131,49 @@ def read_documents(documents: Sequence[Any], *, source: str, yaml11: bool = Fals
     return read_vm(document, source=source, yaml11=yaml11, preferences=preferences, document_index=index)
 
 
+def read_documents(documents: Sequence[Any], *, source: str, yaml11: bool = False) -> Reading[KubevirtVm]:
+    """The one VirtualMachine or VirtualMachineInstance among `documents`
+    (parsed objects: round-trip YAML, or plain JSON as a webhook receives
+    it), with the preference it references when one of them is it."""
+    vms, preferences = _sorted(documents)
+    return _one_vm(vms, preferences, source=source, yaml11=yaml11)
+
+
+def read_manifests(texts: Sequence[tuple[str, str]]) -> list[Reading[KubevirtVm] | InputError | None]:
+    """Several manifests (text, source), a VM's preference found in any of
+    them; a file holding only preferences gives None."""
+    parsed: list[tuple[str, list[tuple[int, Mapping[str, Any]]], Preferences] | InputError] = []
+    pooled: Preferences = {}
+    for text, source in texts:
+        try:
+            vms, preferences = _sorted(load_documents(text, source=source))
+        except InputError as error:
+            parsed.append(error)
+            continue
+        pooled.update(preferences)
+        parsed.append((source, vms, preferences))
+    results: list[Reading[KubevirtVm] | InputError | None] = []
+    for entry in parsed:
+        if isinstance(entry, InputError):
+            results.append(entry)
+            continue
+        source, vms, own = entry
+        if not vms and own:
+            results.append(None)
+            continue
+        try:
+            results.append(_one_vm(vms, {**pooled, **own}, source=source, yaml11=True))
+        except InputError as error:
+            results.append(error)
+    return results
+
+
 def read_vm(
     document: Mapping[str, Any],
     *,
     source: str,
     yaml11: bool = False,
-    preferences: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    preferences: Preferences | None = None,
     document_index: int = 0,
 ) -> Reading[KubevirtVm]:
     """One VirtualMachine or VirtualMachineInstance object (a webhook
@@ -258,6 +305,11 @@ class KubevirtFormat(Format):
 
     def read(self, text: str, *, source: str, qemu_version: str | None = None) -> Reading[KubevirtVm]:
         return read_manifest(text, source=source)
+
+    def read_all(
+        self, texts: Sequence[tuple[str, str]], *, qemu_version: str | None = None
+    ) -> list[Reading[Any] | InputError | None]:
+        return list(read_manifests(texts))
 
     def render(self, config: HypervConfig, *, source: str) -> str:
         return render_fragment(config)
