@@ -372,12 +372,13 @@ def _edit_item(text: _Text, node: Any, last: str, edit: Item) -> str | None:
 def edit_document(text: str, *, index: int, edits: Sequence[Edit], source: str, place: str) -> str:
     """`text` with `edits` made in its document number `index`, each as
     the smallest change; refused (InputError at `place`) when the result
-    would not read back as exactly the intended document."""
+    would not read back as exactly the intended document. The text is read
+    once, then once after each change (which also checks it)."""
+    document = load_documents(text, source=source)[index]
     for edit in edits:
-        expected = plain(load_documents(text, source=source)[index])
+        expected = plain(document)
         assign(expected, edit)
         for _ in range(8):  # a mapping value takes one step per key
-            document = load_documents(text, source=source)[index]
             try:
                 made = _edit_once(_Text(text, bool(document.fa.flow_style())), document, edit)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as refused:
@@ -385,6 +386,7 @@ def edit_document(text: str, *, index: int, edits: Sequence[Edit], source: str, 
             if made is None:
                 break
             text = made
-        if plain(load_documents(text, source=source)[index]) != expected:
+            document = load_documents(text, source=source)[index]
+        if plain(document) != expected:
             raise InputError(source, place, "hvtune cannot edit this YAML in place without changing other values")
     return text
