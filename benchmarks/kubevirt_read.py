@@ -66,7 +66,7 @@ def main() -> None:
             text = shape(size)
             reading = read_text(text, source=name)  # warm the catalog and caches
             bare = best_of(args.repeat, lambda text=text: load_documents(text, source="bare"))  # type: ignore[misc]
-            read = best_of(args.repeat, lambda text=text: read_text(text, source=name))  # type: ignore[misc]
+            read = best_of(args.repeat, lambda text=text, name=name: read_text(text, source=name))  # type: ignore[misc]
             patch = best_of(args.repeat, lambda text=text, r=reading: kubevirt.patch(r, text, change))  # type: ignore[misc]
             worst_read, worst_patch = max(worst_read, read / bare), max(worst_patch, patch / bare)
             print(
