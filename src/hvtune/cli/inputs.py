@@ -63,7 +63,7 @@ def _directory(folder: Path) -> list[tuple[str, str] | InputError]:
     """The files under `folder` (sorted, recursively) with a suffix of
     _DIRECTORY_SUFFIXES that a format recognises (a KubeVirt manifest,
     domain XML, hvtune's JSON): other YAML (Deployments, kustomizations)
-    is passed over."""
+    is passed over; a directory with none is unusable input."""
     found: list[tuple[str, str] | InputError] = []
     for root, folders, names in os.walk(folder):
         folders.sort()
@@ -77,7 +77,7 @@ def _directory(folder: Path) -> list[tuple[str, str] | InputError]:
                 continue
             if sniffed_format(loaded.text) is not None:
                 found.append((loaded.text, loaded.source))
-    return found
+    return found or [InputError(str(folder), None, "is a directory holding no VM definition hvtune reads")]
 
 
 def load_input(path: str | Path) -> Loaded:
