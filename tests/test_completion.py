@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hvtune.catalog import load_catalog
+from hvtune.formats import format_names
 from hvtune.host.profile_json import bundled_profile_names
 
 from support.programs import require_program
@@ -70,7 +71,7 @@ def test_explain_completes_every_spelling() -> None:
 
 
 def test_choices_complete() -> None:
-    assert _plain("hvtune convert --to ") == ["json", "libvirt", "proxmox", "qemu"]
+    assert _plain("hvtune convert --to ") == list(format_names())
     assert _plain("hvtune check --format ") == ["text", "json"]
     assert _plain("hvtune completion ") == ["bash", "zsh", "fish"]
 

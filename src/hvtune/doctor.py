@@ -146,7 +146,7 @@ def run_doctor(
     note = (
         f"found no VMs to check: {why}\n"
         f"Showing the {len(results)} bundled examples instead; `hvtune doctor FILE...` checks your own "
-        "QEMU command lines or domain XML"
+        "QEMU command lines, domain XML or KubeVirt manifests"
     )
     return report("examples", note, results)
 

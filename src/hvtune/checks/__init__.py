@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hvtune.checks import dependencies, hazards, host, libvirt, machine, migration, proxmox, values
+from hvtune.checks import dependencies, hazards, host, kubevirt, libvirt, machine, migration, proxmox, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, needed_facts, subjects, target_of
 from hvtune.config import HypervConfig
@@ -17,6 +17,11 @@ CHECKS: tuple[Check, ...] = (
     proxmox.check_proxmox_start,
     proxmox.check_proxmox_skipped,
     proxmox.check_proxmox_args,
+    # KubeVirt's webhooks judge a VM when its VMI is created, and its
+    # scheduler places it, before libvirt sees the domain.
+    kubevirt.check_kubevirt_admission,
+    kubevirt.check_kubevirt_manifest,
+    kubevirt.check_kubevirt_nodes,
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
     libvirt.check_libvirt_release,

@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion
 
 from hvtune.errors import InputError
 from hvtune.files import Loaded, load_file, load_stdin, load_text
-from hvtune.formats import Reading, read_text
+from hvtune.formats import Reading, read_text, read_texts, sniffed_format
 from hvtune.formats.qemu import read_cpu_option
 from hvtune.releases import parse_release
 
@@ -30,22 +30,54 @@ if TYPE_CHECKING:
 def read_inputs(
     paths: Iterable[str | Path], cpu: str | None = None, qemu_version: str | None = None
 ) -> list[Reading[Any] | InputError]:
-    """Read every named file (``-`` is standard input) and the --cpu value,
-    QEMU's text as QEMU `qemu_version` reads it; each unusable one becomes
-    its InputError instead of stopping the rest."""
-    readings: list[Reading[Any] | InputError] = []
+    """Read every named file (``-`` is standard input; a directory gives
+    the files under it that hvtune recognises) and the --cpu value, QEMU's
+    text as QEMU `qemu_version` reads it; the files are read together, so
+    that a KubeVirt VM finds its preference in another; each unusable one
+    becomes its InputError instead of stopping the rest."""
+    loaded: list[tuple[str, str] | InputError] = []
     for path in paths:
         try:
-            loaded = load_input(path)
-            readings.append(read_text(loaded.text, source=loaded.source, qemu_version=qemu_version))
+            if str(path) != "-" and Path(path).is_dir():
+                loaded += _directory(Path(path))
+            else:
+                found = load_input(path)
+                loaded.append((found.text, found.source))
         except InputError as error:
-            readings.append(error)
+            loaded.append(error)
+    texts = [entry for entry in loaded if not isinstance(entry, InputError)]
+    readings = [*read_texts(texts, qemu_version=qemu_version), *(e for e in loaded if isinstance(e, InputError))]
     if cpu is not None:
         try:
             readings.append(read_cpu_option(cpu, qemu_version=qemu_version))
         except InputError as error:
             readings.append(error)
     return readings
+
+
+# What a directory may hold that hvtune reads: manifests and domain XML.
+_DIRECTORY_SUFFIXES = (".yaml", ".yml", ".json", ".xml")
+
+
+def _directory(folder: Path) -> list[tuple[str, str] | InputError]:
+    """The files under `folder` (sorted, recursively) with a suffix of
+    _DIRECTORY_SUFFIXES that a format recognises (a KubeVirt manifest,
+    domain XML, hvtune's JSON): other YAML (Deployments, kustomizations)
+    is passed over; a directory with none is unusable input."""
+    found: list[tuple[str, str] | InputError] = []
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            if not name.endswith(_DIRECTORY_SUFFIXES):
+                continue
+            try:
+                loaded = load_file(Path(root) / name)
+            except InputError as error:
+                found.append(error)
+                continue
+            if sniffed_format(loaded.text) is not None:
+                found.append((loaded.text, loaded.source))
+    return found or [InputError(str(folder), None, "is a directory holding no VM definition hvtune reads")]
 
 
 def load_input(path: str | Path) -> Loaded:

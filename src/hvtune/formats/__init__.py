@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hvtune.errors import InputError
     from hvtune.formats.base import Format
     from hvtune.formats.reading import Reading
 
 # Every format by name, in the order their `sniff` is asked: the last one
-# (a bare -cpu value or a command line) takes what no other recognises.
+# (a bare -cpu value or a command line) takes what no other recognises;
+# kubevirt comes before json, which takes any text starting with "{".
 MODULES = {
+    "kubevirt": "hvtune.formats.kubevirt",
     "json": "hvtune.formats.json",
     "libvirt": "hvtune.formats.libvirt",
     "proxmox": "hvtune.formats.proxmox",
@@ -41,6 +44,13 @@ def format_names() -> tuple[str, ...]:
     return tuple(MODULES)
 
 
+def sniffed_format(text: str) -> Format | None:
+    """The format that recognises `text`, or None when only the last one
+    (which takes anything) would read it."""
+    *specific, _ = MODULES
+    return next((fmt for fmt in map(format_named, specific) if fmt.sniff(text)), None)
+
+
 def read_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[Any]:
     """Parse text in whichever format it is written (a QEMU command line or
     -cpu value as QEMU `qemu_version` reads it)."""
@@ -48,9 +58,30 @@ def read_text(text: str, *, source: str, qemu_version: str | None = None) -> Rea
 
     if not text.lstrip("\ufeff \t\r\n"):
         raise InputError(source, None, "empty input")
-    *specific, last = MODULES
-    chosen = next((fmt for fmt in map(format_named, specific) if fmt.sniff(text)), format_named(last))
+    chosen = sniffed_format(text) or format_named(list(MODULES)[-1])
     return replace(chosen.read(text, source=source, qemu_version=qemu_version), text=text)
+
+
+def read_texts(texts: list[tuple[str, str]], *, qemu_version: str | None = None) -> list[Reading[Any] | InputError]:
+    """Several (text, source) inputs, in order, each its reading or its
+    InputError; the inputs of one format are read together (Format.read_all),
+    and an input that only serves the others (a KubeVirt preference) gives
+    nothing of its own."""
+    from hvtune.errors import InputError
+
+    results: list[Reading[Any] | InputError | None] = [None] * len(texts)
+    groups: dict[str, list[int]] = {}
+    for index, (text, source) in enumerate(texts):
+        if not text.lstrip("\ufeff \t\r\n"):
+            results[index] = InputError(source, None, "empty input")
+            continue
+        chosen = sniffed_format(text) or format_named(list(MODULES)[-1])
+        groups.setdefault(chosen.name, []).append(index)
+    for name, indexes in groups.items():
+        read = format_named(name).read_all([texts[i] for i in indexes], qemu_version=qemu_version)
+        for index, result in zip(indexes, read, strict=True):
+            results[index] = result if result is None or isinstance(result, InputError) else replace(result, text=texts[index][0])
+    return [result for result in results if result is not None]
 
 
 def read_file(path: str | Path) -> Reading[Any]:
@@ -71,4 +102,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hvtune.formats' has no attribute {name!r}")
 
 
-__all__ = ["MODULES", "Format", "Reading", "format_named", "format_names", "load_text", "read_file", "read_text"]
+__all__ = [
+    "MODULES",
+    "Format",
+    "Reading",
+    "format_named",
+    "format_names",
+    "load_text",
+    "read_file",
+    "read_text",
+    "read_texts",
+    "sniffed_format",
+]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hvtune.config import HypervConfig
+    from hvtune.errors import InputError
     from hvtune.findings import ConfigChange
     from hvtune.formats.domcaps import HypervCapabilities
     from hvtune.formats.reading import Reading
@@ -23,13 +24,16 @@ class Format(ABC):
     ``name`` is how users name it (``--to NAME``); ``target`` is the program
     that reads configurations written in it, whose limits are errors for
     them (``qemu`` or ``libvirt``); ``writes`` says whether hvtune can
-    write it (``convert --to``, ``plan --to``).
+    write it (``convert --to``, ``plan --to``); ``libvirt_version`` is the
+    libvirt release the program reading the format ships (KubeVirt's
+    virt-launcher), which judges it whatever libvirt is installed here.
     """
 
     name: str
     title: str
     target: str
     writes: bool = True
+    libvirt_version: str | None = None
 
     @abstractmethod
     def sniff(self, text: str) -> bool:
@@ -41,6 +45,23 @@ class Format(ABC):
         """The config `text` holds, with what the format keeps besides;
         a format QEMU reads itself reads it as QEMU `qemu_version` does
         (None: a release not known)."""
+
+    def read_all(
+        self, texts: Sequence[tuple[str, str]], *, qemu_version: str | None = None
+    ) -> list[Reading[Any] | InputError | None]:
+        """Several (text, source) inputs read together, each becoming its
+        reading, its InputError, or None for an input that only serves the
+        others; a format whose documents refer to each other (a KubeVirt VM
+        to a preference in another file) reads them as one set."""
+        from hvtune.errors import InputError
+
+        readings: list[Reading[Any] | InputError | None] = []
+        for text, source in texts:
+            try:
+                readings.append(self.read(text, source=source, qemu_version=qemu_version))
+            except InputError as error:
+                readings.append(error)
+        return readings
 
     @abstractmethod
     def render(self, config: HypervConfig, *, source: str) -> str:
