@@ -72,7 +72,8 @@ def test_explain_completes_every_spelling() -> None:
 
 def test_choices_complete() -> None:
     assert _plain("hvtune convert --to ") == list(format_names())
-    assert _plain("hvtune check --format ") == ["text", "json"]
+    assert _plain("hvtune check --format ") == ["text", "json", "sarif"]
+    assert _plain("hvtune plan --format ") == ["text", "json"]
     assert _plain("hvtune completion ") == ["bash", "zsh", "fish"]
 
 
