@@ -18,6 +18,7 @@ from hvtune.verdict import in_telling_order
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
+    from hvtune.kubenodes import KubeNode
     from hvtune.plan import Goals
 
 
@@ -42,19 +43,22 @@ def check_reading(
     host: HostProfile | None = None,
     qemu_version: str | None = None,
     goals: Goals | None = None,
+    nodes: tuple[KubeNode, ...] | None = None,
 ) -> CheckResult:
     """Check a config read from a source, using what the source revealed,
     judged for `target` (default: the program that reads its format), the
     libvirt release `libvirt_version` (None: the newest hvtune knows), on
     `host` when one is given, and for the QEMU release `qemu_version` (None:
-    the host's, when known)."""
+    the host's, when known), on the Kubernetes `nodes` given (KubeVirt VMs)."""
+    read_as = format_named(reading.format)
     context = CheckContext(
-        target=target or format_named(reading.format).target,
+        target=target or read_as.target,
         guest_os=guest_os or reading.guest_os,
-        libvirt_version=libvirt_version,
+        libvirt_version=read_as.libvirt_version or libvirt_version,
         document=reading.document,
         host=host,
         qemu_version=qemu_version,
+        nodes=nodes,
     )
     found = run_checks(reading.config, context)
     found += check_performance(reading.config, context, found, goals)

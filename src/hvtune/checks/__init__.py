@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hvtune.checks import dependencies, hazards, host, libvirt, machine, migration, values
+from hvtune.checks import dependencies, hazards, host, kubevirt, libvirt, machine, migration, values
 from hvtune.checks.context import CheckContext
 from hvtune.checks.rule import Check, needed_facts, subjects, target_of
 from hvtune.config import HypervConfig
 from hvtune.findings import Finding, most_important_first, without_repeats
 
 CHECKS: tuple[Check, ...] = (
+    # KubeVirt's webhooks judge a VM when its VMI is created, and its
+    # scheduler places it, before libvirt sees the domain.
+    kubevirt.check_kubevirt_admission,
+    kubevirt.check_kubevirt_manifest,
+    kubevirt.check_kubevirt_nodes,
     # libvirt refuses a domain before QEMU ever sees it: its parser, then its
     # post-parse checks, then its define-time validation.
     libvirt.check_libvirt_release,

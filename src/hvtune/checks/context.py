@@ -11,6 +11,7 @@ from hvtune.documents.qemu import QemuCommand
 
 if TYPE_CHECKING:
     from hvtune.host.profile import HostProfile
+    from hvtune.kubenodes import KubeNode
 
 K = TypeVar("K")
 
@@ -30,6 +31,7 @@ class CheckContext:
     the kind they judge with ``document_of``. ``host`` is the host the guest
     will run on (None: judged without one). ``qemu_version`` is the QEMU
     release that will run it (None: the host's, when there is one).
+    ``nodes`` are the Kubernetes nodes a KubeVirt VM may run on (None: not known).
     """
 
     target: str = "qemu"
@@ -38,6 +40,7 @@ class CheckContext:
     document: object | None = None
     host: HostProfile | None = None
     qemu_version: str | None = None
+    nodes: tuple[KubeNode, ...] | None = None
 
     def document_of(self, kind: type[K]) -> K | None:
         """The document when it is a `kind`, else None."""
@@ -48,7 +51,12 @@ class CheckContext:
         """Which of the facts checks may need (rule.needs) this context has."""
         command = self.document_of(QemuCommand)
         ambiguous = command is not None and bool(command.ambiguous)
-        present = {"host": self.host is not None, "linux": self.linux_guest, "ambiguous": ambiguous}
+        present = {
+            "host": self.host is not None,
+            "linux": self.linux_guest,
+            "ambiguous": ambiguous,
+            "nodes": self.nodes is not None,
+        }
         return frozenset(name for name, ok in present.items() if ok)
 
     @property

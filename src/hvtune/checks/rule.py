@@ -35,7 +35,7 @@ def only_for(target: str) -> Callable[[Check], Check]:
 
 def needs(*facts: str) -> Callable[[Check], Check]:
     """Declare the facts of the context (CheckContext.facts: "host",
-    "linux", "ambiguous") without which a check can find nothing;
+    "linux", "ambiguous", "nodes") without which a check can find nothing;
     run_checks skips it when one is missing."""
 
     def mark(check: Check) -> Check:

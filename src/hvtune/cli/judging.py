@@ -39,6 +39,13 @@ if TYPE_CHECKING:
     type=click.Choice(TARGETS),
     help="Who reads the configuration; libvirt's stricter limits are errors for libvirt.",
 )
+@click.option(
+    "--nodes",
+    "nodes_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=False),
+    help="Kubernetes nodes (kubectl get nodes -o json) to judge KubeVirt VMs on, by KubeVirt's node labels.",
+)
 @LIBVIRT_VERSION
 @QEMU_VERSION
 @FAIL_ON
@@ -51,13 +58,14 @@ def check(
     host_spec: str | None,
     goals: Goals,
     target: str | None,
+    nodes_file: str | None,
     libvirt_version: str | None,
     qemu_version: str | None,
     fail_on: str,
     output: str,
 ) -> int:
-    """Find errors and risks in QEMU command lines, -cpu values, domain XML
-    or JSON; with --connect, in a libvirt daemon's domains (FILE... then names
+    """Find errors and risks in QEMU command lines, -cpu values, domain XML,
+    KubeVirt manifests or JSON; with --connect, in a libvirt daemon's domains (FILE... then names
     domains; all when none are named).
 
     Dependencies are checked exactly as QEMU checks them at VM start, and
@@ -71,6 +79,7 @@ def check(
     from hvtune.checking import check_reading
     from hvtune.cli.inputs import checked_release, judged_host, libvirt_release, qemu_release_to_judge, read_inputs
     from hvtune.errors import InputError
+    from hvtune.kubenodes import load_nodes
     from hvtune.live import check_live
     from hvtune.locating import place
     from hvtune.report import findings as report
@@ -88,6 +97,7 @@ def check(
         version = libvirt_release(libvirt_version, host.libvirt_version if host else None)
         qemu = qemu_release_to_judge(qemu_version, say=warn)
         readings = read_inputs(stdin_or_fail(files, cpu, "check"), cpu, qemu)
+        nodes = load_nodes(nodes_file) if nodes_file else None
         results = [
             check_reading(
                 reading,
@@ -97,6 +107,7 @@ def check(
                 host=host,
                 qemu_version=qemu,
                 goals=goals,
+                nodes=nodes,
             )
             for reading in readings
             if not isinstance(reading, InputError)

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from hvtune.formats.reading import Reading
 
 # Every format by name, in the order their `sniff` is asked: the last one
-# (a bare -cpu value or a command line) takes what no other recognises.
+# (a bare -cpu value or a command line) takes what no other recognises;
+# kubevirt comes before json, which takes any text starting with "{".
 MODULES = {
+    "kubevirt": "hvtune.formats.kubevirt",
     "json": "hvtune.formats.json",
     "libvirt": "hvtune.formats.libvirt",
     "qemu": "hvtune.formats.qemu",

@@ -22,13 +22,16 @@ class Format(ABC):
     ``name`` is how users name it (``--to NAME``); ``target`` is the program
     that reads configurations written in it, whose limits are errors for
     them (``qemu`` or ``libvirt``); ``writes`` says whether hvtune can
-    write it (``convert --to``, ``plan --to``).
+    write it (``convert --to``, ``plan --to``); ``libvirt_version`` is the
+    libvirt release the program reading the format ships (KubeVirt's
+    virt-launcher), which judges it whatever libvirt is installed here.
     """
 
     name: str
     title: str
     target: str
     writes: bool = True
+    libvirt_version: str | None = None
 
     @abstractmethod
     def sniff(self, text: str) -> bool:
