@@ -146,9 +146,12 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ]
-        server = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
-        assert server.stderr is not None
-        port = int(server.stderr.readline().split("127.0.0.1:")[1].split("/")[0])
+        log = Path(folder) / "webhook.log"
+        with log.open("w") as stderr:
+            server = subprocess.Popen(argv, stderr=stderr, text=True)
+        while "\n" not in log.read_text():
+            time.sleep(0.05)
+        port = int(log.read_text().split("127.0.0.1:")[1].split("/")[0])
         context = ssl.create_default_context(cafile=f"{folder}/ca.crt")
         try:
             reviews: list[bytes | None] = [review(VM if i % 2 else broken) for i in range(args.requests)]

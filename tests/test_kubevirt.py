@@ -89,7 +89,9 @@ spec:
       spinlocks:
         spinlocks: 8191
 """
-    text = vm("        features:\n          hyperv:\n            vapic:\n              enabled: false\n", extra=preference)
+    text = vm(
+        "        features:\n          hyperv:\n            vapic:\n              enabled: false\n", extra=preference
+    )
     text = text.replace("spec:\n  template:", "spec:\n  preference:\n    name: windows.11\n  template:")
     reading = read_text(text, source="vm.yaml")
     assert reading.guest_os == "win11"
@@ -97,7 +99,9 @@ spec:
     assert values["hv-relaxed"] is True and values["hv-spinlocks"] == 8191 and values["hv-time"] is True
     assert values["hv-vapic"] is False  # the VM's own field wins
     assert "kubevirt-preference-not-read" not in codes(text)
-    alone = vm("        cpu:\n          cores: 2\n").replace("spec:\n  template:", "spec:\n  preference:\n    name: x\n  template:")
+    alone = vm("        cpu:\n          cores: 2\n").replace(
+        "spec:\n  template:", "spec:\n  preference:\n    name: x\n  template:"
+    )
     assert "kubevirt-preference-not-read" in codes(alone)
 
 
@@ -130,8 +134,23 @@ def test_evmcs_brings_vmx_and_needs_intel_nodes() -> None:
     reading = read_text(text, source="vm.yaml")
     assert reading.config.enabled("vmx")
     amd = read_nodes(
-        json.dumps({"kind": "List", "items": [{"kind": "Node", "metadata": {"name": "a", "labels": {
-            "cpu-vendor.node.kubevirt.io/AMD": "true", "hyperv.node.kubevirt.io/base": "true"}}}]}),  # fmt: skip
+        json.dumps(
+            {
+                "kind": "List",
+                "items": [
+                    {
+                        "kind": "Node",
+                        "metadata": {
+                            "name": "a",
+                            "labels": {
+                                "cpu-vendor.node.kubevirt.io/AMD": "true",
+                                "hyperv.node.kubevirt.io/base": "true",
+                            },
+                        },
+                    }
+                ],
+            }
+        ),  # fmt: skip
         source="nodes.json",
     )
     assert "kubevirt-unschedulable" in codes(text, nodes=amd)
@@ -207,7 +226,9 @@ def test_fix_edits_only_what_it_must(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, _, err = run(capsys, "fix", "--host", "none", str(path))
     fixed = path.read_text("utf-8")
     assert code == 0, err
-    assert fixed == FIXABLE.replace("        cpu:\n", "        clock:\n          timer:\n            hyperv: {}\n        cpu:\n").replace(
+    assert fixed == FIXABLE.replace(
+        "        cpu:\n", "        clock:\n          timer:\n            hyperv: {}\n        cpu:\n"
+    ).replace(
         "            vpindex:\n              enabled: false\n", "            vpindex:\n              enabled: true\n"
     )
     assert (tmp_path / "vm.yaml.bak").read_text("utf-8") == FIXABLE

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     type=click.FloatRange(0.1, 300),
     default=10.0,
     show_default=True,
-    help="Seconds a connection may take in all.",
+    help="Seconds for a TLS handshake, and for each request with the wait for it (an idle connection is closed).",
 )
 @HOST
 @goal_options

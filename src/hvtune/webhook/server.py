@@ -1,8 +1,10 @@
 """The webhook's HTTPS server: one listening socket, one bounded pool of
 worker threads (a connection beyond what the pool and its queue hold is
 closed at once, not queued without end), TLS negotiated in the worker,
-and every connection given a deadline as a whole, so that a client that
-sends slowly or never finishes holds a worker for seconds, not forever.
+and the handshake and each request (the wait for it included) given a
+deadline, so that a client that sends slowly, never finishes or keeps a
+connection idle holds a worker for seconds, not forever, while one that
+keeps sending requests keeps its connection.
 
 POST /validate takes an AdmissionReview; GET /healthz says the server
 is up (for the Deployment's probes)."""
@@ -88,13 +90,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.said(review)
         return None
 
+    def handle_one_request(self) -> None:
+        """One request, waited for and read within the deadline: a kept-alive
+        connection is reused as long as requests come, cut when one is slow
+        or none comes."""
+        timer = threading.Timer(self.server.deadline, _cut, (self.connection,))
+        timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            timer.cancel()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are told by WebhookServer.said, one line per review."""
 
 
 class WebhookServer(HTTPServer):
-    """HTTPS on `address` with `workers` threads, each connection allowed
-    `deadline` seconds in all."""
+    """HTTPS on `address` with `workers` threads; a handshake, and each
+    request with the wait for it, allowed `deadline` seconds."""
 
     def __init__(
         self,
@@ -113,7 +126,7 @@ class WebhookServer(HTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"https://{host}:{port}{VALIDATE}"
 
     def said(self, review: dict[str, Any]) -> None:
@@ -129,14 +142,13 @@ class WebhookServer(HTTPServer):
         self.pool.submit(self._serve, request, client_address)
 
     def _serve(self, request: socket.socket, client_address: Any) -> None:
+        """TLS within the deadline, then the requests (each within it too)."""
         timer = threading.Timer(self.deadline, _cut, (request,))
         timer.start()
         try:
             request.settimeout(self.deadline)
             connection = self.context.wrap_socket(request, server_side=True)
             timer.cancel()
-            timer = threading.Timer(self.deadline, _cut, (connection,))
-            timer.start()
             self.finish_request(connection, client_address)
             self.shutdown_request(connection)
         except (OSError, ValueError):
