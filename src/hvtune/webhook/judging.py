@@ -55,15 +55,16 @@ def answer(result: CheckResult, deny_on: str, *, migratable: bool) -> Answer:
     verdict = result_verdict(result, migratable=migratable)
     if result.problem:
         return Answer(False, f"hvtune: {verdict.words}: {result.problem}")
-    warnings = tuple(_told(f, migratable=migratable) for f in result.findings if f.severity is Severity.WARNING)
+    warned = [f for f in result.findings if f.severity is Severity.WARNING]
     if not denied(result, deny_on, migratable=migratable):
-        return Answer(True, None, warnings)
+        return Answer(True, None, tuple(_told(f, migratable=migratable) for f in warned))
     # the first finding that gives the verdict; under --deny-on warning, of any warning
     reason = next(
         (f for f in result.findings if verdict_of([f], migratable=migratable) is verdict),
         next(f for f in result.findings if f.severity is not Severity.INFO),
     )
-    return Answer(False, _told(reason, migratable=migratable), warnings)
+    others = tuple(_told(f, migratable=migratable) for f in warned if f is not reason)
+    return Answer(False, _told(reason, migratable=migratable), others)
 
 
 def make_judge(
