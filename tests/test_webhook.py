@@ -245,6 +245,7 @@ def test_a_migration_hazard_is_denied_only_when_the_vm_must_migrate(webhook: Web
     migrating = webhook.review(_vm(evictionStrategy="LiveMigrate"))
     assert migrating["allowed"] is False
     assert migrating["status"]["message"].startswith("hvtune: WILL NOT MIGRATE: hv-reenlightenment")
+    assert not any("hv-reenlightenment" in warning for warning in migrating.get("warnings", []))  # said once
 
 
 def test_what_hvtune_does_not_judge_is_allowed(webhook: Webhook) -> None:
