@@ -6,7 +6,9 @@
 # other file), a C compiler with a static C library (gcc,
 # libc6-dev), a static busybox (busybox-static) for the lab's guests and the
 # sandbox, mmdebstrap and mkfs.ext4 (e2fsprogs) for the sandbox's stacks, and
-# groff and man (groff-base, man-db) that render hvtune's manual page; then
+# groff and man (groff-base, man-db) that render hvtune's manual page,
+# openssl (the webhook's test certificates) and git (the pre-commit hook's
+# test); then
 # hvtune with its [test] and [plot] extras (and, libvirt now being here,
 # [libvirt]) into ./.venv; then pytest. The tests start their own libvirtd
 # when none is running, and fetch Debian's cloud kernel for the guests they
@@ -29,6 +31,8 @@ command -v mmdebstrap >/dev/null 2>&1 || missing="$missing mmdebstrap"
 command -v mkfs.ext4 >/dev/null 2>&1 || missing="$missing e2fsprogs"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v git >/dev/null 2>&1 || missing="$missing git"
 # shellcheck disable=SC2086 # one word per package
 [ -z "$missing" ] || apt_install $missing
 scripts/install.sh test,plot

@@ -1,6 +1,6 @@
 """The hvtune command group: every command, one module per group of them
 (catalog, judging, editing, planning, hosts, measuring,
-verifying, shell). Commands parse
+verifying, serving, shell). Commands parse
 arguments, call the core and print; no logic lives here."""
 
 from __future__ import annotations
@@ -10,7 +10,18 @@ import sys
 import click
 
 from hvtune._version import __version__
-from hvtune.cli import catalog, editing, guestview, hosts, judging, measuring, planning, shell, verifying
+from hvtune.cli import (
+    catalog,
+    editing,
+    guestview,
+    hosts,
+    judging,
+    measuring,
+    planning,
+    serving,
+    shell,
+    verifying,
+)
 from hvtune.report import style
 
 
@@ -52,6 +63,7 @@ for command in (
     hosts.host,
     guestview.cpuid,
     guestview.guest,
+    serving.webhook,
     catalog.list_command,
     catalog.explain,
     shell.completion,

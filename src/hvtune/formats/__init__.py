@@ -59,7 +59,12 @@ def read_text(text: str, *, source: str, qemu_version: str | None = None) -> Rea
     if not text.lstrip("\ufeff \t\r\n"):
         raise InputError(source, None, "empty input")
     chosen = sniffed_format(text) or format_named(list(MODULES)[-1])
-    return replace(chosen.read(text, source=source, qemu_version=qemu_version), text=text)
+    return _with_text(chosen.read(text, source=source, qemu_version=qemu_version), text)
+
+
+def _with_text(reading: Reading[Any], text: str) -> Reading[Any]:
+    """`reading` keeping the text it was read from (hvtune.locating)."""
+    return replace(reading, text=text)
 
 
 def read_texts(texts: list[tuple[str, str]], *, qemu_version: str | None = None) -> list[Reading[Any] | InputError]:
@@ -80,7 +85,9 @@ def read_texts(texts: list[tuple[str, str]], *, qemu_version: str | None = None)
     for name, indexes in groups.items():
         read = format_named(name).read_all([texts[i] for i in indexes], qemu_version=qemu_version)
         for index, result in zip(indexes, read, strict=True):
-            results[index] = result if result is None or isinstance(result, InputError) else replace(result, text=texts[index][0])
+            results[index] = (
+                result if result is None or isinstance(result, InputError) else _with_text(result, texts[index][0])
+            )
     return [result for result in results if result is not None]
 
 
