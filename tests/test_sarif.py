@@ -50,6 +50,11 @@ def _results(log: dict[str, Any]) -> list[tuple[str, str, str | None, int | None
     return found
 
 
+def _raw(log: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
+    """Each result with its line."""
+    return [(r, r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in log["runs"][0]["results"]]
+
+
 def _line_of(path: Path, text: str) -> int:
     return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
@@ -96,6 +101,17 @@ def test_a_proxmox_finding_is_on_the_line_qemu_server_builds_it_from(capsys: pyt
     found = {(rule, line) for rule, _, _, line in _results(_valid(out))}
     assert ("reset-discouraged", _line_of(example, "ostype:")) in found
     assert ("missing-benefit", _line_of(example, "cpu:")) in found
+
+
+def test_a_kubevirt_finding_is_on_its_field(capsys: pytest.CaptureFixture[str]) -> None:
+    """KubeVirt's own refusal on the field it names; what libvirt refuses on
+    the field that spells the property."""
+    example = EXAMPLES / "kubevirt" / "win2022-broken-synictimer-without-timer.yaml"
+    code, out, _ = run(capsys, "check", "--format", "sarif", str(example))
+    assert code == 1
+    found = {(result["properties"].get("feature"), line) for result, line in _raw(_valid(out))}
+    assert ("hv-synic", _line_of(example, "synic:")) in found
+    assert ("hv-stimer", _line_of(example, "synictimer:")) in found
 
 
 def test_what_qemu_refuses_is_a_result_on_the_refused_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -288,6 +288,17 @@ def _describe_edit(edit: Edit) -> str:
     return f"{path}: {shown}"
 
 
+def _field_line(vm: KubevirtVm, name: str | None) -> int | None:
+    """The line of the field that gives property `name`, else of its
+    nearest parent written (features.hyperv for the VM as a whole)."""
+    path = vm.path((kubevirt_facts().field_of(name) if name else None) or "features.hyperv")
+    while path:
+        if path in vm.lines:
+            return vm.lines[path]
+        path = path.rpartition(".")[0]
+    return None
+
+
 class KubevirtFormat(Format):
     """KubeVirt VirtualMachine / VirtualMachineInstance manifests, judged as
     the libvirt domain KubeVirt defines for them."""
@@ -331,6 +342,11 @@ class KubevirtFormat(Format):
             shown = [_describe_edit(edit) for edit in edits if not (isinstance(edit, Set) and edit.only_if_present)]
             parts.append("write " + ", ".join(shown) if shown else f"KubeVirt has no field for {name}")
         return "; ".join(parts)
+
+    def lines(self, reading: Reading[Any], features: Sequence[str | None]) -> list[int | None]:
+        vm = reading.document_of(KubevirtVm)
+        assert vm is not None, "a KubeVirt reading keeps its VM"
+        return [_field_line(vm, feature) for feature in features]
 
     def builds_cpu(
         self,
