@@ -14,8 +14,9 @@ import pytest
 from hvtune.catalog import load_catalog
 from hvtune.cpuid import Leaves, is_set
 from hvtune.formats.qemu import read_cpu_option
-from hvtune.guestview import GuestCpuid, passthrough_features, predict_cpuid
+from hvtune.guestview import GuestCpuid, cpuid_differences, passthrough_features, predict_cpuid
 from hvtune.host.profile_json import load_profile
+from hvtune.report.guestview import difference_text
 
 OBSERVED = Path(__file__).parent / "data" / "guestview" / "sandbox-bookworm.json"
 FACTS = load_catalog().cpuid.qemu
@@ -23,20 +24,6 @@ FACTS = load_catalog().cpuid.qemu
 
 def _predict(cpu: str, host: str) -> GuestCpuid:
     return predict_cpuid(read_cpu_option(cpu, source="--cpu").config, load_profile(host))
-
-
-def differences(predicted: GuestCpuid, observed: Leaves) -> list[str]:
-    """Every hypervisor leaf where the prediction and what a guest read
-    differ (a leaf QEMU does not build reads as zeros on an AMD host), the
-    leaves the prediction leaves open apart."""
-    found = []
-    for leaf in sorted({*predicted.leaves, *observed}):
-        if leaf < 0x40000000 or leaf in predicted.unpredicted:
-            continue
-        expected, seen = predicted.leaves.get(leaf, (0, 0, 0, 0)), observed.get(leaf, (0, 0, 0, 0))
-        if expected != seen:
-            found.append(f"0x{leaf:08X}: predicted {[hex(v) for v in expected]}, read {[hex(v) for v in seen]}")
-    return found
 
 
 def _observed() -> dict[str, Leaves]:
@@ -49,7 +36,8 @@ def _observed() -> dict[str, Leaves]:
 
 @pytest.mark.parametrize("cpu", sorted(_observed()))
 def test_the_prediction_is_what_the_sandbox_guest_read(cpu: str) -> None:
-    assert differences(_predict(cpu, "sandbox-bookworm"), _observed()[cpu]) == []
+    differing = cpuid_differences(_predict(cpu, "sandbox-bookworm"), _observed()[cpu])
+    assert [difference_text(row) for row in differing] == []
 
 
 def test_without_hyper_v_only_kvm_signs_at_the_first_leaf() -> None:

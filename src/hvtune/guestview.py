@@ -26,6 +26,7 @@ from hvtune.host.profile import HostProfile
 from hvtune.releases import Release, parse_release
 
 _SIGNATURE_SIZE = 12  # bytes of a vendor signature: EBX, ECX, EDX
+_HYPERVISOR_FIRST = 0x40000000  # the first leaf of the hypervisors' range
 
 
 @dataclass(frozen=True)
@@ -170,3 +171,40 @@ def predict_cpuid(config: HypervConfig, profile: HostProfile) -> GuestCpuid:
         unpredicted = (base + 1,)
     registers = built(leaves)
     return GuestCpuid(registers, names, unpredicted)
+
+
+@dataclass(frozen=True)
+class ComparedRegister:
+    """One register of one hypervisor leaf: what hvtune predicted (None for
+    a leaf it leaves open) and what a guest read."""
+
+    leaf: int
+    reg: str
+    predicted: int | None
+    observed: int
+
+    @property
+    def differs(self) -> bool:
+        return self.predicted is not None and self.predicted != self.observed
+
+
+def compare_cpuid(predicted: GuestCpuid, observed: Leaves) -> tuple[ComparedRegister, ...]:
+    """Every register of every hypervisor leaf either side holds, in leaf
+    and register order (a leaf QEMU does not build reads as zeros on an AMD
+    host, and is predicted so)."""
+    rows = []
+    for leaf in sorted({*predicted.leaves, *observed}):
+        if leaf < _HYPERVISOR_FIRST:
+            continue
+        expected = None if leaf in predicted.unpredicted else predicted.leaves.get(leaf, (0, 0, 0, 0))
+        seen = observed.get(leaf, (0, 0, 0, 0))
+        rows += [
+            ComparedRegister(leaf, reg, None if expected is None else expected[index], seen[index])
+            for index, reg in enumerate(REGISTER_NAMES)
+        ]
+    return tuple(rows)
+
+
+def cpuid_differences(predicted: GuestCpuid, observed: Leaves) -> tuple[ComparedRegister, ...]:
+    """The registers where the prediction and what a guest read differ."""
+    return tuple(row for row in compare_cpuid(predicted, observed) if row.differs)
