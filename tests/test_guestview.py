@@ -106,3 +106,19 @@ def test_the_cli_refuses_no_input_in_one_line() -> None:
         [sys.executable, "-m", "hvtune", "cpuid", "--host", "sandbox-bookworm"], capture_output=True, text=True
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_qemu_before_6_1_copied_passthrough_and_set_fewer_privileges() -> None:
+    """QEMU 5.2 (the bullseye sandbox): hv-passthrough gives the guest KVM's
+    leaves as they are; HV_HYPERCALL_AVAILABLE comes only with the features
+    that listed it then, and SynIC brings no message or event privileges."""
+    host = load_profile("sandbox-bullseye").kvm.hv_cpuid or {}
+    passthrough = _predict("host,hv-passthrough", "sandbox-bullseye")
+    assert {leaf: passthrough.leaves[leaf] for leaf in host} == host
+    hypercall = next(bit for bit in FACTS.always if bit.name == "HV_HYPERCALL_AVAILABLE")
+    assert not is_set(_predict("host,hv-crash", "sandbox-bullseye").leaves, hypercall)  # type: ignore[arg-type]
+    assert is_set(_predict("host,hv-relaxed", "sandbox-bullseye").leaves, hypercall)  # type: ignore[arg-type]
+    assert is_set(_predict("host,hv-crash", "sandbox-bookworm").leaves, hypercall)  # type: ignore[arg-type]
+    synic = "host,hv-vpindex,hv-synic"
+    assert _predict(synic, "sandbox-bullseye").leaves[0x40000003][1] == 0
+    assert _predict(synic, "sandbox-bookworm").leaves[0x40000003][1] == 0x30  # HV_POST_MESSAGES, HV_SIGNAL_EVENTS

@@ -278,7 +278,7 @@ def verify_text(verification: Verification) -> str:
         if result.agrees:
             lines.append(f"  hvtune predicted the same ({_said(result.predicted)})")
         else:
-            also = ", and other Hyper-V CPUID" if result.cpuid_differences else ""
+            also = ", with other Hyper-V CPUID than the guest read" if result.cpuid_differences else ""
             lines.append(wrap(f"DISAGREES: hvtune predicted it {_said(result.predicted)}{also}", "    ", first="  "))
             lines.append(wrap(defect_line(verification, result), "    ", first="  "))
         lines.append("")
