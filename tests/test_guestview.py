@@ -100,6 +100,19 @@ def test_the_cli_prints_json_that_holds_to_its_schema_and_text() -> None:
     assert document["results"][0]["unpredicted"] == [f"0x{FACTS.kvm_moved + 1:08X}"]
     text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     assert "UseRelaxedTiming [hv-relaxed]" in text
+    # hv-passthrough copies the host's registers, which its profile keeps as hex: the JSON has numbers
+    passthrough = [
+        sys.executable,
+        "-m",
+        "hvtune",
+        "cpuid",
+        "--cpu",
+        "host,hv-passthrough",
+        "--host",
+        "sandbox-bookworm",
+    ]
+    done = subprocess.run([*passthrough, "--format", "json"], capture_output=True, text=True, check=True)
+    assert assert_valid(done.stdout)["results"][0]["leaves"]["0x40000000"][1] == 0x756E694C  # "Linu"
 
 
 def test_the_cli_refuses_no_input_in_one_line() -> None:

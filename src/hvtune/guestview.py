@@ -75,8 +75,10 @@ def _older(profile: HostProfile, version: str | None) -> bool:
 
 def _host_leaf(profile: HostProfile, leaf: int) -> Registers:
     """A leaf KVM reported for the host, zeros when absent (QEMU's
-    hv_cpuid_get_host)."""
-    return (profile.kvm.hv_cpuid or {}).get(leaf, (0, 0, 0, 0))
+    hv_cpuid_get_host), as plain numbers (a profile keeps them as
+    Registers, which JSON writes in hex)."""
+    eax, ebx, ecx, edx = (int(value) for value in (profile.kvm.hv_cpuid or {}).get(leaf, (0, 0, 0, 0)))
+    return eax, ebx, ecx, edx
 
 
 def _feature_bits(
@@ -136,7 +138,7 @@ def _hyperv_leaves(config: HypervConfig, profile: HostProfile) -> tuple[dict[int
     features = tuple(p for p in catalog.features if p.name in added or config.enabled(p.name))
     names = tuple(p.name for p in features)
     if config.passthrough and _older(profile, facts.passthrough_copies_before):
-        return {leaf: list(registers) for leaf, registers in (profile.kvm.hv_cpuid or {}).items()}, names
+        return {leaf: list(_host_leaf(profile, leaf)) for leaf in profile.kvm.hv_cpuid or {}}, names
     leaves = _identity(config, profile)
     for leaf in range(0x40000000, facts.last_leaf + 1):
         leaves.setdefault(leaf, [0, 0, 0, 0])
