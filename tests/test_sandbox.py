@@ -1,7 +1,9 @@
 """The real KVM judges hvtune: configurations run on each Debian release's
 stack (QEMU and Hyper-V KVM in the sandbox: an L1 guest under TCG with
 kvm_amd), and hvtune's verdict, first error line and passthrough expansion
-must be what QEMU did, predicted from that stack's bundled recorded profile.
+must be what QEMU did, and the hypervisor CPUID leaves the CPUID payload
+reads as every started configuration's guest what hvtune cpuid predicts,
+all from that stack's bundled recorded profile.
 Every case of a release runs in one L1 boot (the `ran` fixture, one per
 release); each test then reads its own cases out of it.
 
