@@ -1,7 +1,9 @@
 """What the sandbox costs: a cold stack build, and `hvtune verify` of one
 configuration against a batch of more (-cpu values, then libvirt domains),
 as wall times and as ratios to the one-configuration run of the same
-process (the baseline: booting L1 and the agent, on this machine).
+process (the baseline: booting L1 and the agent, on this machine); and
+what reading each started configuration's CPUID with the payload adds (the
+same batch of configurations that start, with and without it, alternated).
 
 Goals (issue 11): a cold build at most 90 s; a warm verify of one
 configuration at most 10 s, and at most 1 s for each further one.
@@ -42,6 +44,17 @@ def _cpus(count: int) -> list[Configuration]:
     return [Configuration.typed(f"host,{names[index % len(names)]}") for index in range(count)]
 
 
+def _starting(count: int, *, cpuid: bool) -> list[Configuration]:
+    """Each feature with its requirements (most start), as many as asked."""
+    catalog = load_catalog()
+    names = [prop.name for prop in catalog.features]
+    chosen = [names[index % len(names)] for index in range(count)]
+    return [
+        Configuration.typed(",".join(["host", *(p.name for p in catalog.requirements((name,))), name]), cpuid=cpuid)
+        for name in chosen
+    ]
+
+
 def _timed(release: str, configurations: Sequence[Configuration]) -> float:
     start = time.perf_counter()
     verify(Sandbox(ensure_stack(release)), configurations)
@@ -68,6 +81,10 @@ def main() -> None:
         domains = _timed(
             args.release, [*_cpus(1), *(Configuration.of_domain(DOMAIN, source="d") for _ in range(args.domains))]
         )
+        without, with_cpuid = [], []
+        for _ in range(2):  # alternated, so that the load of the machine weighs on both alike
+            without.append(_timed(args.release, _starting(args.configs, cpuid=False)))
+            with_cpuid.append(_timed(args.release, _starting(args.configs, cpuid=True)))
     each_cpu = (many - one) / args.configs
     each_domain = (domains - one) / max(args.domains, 1)
     print(f"verify, 1 -cpu value:            {one:6.1f} s  (baseline; goal: 10 s)")
@@ -78,6 +95,11 @@ def main() -> None:
     print(
         f"verify, 1 + {args.domains:2d} libvirt domains:  {domains:6.1f} s  ratio {domains / one:5.2f}; "
         f"{each_domain:.2f} s each domain"
+    )
+    bare, read = min(without), min(with_cpuid)
+    print(
+        f"verify, {args.configs:3d} -cpu values with requirements, without the CPUID payload {bare:6.1f} s, "
+        f"with it {read:6.1f} s: ratio {read / bare:5.2f}; {(read - bare) / args.configs:+.2f} s each"
     )
 
 

@@ -1,8 +1,9 @@
 """hvtune.guestview: the hypervisor CPUID leaves QEMU builds, predicted
 from a configuration and a host profile. Judged on the bundled hosts
 against the catalog's facts, and against leaves a real QEMU and KVM gave
-(tests/data/guestview: what the sandbox's CPUID payload read; the
-sandbox test compares many more, tests/test_sandbox.py)."""
+(tests/data/guestview: what the sandbox's CPUID payload read on the
+bookworm and bullseye stacks; the sandbox test compares every started
+configuration on every stack, tests/test_sandbox.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import pytest
 from hvtune.catalog import load_catalog
 from hvtune.cpuid import Leaves, is_set
 from hvtune.formats.qemu import read_cpu_option
-from hvtune.guestview import GuestCpuid, passthrough_features, predict_cpuid
+from hvtune.guestview import GuestCpuid, cpuid_differences, passthrough_features, predict_cpuid
 from hvtune.host.profile_json import load_profile
+from hvtune.report.guestview import difference_text
 
-OBSERVED = Path(__file__).parent / "data" / "guestview" / "sandbox-bookworm.json"
+OBSERVED = Path(__file__).parent / "data" / "guestview"  # what the sandbox's payload read, per stack
 FACTS = load_catalog().cpuid.qemu
 
 
@@ -25,31 +27,21 @@ def _predict(cpu: str, host: str) -> GuestCpuid:
     return predict_cpuid(read_cpu_option(cpu, source="--cpu").config, load_profile(host))
 
 
-def differences(predicted: GuestCpuid, observed: Leaves) -> list[str]:
-    """Every hypervisor leaf where the prediction and what a guest read
-    differ (a leaf QEMU does not build reads as zeros on an AMD host), the
-    leaves the prediction leaves open apart."""
-    found = []
-    for leaf in sorted({*predicted.leaves, *observed}):
-        if leaf < 0x40000000 or leaf in predicted.unpredicted:
-            continue
-        expected, seen = predicted.leaves.get(leaf, (0, 0, 0, 0)), observed.get(leaf, (0, 0, 0, 0))
-        if expected != seen:
-            found.append(f"0x{leaf:08X}: predicted {[hex(v) for v in expected]}, read {[hex(v) for v in seen]}")
+def _observed() -> dict[tuple[str, str], Leaves]:
+    """Every recorded reading, by (host profile, -cpu value)."""
+    found = {}
+    for path in sorted(OBSERVED.glob("*.json")):
+        recorded = json.loads(path.read_text())
+        for cpu, leaves in recorded["observed"].items():
+            read = {int(leaf, 16): (regs[0], regs[1], regs[2], regs[3]) for leaf, regs in leaves.items()}
+            found[(recorded["host"], cpu)] = read
     return found
 
 
-def _observed() -> dict[str, Leaves]:
-    recorded = json.loads(OBSERVED.read_text())["observed"]
-    return {
-        cpu: {int(leaf, 16): (regs[0], regs[1], regs[2], regs[3]) for leaf, regs in leaves.items()}
-        for cpu, leaves in recorded.items()
-    }
-
-
-@pytest.mark.parametrize("cpu", sorted(_observed()))
-def test_the_prediction_is_what_the_sandbox_guest_read(cpu: str) -> None:
-    assert differences(_predict(cpu, "sandbox-bookworm"), _observed()[cpu]) == []
+@pytest.mark.parametrize(("host", "cpu"), sorted(_observed()))
+def test_the_prediction_is_what_the_sandbox_guest_read(host: str, cpu: str) -> None:
+    differing = cpuid_differences(_predict(cpu, host), _observed()[(host, cpu)])
+    assert [difference_text(row) for row in differing] == []
 
 
 def test_without_hyper_v_only_kvm_signs_at_the_first_leaf() -> None:
@@ -108,6 +100,19 @@ def test_the_cli_prints_json_that_holds_to_its_schema_and_text() -> None:
     assert document["results"][0]["unpredicted"] == [f"0x{FACTS.kvm_moved + 1:08X}"]
     text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     assert "UseRelaxedTiming [hv-relaxed]" in text
+    # hv-passthrough copies the host's registers, which its profile keeps as hex: the JSON has numbers
+    passthrough = [
+        sys.executable,
+        "-m",
+        "hvtune",
+        "cpuid",
+        "--cpu",
+        "host,hv-passthrough",
+        "--host",
+        "sandbox-bookworm",
+    ]
+    done = subprocess.run([*passthrough, "--format", "json"], capture_output=True, text=True, check=True)
+    assert assert_valid(done.stdout)["results"][0]["leaves"]["0x40000000"][1] == 0x756E694C  # "Linu"
 
 
 def test_the_cli_refuses_no_input_in_one_line() -> None:
@@ -118,3 +123,19 @@ def test_the_cli_refuses_no_input_in_one_line() -> None:
         [sys.executable, "-m", "hvtune", "cpuid", "--host", "sandbox-bookworm"], capture_output=True, text=True
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_qemu_before_6_1_copied_passthrough_and_set_fewer_privileges() -> None:
+    """QEMU 5.2 (the bullseye sandbox): hv-passthrough gives the guest KVM's
+    leaves as they are; HV_HYPERCALL_AVAILABLE comes only with the features
+    that listed it then, and SynIC brings no message or event privileges."""
+    host = load_profile("sandbox-bullseye").kvm.hv_cpuid or {}
+    passthrough = _predict("host,hv-passthrough", "sandbox-bullseye")
+    assert {leaf: passthrough.leaves[leaf] for leaf in host} == host
+    hypercall = next(bit for bit in FACTS.always if bit.name == "HV_HYPERCALL_AVAILABLE")
+    assert not is_set(_predict("host,hv-crash", "sandbox-bullseye").leaves, hypercall)  # type: ignore[arg-type]
+    assert is_set(_predict("host,hv-relaxed", "sandbox-bullseye").leaves, hypercall)  # type: ignore[arg-type]
+    assert is_set(_predict("host,hv-crash", "sandbox-bookworm").leaves, hypercall)  # type: ignore[arg-type]
+    synic = "host,hv-vpindex,hv-synic"
+    assert _predict(synic, "sandbox-bullseye").leaves[0x40000003][1] == 0
+    assert _predict(synic, "sandbox-bookworm").leaves[0x40000003][1] == 0x30  # HV_POST_MESSAGES, HV_SIGNAL_EVENTS

@@ -11,9 +11,20 @@ import pytest
 
 from hvtune.errors import InputError
 from hvtune.lab.guest import read_console
-from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
+from hvtune.lab.initramfs import (
+    CONTEXT_BEGIN,
+    CONTEXT_END,
+    JSON_BEGIN,
+    JSON_END,
+    RUN_BEGIN,
+    RUN_END,
+    RUN_ERRORS_BEGIN,
+    RUN_ERRORS_END,
+    RUN_STATUS,
+)
 from hvtune.lab.kernel import find_kernel
 from hvtune.lab.run import NO_SANDBOX_NOTE, SANDBOX_NOTE, TCG_NOTE, choose_accel
+from hvtune.sandbox.in_guest import kernel_parameter
 from hvtune.sandbox.stack import load_stack
 from hvtune.vm.accel import PVM_NOTE, hyperv_lacking
 
@@ -198,3 +209,24 @@ def test_both_configurations_are_checked_before_anything_boots(
     code, out, err = run(capsys, "lab", "--a", "host,kvm=off,hv-relaxed", "--b", b, "--accel", accel)
     assert (code, out) == (2, "")
     assert_one_line_error(err, said)  # one line: no "booting" progress came before it
+
+
+def test_an_hvtune_command_run_in_the_guest_comes_back_whole() -> None:
+    """The guest's kernel command line carries the command (as guest_spec
+    writes it), its init echoes that line and then what the command printed
+    and its exit status, around the kernel's own lines."""
+    argv = ["cpuid", "--cpu", "host,hv-relaxed,hv-vendor-id=a b", "--format", "json"]
+    context = ["[    0.000000] Hypervisor detected: KVM", "clocksource=tsc", f"cmdline=quiet {kernel_parameter(argv)}"]
+    console = [
+        *(CONTEXT_BEGIN, *context, CONTEXT_END),
+        *(RUN_BEGIN, "{", '  "a": 1', "}", "", RUN_END),
+        *(RUN_ERRORS_BEGIN, "warning: \x1b[1mx", RUN_ERRORS_END),
+        f"{RUN_STATUS}3",
+        "[    1.357921] reboot: Power down",
+    ]
+    run = read_console("max", "\r\n".join(console), "", 0, 1.0, measured=False)
+    assert run.problem is None and run.ran is not None
+    assert run.ran.argv == tuple(argv) and run.ran.status == 3
+    assert run.ran.stdout == '{\n  "a": 1\n}\n' and run.ran.stderr == "warning: \x1b[1mx"
+    plain = read_console("max", "\n".join([CONTEXT_BEGIN, *context[:2], CONTEXT_END]), "", 0, 1.0, measured=False)
+    assert plain.problem is None and plain.ran is None  # a guest asked to run nothing

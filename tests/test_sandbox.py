@@ -1,7 +1,9 @@
 """The real KVM judges hvtune: configurations run on each Debian release's
 stack (QEMU and Hyper-V KVM in the sandbox: an L1 guest under TCG with
 kvm_amd), and hvtune's verdict, first error line and passthrough expansion
-must be what QEMU did, predicted from that stack's bundled recorded profile.
+must be what QEMU did, and the hypervisor CPUID leaves the CPUID payload
+reads as every started configuration's guest what hvtune cpuid predicts,
+all from that stack's bundled recorded profile.
 Every case of a release runs in one L1 boot (the `ran` fixture, one per
 release); each test then reads its own cases out of it.
 
@@ -27,9 +29,10 @@ from hypothesis import strategies as st
 
 import hvtune
 from hvtune.catalog import load_catalog
+from hvtune.guestview import passthrough_features
 from hvtune.host.profile import HostProfile
 from hvtune.host.profile_json import load_profile
-from hvtune.releases import parse_release
+from hvtune.report.guestview import difference_text
 from hvtune.report.verify import defect_line, verify_json
 from hvtune.sandbox.places import Sandbox
 from hvtune.sandbox.stack import RELEASES
@@ -59,13 +62,12 @@ class Case:
 
     group: str
     cpu: str
-    cpuid: bool = False
     domain: str | None = None
 
     def configuration(self) -> Configuration:
         if self.domain is not None:
-            return Configuration.of_domain(self.domain, source=self.cpu, cpuid=self.cpuid)
-        return Configuration.typed(self.cpu, cpuid=self.cpuid)
+            return Configuration.of_domain(self.domain, source=self.cpu)
+        return Configuration.typed(self.cpu)
 
 
 def _alone_and_with_requirements() -> Iterator[Case]:
@@ -77,7 +79,7 @@ def _alone_and_with_requirements() -> Iterator[Case]:
 
 
 def _passthrough(profile: HostProfile) -> Iterator[Case]:
-    yield Case("passthrough", "host,hv-passthrough", cpuid=True)
+    yield Case("passthrough", "host,hv-passthrough")
     for name in _features():
         if not profile.support.get(name):
             yield Case("passthrough", f"host,hv-passthrough,{name}")
@@ -213,26 +215,6 @@ def test_passthrough_alone_and_with_what_the_host_lacks(ran: dict[str, tuple[Cas
     assert _disagreements(ran, "passthrough") == []
 
 
-def _passthrough_features(profile: HostProfile) -> set[str]:
-    """What the catalog says hv-passthrough turns on for `profile`: the
-    features its KVM supports that its QEMU has, less those QEMU leaves out
-    of passthrough from ``qemu.passthrough_skips`` on."""
-    catalog = load_catalog()
-    assert profile.qemu_version is not None
-    qemu = parse_release(profile.qemu_version)
-    skips = qemu >= parse_release(catalog.qemu.passthrough_skips)
-    on = set()
-    for name in profile.supported:
-        since = catalog.property(name).since
-        if (since.qemu and qemu < parse_release(since.qemu)) or (
-            since.removed and qemu >= parse_release(since.removed)
-        ):
-            continue
-        if not (skips and catalog.property(name).skip_passthrough):
-            on.add(name)
-    return on
-
-
 def test_passthrough_expands_to_what_qemu_reports(
     ran: dict[str, tuple[Case, Verified, Verification]], stack_profile_for_cases: HostProfile
 ) -> None:
@@ -242,7 +224,7 @@ def test_passthrough_expands_to_what_qemu_reports(
     assert result.started
     features = set(_features())
     on = {name for name, value in result.properties.items() if value is True and name in features}
-    assert on == _passthrough_features(stack_profile_for_cases)
+    assert on == set(passthrough_features(stack_profile_for_cases))
 
 
 def test_the_guest_sees_hyper_v_cpuid_under_passthrough(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
@@ -276,6 +258,21 @@ def test_the_bundled_examples_through_the_stacks_libvirt(ran: dict[str, tuple[Ca
 @ONLY_FULL
 def test_random_domains_through_the_stacks_libvirt(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
     assert _disagreements(ran, "domains") == [], f"fresh seed {FRESH_SEED} (HVTUNE_SANDBOX_SEED reruns it)"
+
+
+def test_every_guest_reads_the_predicted_hyper_v_cpuid(ran: dict[str, tuple[Case, Verified, Verification]]) -> None:
+    """Every configuration that started ran the CPUID payload as its guest,
+    which read the hypervisor leaves hvtune cpuid predicts from the stack's
+    bundled profile (a domain: from hvtune's reading of it), leaf by leaf,
+    register by register."""
+    unread = [case.cpu for case, result, _ in ran.values() if result.started and result.compared_cpuid is None]
+    assert unread == []
+    differing = [
+        f"[{case.group}] {case.cpu}: {difference_text(row)}"
+        for case, result, _ in ran.values()
+        for row in result.cpuid_differences
+    ]
+    assert differing == [], f"fresh seed {FRESH_SEED} (HVTUNE_SANDBOX_SEED reruns it)"
 
 
 @ONLY_FULL

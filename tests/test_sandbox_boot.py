@@ -1,6 +1,9 @@
 """What a Linux guest sees under the sandbox's real Hyper-V KVM (hvtune
 verify --boot): the bookworm stack's own kernel booted as L2 with each
-configuration that starts, in one L1 boot for the whole module."""
+configuration that starts, in one L1 boot for the whole module; and
+hvtune's own Python run inside each of those guests (--run-in-guest,
+GUEST_COMMAND: a parameter, the command to run there changes, the
+mechanism does not)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ from support.sandbox import sandbox_stack
 HYPERV = "host,kvm=off,hv-relaxed,hv-vapic,hv-time,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-frequencies"
 PLAIN = "host"
 REFUSED = "host,hv-stimer"  # QEMU refuses it: no guest boots
+# run in each guest; {cpu} is the guest's own -cpu value. Its output is the
+# same wherever it runs: that it ran in the guest shows in the guest's
+# kernel command line, which carried it (and in the console it came back on).
+GUEST_COMMAND = "cpuid --cpu {cpu} --host sandbox-bookworm --format json"
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +31,7 @@ def booted() -> dict[str, dict[str, Any]]:
     """verify --boot --format json of the three, each record by its -cpu value."""
     sandbox_stack("bookworm")
     argv = [sys.executable, "-m", "hvtune", "verify", "--boot", "--on", "bookworm", "--format", "json"]
+    argv += ["--run-in-guest", GUEST_COMMAND]
     start = time.monotonic()
     done = subprocess.run(
         [*argv, "--cpu", HYPERV, "--cpu", PLAIN, "--cpu", REFUSED], capture_output=True, text=True, timeout=1200
@@ -51,3 +59,17 @@ def test_a_plain_host_guest_sees_kvm_and_kvm_clock(booted: dict[str, dict[str, A
 
 def test_no_guest_boots_with_what_qemu_refuses(booted: dict[str, dict[str, Any]]) -> None:
     assert booted[REFUSED]["started"] is False and booted[REFUSED]["guest"] is None
+
+
+@pytest.mark.parametrize("cpu", [HYPERV, PLAIN])
+def test_hvtune_runs_inside_the_guest_and_returns_its_output(booted: dict[str, dict[str, Any]], cpu: str) -> None:
+    ran = booted[cpu]["guest"]["ran"]
+    assert ran["argv"] == GUEST_COMMAND.replace("{cpu}", cpu).split()
+    assert ran["status"] == 0, ran["stderr"]
+    document = json.loads(ran["stdout"])
+    assert document["schema"] == "hvtune/cpuid/1" and document["host"] == "sandbox-bookworm"
+    # what hvtune cpuid says inside the guest is what it says here
+    here = subprocess.run(
+        [sys.executable, "-m", "hvtune", *ran["argv"]], capture_output=True, text=True, check=True
+    ).stdout
+    assert document == json.loads(here)

@@ -57,6 +57,7 @@ class CpuidNote:
     unless: str | None = None  # a property that, on, keeps QEMU from setting them
     value: int | None = None  # what a field of several bits holds
     sets: bool = True  # False: a note about bits set elsewhere
+    since: str | None = None  # the QEMU release that began setting them
 
     def __str__(self) -> str:
         return f"0x{self.leaf:08X}.{self.reg.upper()}[{self.bits}] {self.name} ({self.when})"

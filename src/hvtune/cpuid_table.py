@@ -96,12 +96,16 @@ class CpuidBlock:
 
 @dataclass(frozen=True)
 class QemuBit:
-    """One bit QEMU sets in a hypervisor leaf (not a feature's own)."""
+    """One bit QEMU sets in a hypervisor leaf (not a feature's own); with
+    `since`, only from that QEMU release on, and before it only when one of
+    `before_with` is on (the features that listed it as theirs then)."""
 
     leaf: int
     reg: str
     bit: int
     name: str
+    since: str | None = None
+    before_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class QemuLeaves:
     always: tuple[QemuBit, ...]
     fixed_version_before: str
     fixed_version: tuple[int, int, int, int]
+    passthrough_copies_before: str
     kvm_first: int
     kvm_moved: int
     kvm_signature: bytes
@@ -177,9 +182,10 @@ def _qemu_leaves(raw: dict[str, Any]) -> QemuLeaves:
         nested_leaf=raw["nested_leaf"],
         interface=raw["interface"].encode("latin-1"),
         limits=(raw["limits"][0], raw["limits"][1], raw["limits"][2]),
-        always=tuple(QemuBit(**bit) for bit in raw["always"]),
+        always=tuple(QemuBit(**{**bit, "before_with": tuple(bit.get("before_with", ()))}) for bit in raw["always"]),
         fixed_version_before=raw["fixed_version"]["before"],
         fixed_version=(version[0], version[1], version[2], version[3]),
+        passthrough_copies_before=raw["passthrough_copies"]["before"],
         kvm_first=raw["kvm"]["first"],
         kvm_moved=raw["kvm"]["moved"],
         kvm_signature=raw["kvm"]["signature"].encode("latin-1"),

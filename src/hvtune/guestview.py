@@ -26,6 +26,7 @@ from hvtune.host.profile import HostProfile
 from hvtune.releases import Release, parse_release
 
 _SIGNATURE_SIZE = 12  # bytes of a vendor signature: EBX, ECX, EDX
+_HYPERVISOR_FIRST = 0x40000000  # the first leaf of the hypervisors' range
 
 
 @dataclass(frozen=True)
@@ -65,20 +66,34 @@ def _release(profile: HostProfile) -> Release | None:
     return parse_release(profile.qemu_version) if profile.qemu_version else None
 
 
+def _older(profile: HostProfile, version: str | None) -> bool:
+    """Whether the profile's QEMU is older than `version` (a profile that
+    names no QEMU is taken as current)."""
+    release = _release(profile)
+    return version is not None and release is not None and release < parse_release(version)
+
+
 def _host_leaf(profile: HostProfile, leaf: int) -> Registers:
     """A leaf KVM reported for the host, zeros when absent (QEMU's
-    hv_cpuid_get_host)."""
-    return (profile.kvm.hv_cpuid or {}).get(leaf, (0, 0, 0, 0))
+    hv_cpuid_get_host), as plain numbers (a profile keeps them as
+    Registers, which JSON writes in hex)."""
+    eax, ebx, ecx, edx = (int(value) for value in (profile.kvm.hv_cpuid or {}).get(leaf, (0, 0, 0, 0)))
+    return eax, ebx, ecx, edx
 
 
-def _feature_bits(leaves: dict[int, list[int]], features: tuple[Property, ...], config: HypervConfig) -> None:
+def _feature_bits(
+    leaves: dict[int, list[int]], features: tuple[Property, ...], config: HypervConfig, profile: HostProfile
+) -> None:
     """Each feature's bits, and the bits its notes set unless their
-    property is on (QEMU's hv_build_cpuid_leaf and hyperv_fill_cpuids)."""
+    property is on or the QEMU is older than the note (QEMU's
+    hv_build_cpuid_leaf and hyperv_fill_cpuids)."""
     on = {prop.name for prop in features}
     for prop in features:
         for bit in prop.cpuid:
             or_register(leaves, bit.leaf, bit.reg, 1 << bit.bit)
         for note in prop.cpuid_also:
+            if _older(profile, note.since):
+                continue
             if note.sets and not (note.unless and (note.unless in on or config.effective(note.unless) is True)):
                 value = note.mask if note.value is None else note.value << (note.mask & -note.mask).bit_length() - 1
                 or_register(leaves, note.leaf, note.reg, value)
@@ -93,8 +108,7 @@ def _identity(config: HypervConfig, profile: HostProfile) -> dict[int, list[int]
         host = {leaf: list(_host_leaf(profile, leaf)) for leaf in range(0x40000000, facts.last_leaf + 1)}
         return {**host, 0x40000003: [0, 0, 0, 0], 0x40000004: [0, host[0x40000004][1], 0, 0]}
     vendor = str(config.effective("hv-vendor-id")).encode("utf-8")
-    release = _release(profile)
-    if release is not None and release < parse_release(facts.fixed_version_before):
+    if _older(profile, facts.fixed_version_before):
         version = list(facts.fixed_version)
     else:
         number = {name: int(config.effective(f"hv-version-id-{name}")) for name in ("build", "major", "minor")}
@@ -115,19 +129,23 @@ def _identity(config: HypervConfig, profile: HostProfile) -> dict[int, list[int]
 
 
 def _hyperv_leaves(config: HypervConfig, profile: HostProfile) -> tuple[dict[int, list[int]], tuple[str, ...]]:
-    """QEMU's hyperv_fill_cpuids(): the Hyper-V leaves and the features on."""
+    """QEMU's hyperv_fill_cpuids(): the Hyper-V leaves and the features on
+    (before ``passthrough_copies``, hv-passthrough's leaves are KVM's)."""
     catalog = load_catalog()
     facts = catalog.cpuid.qemu
     # passthrough adds the host's features to those set on (QEMU ORs them in)
     added = set(passthrough_features(profile)) if config.passthrough else set()
     features = tuple(p for p in catalog.features if p.name in added or config.enabled(p.name))
     names = tuple(p.name for p in features)
+    if config.passthrough and _older(profile, facts.passthrough_copies_before):
+        return {leaf: list(_host_leaf(profile, leaf)) for leaf in profile.kvm.hv_cpuid or {}}, names
     leaves = _identity(config, profile)
     for leaf in range(0x40000000, facts.last_leaf + 1):
         leaves.setdefault(leaf, [0, 0, 0, 0])
     for always in facts.always:
-        or_register(leaves, always.leaf, always.reg, 1 << always.bit)
-    _feature_bits(leaves, features, config)
+        if not _older(profile, always.since) or set(always.before_with) & set(names):
+            or_register(leaves, always.leaf, always.reg, 1 << always.bit)
+    _feature_bits(leaves, features, config, profile)
     coresharing = catalog.property("hv-no-nonarch-coresharing")
     mode = config.effective(coresharing.name)
     for bit in coresharing.cpuid:
@@ -170,3 +188,40 @@ def predict_cpuid(config: HypervConfig, profile: HostProfile) -> GuestCpuid:
         unpredicted = (base + 1,)
     registers = built(leaves)
     return GuestCpuid(registers, names, unpredicted)
+
+
+@dataclass(frozen=True)
+class ComparedRegister:
+    """One register of one hypervisor leaf: what hvtune predicted (None for
+    a leaf it leaves open) and what a guest read."""
+
+    leaf: int
+    reg: str
+    predicted: int | None
+    observed: int
+
+    @property
+    def differs(self) -> bool:
+        return self.predicted is not None and self.predicted != self.observed
+
+
+def compare_cpuid(predicted: GuestCpuid, observed: Leaves) -> tuple[ComparedRegister, ...]:
+    """Every register of every hypervisor leaf either side holds, in leaf
+    and register order (a leaf QEMU does not build reads as zeros on an AMD
+    host, and is predicted so)."""
+    rows = []
+    for leaf in sorted({*predicted.leaves, *observed}):
+        if leaf < _HYPERVISOR_FIRST:
+            continue
+        expected = None if leaf in predicted.unpredicted else predicted.leaves.get(leaf, (0, 0, 0, 0))
+        seen = observed.get(leaf, (0, 0, 0, 0))
+        rows += [
+            ComparedRegister(leaf, reg, None if expected is None else expected[index], seen[index])
+            for index, reg in enumerate(REGISTER_NAMES)
+        ]
+    return tuple(rows)
+
+
+def cpuid_differences(predicted: GuestCpuid, observed: Leaves) -> tuple[ComparedRegister, ...]:
+    """The registers where the prediction and what a guest read differ."""
+    return tuple(row for row in compare_cpuid(predicted, observed) if row.differs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -28,15 +29,50 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _guest_command(text: str | None, boot: bool) -> list[str] | None:
+    """--run-in-guest's command line as words, refused in one line before
+    anything boots."""
+    from hvtune.errors import InputError
+
+    if text is None:
+        return None
+    if not boot:
+        raise InputError("--run-in-guest", None, "a command runs only in a guest that boots: add --boot")
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise InputError("--run-in-guest", None, f"cannot split {text!r} into words: {error}") from None
+    if not words:
+        raise InputError("--run-in-guest", None, "no hvtune command given")
+    return words
+
+
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--cpu", "cpus", multiple=True, metavar="STRING", help="A -cpu value to run (repeatable).")
 @click.option(
     "--boot", is_flag=True, help="Also boot a Linux guest with each configuration that starts, and say what it saw."
 )
+@click.option(
+    "--run-in-guest",
+    "run_in_guest",
+    metavar="COMMAND",
+    help=(
+        "With --boot: run this hvtune command line (its arguments, e.g. 'cpuid --cpu {cpu} --format json'; "
+        "{cpu} is the guest's own -cpu value) inside each guest, on hvtune's Python packed into its initramfs, "
+        "and report its exit status and output."
+    ),
+)
 @ON
 @FORMAT
-def verify(files: tuple[str, ...], cpus: tuple[str, ...], boot: bool, release: str | None, output: str) -> int:
+def verify(
+    files: tuple[str, ...],
+    cpus: tuple[str, ...],
+    boot: bool,
+    run_in_guest: str | None,
+    release: str | None,
+    output: str,
+) -> int:
     """Run QEMU command lines and -cpu values for real, on a real KVM with
     Hyper-V emulation: a Debian release's kernel, QEMU and libvirt booted
     as a guest under TCG (the sandbox, built on first use into
@@ -47,15 +83,17 @@ def verify(files: tuple[str, ...], cpus: tuple[str, ...], boot: bool, release: s
     as L2 under its KVM) boots with each configuration that starts and
     reports what it saw: its Hypervisor detected line, its Hyper-V lines,
     its clocksource. Exit 1 when a configuration does not start or
-    disagrees."""
+    disagrees (the leaves the guest read count: a difference from hvtune
+    cpuid's prediction is a disagreement)."""
     from hvtune.cli.inputs import verify_inputs, verify_place
     from hvtune.report import verify as report
     from hvtune.sandbox.verify import verify as run_verify
 
     configurations = verify_inputs(files, cpus)
+    command = _guest_command(run_in_guest, boot)
     with tempfile.TemporaryDirectory(prefix="hvtune-verify-") as folder:
         place = verify_place(release, Path(folder), say=_say)
-        verification = run_verify(place, configurations, boot=boot, say=_say)
+        verification = run_verify(place, configurations, boot=boot, run_in_guest=command, say=_say)
     click.echo(report.verify_json(verification) if output == "json" else report.verify_text(verification), nl=False)
     return 0 if all(result.agrees and result.started for result in verification.results) else 1
 

@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 
 from hvtune.bench.document import BenchDocument
 from hvtune.bench.run import summarize
-from hvtune.lab.initramfs import CONTEXT_BEGIN, CONTEXT_END, JSON_BEGIN, JSON_END
+from hvtune.lab.initramfs import (
+    CONTEXT_BEGIN,
+    CONTEXT_END,
+    JSON_BEGIN,
+    JSON_END,
+    RUN_BEGIN,
+    RUN_END,
+    RUN_ERRORS_BEGIN,
+    RUN_ERRORS_END,
+    RUN_STATUS,
+)
+from hvtune.sandbox.in_guest import command_of
 from hvtune.vm.console import (
     Console,
     detected_hypervisor,
@@ -22,9 +33,22 @@ from hvtune.vm.spec import VmSpec
 
 
 @dataclass(frozen=True)
+class GuestCommand:
+    """An hvtune command line run inside the guest (hvtune's arguments, as
+    the guest's kernel command line carried them): its exit status (None:
+    the guest did not say) and what it printed."""
+
+    argv: tuple[str, ...]
+    status: int | None
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
 class GuestRun:
     """One guest: the -cpu value, what its kernel said about the hypervisor
-    and clocksource, the measurements, or why there are none."""
+    and clocksource, the measurements, or why there are none, and the
+    hvtune command line it ran, if it was given one."""
 
     cpu: str
     saw: tuple[str, ...] = ()
@@ -32,6 +56,7 @@ class GuestRun:
     results: BenchDocument = field(default_factory=lambda: BenchDocument())
     problem: str | None = None
     seconds: float = 0.0
+    ran: GuestCommand | None = None
 
     @property
     def hypervisor(self) -> str:
@@ -53,6 +78,23 @@ def _problem(stderr: str, console: Console, returncode: int | None) -> str:
     if panic:
         return f"the guest kernel panicked: {panic}"
     return f"the guest printed no results (QEMU exit {returncode})"
+
+
+def _ran(console: Console, cmdline: str | None) -> GuestCommand | None:
+    """The hvtune command line the guest ran, from its console (None when
+    its kernel command line carried none)."""
+    argv = command_of(cmdline or "")
+    if argv is None:
+        return None
+    stdout = console.between(RUN_BEGIN, RUN_END)
+    stderr = console.between(RUN_ERRORS_BEGIN, RUN_ERRORS_END)
+    status = next((line.removeprefix(RUN_STATUS) for line in console.lines if line.startswith(RUN_STATUS)), None)
+    return GuestCommand(
+        tuple(argv),
+        int(status) if status is not None and status.isdigit() else None,
+        "\n".join(stdout or ()),
+        "\n".join(stderr or ()),
+    )
 
 
 def boot(spec: VmSpec) -> GuestRun:
@@ -81,8 +123,9 @@ def read_console(
         return GuestRun(cpu, problem=_problem(stderr, console, returncode), seconds=seconds)
     facts = dict(line.split("=", 1) for line in context if "=" in line and not is_kernel_line(line))
     saw = tuple(line for line in context if is_kernel_line(line))
+    ran = _ran(console, facts.get("cmdline"))
     if not document:  # the init only reported
-        return GuestRun(cpu, saw, facts.get("clocksource"), seconds=seconds)
+        return GuestRun(cpu, saw, facts.get("clocksource"), seconds=seconds, ran=ran)
     try:
         raw = json.loads("".join(document))
     except json.JSONDecodeError:
@@ -94,4 +137,4 @@ def read_console(
         )
         return GuestRun(cpu, problem=problem, seconds=seconds)
     results = summarize(raw, clocksource=facts.get("clocksource"), kernel=facts.get("kernel"))
-    return GuestRun(cpu, saw, facts.get("clocksource"), results, seconds=seconds)
+    return GuestRun(cpu, saw, facts.get("clocksource"), results, seconds=seconds, ran=ran)

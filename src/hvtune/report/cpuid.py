@@ -37,3 +37,16 @@ def leaf_line(reading: LeafReading) -> str:
 def cpuid_text(leaves: Leaves) -> str:
     """Every leaf of `leaves`, one per line, read with the catalog's table."""
     return "".join(leaf_line(reading) + "\n" for reading in read_leaves(leaves))
+
+
+def register_text(leaves: Leaves, leaf: int, reg: str) -> str:
+    """What one register of `leaves` says, read as cpuid_text reads it
+    (within all of `leaves`: a leaf means something only under its
+    interface's signature)."""
+    reading = next((reading for reading in read_leaves(leaves) if reading.leaf == leaf), None)
+    if reading is None:
+        return f"{reg}: no such leaf (it reads as zeros)"
+    if reading.unread:
+        return f"not read: {reading.unread}"
+    register = reading.read[REGISTER_NAMES.index(reg)]
+    return _register(register) or f"{reg}: nothing set"

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hvtune.cpuid import leaves_json
-from hvtune.guestview import GuestCpuid
+from hvtune.cpuid import Leaves, leaves_json
+from hvtune.guestview import ComparedRegister, GuestCpuid
 from hvtune.host.profile import HostProfile
 from hvtune.jsonrecords import encode
-from hvtune.report.cpuid import cpuid_text
+from hvtune.report.cpuid import cpuid_text, register_text
 
 
 @dataclass(frozen=True)
@@ -67,4 +67,33 @@ def predicted_text(profile: HostProfile, predictions: Sequence[tuple[str, GuestC
         if not each.leaves:
             lines.append("  no hypervisor leaves (no Hyper-V, and kvm=off hides KVM's)")
         lines.append(f"  features on: {', '.join(each.features) or 'none'}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _value(value: int | None) -> str:
+    return "(KVM's)" if value is None else f"0x{value:08X}"
+
+
+def difference_text(row: ComparedRegister) -> str:
+    """One register where the prediction and what a guest read differ."""
+    return f"{_hex(row.leaf)} {row.reg}: predicted {_value(row.predicted)}, read {_value(row.observed)}"
+
+
+COMPARED_HEADING = f"{'leaf':<10}  {'reg':<3}  {'predicted':<10}  {'observed':<10}"
+
+
+def compared_text(predicted: GuestCpuid, observed: Leaves, rows: Sequence[ComparedRegister]) -> str:
+    """The predicted and the observed hypervisor leaves side by side: one
+    line per register that is not zero on both sides (a leaf left open as
+    ``(KVM's)``), a register that differs marked and read on both sides as
+    hvtune cpuid reads it."""
+    lines = [COMPARED_HEADING]
+    for row in rows:
+        if not (row.predicted or row.observed or row.differs):
+            continue
+        mark = "  DIFFERS" if row.differs else ""
+        lines.append(f"{_hex(row.leaf)}  {row.reg:<3}  {_value(row.predicted):<10}  {_value(row.observed):<10}{mark}")
+        if row.differs:
+            lines.append(f"  predicted {register_text(predicted.leaves, row.leaf, row.reg)}")
+            lines.append(f"  observed  {register_text(observed, row.leaf, row.reg)}")
     return "".join(line + "\n" for line in lines)

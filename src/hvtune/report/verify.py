@@ -4,13 +4,16 @@ disagree."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import ClassVar
 
 from hvtune.cpuid import leaves_json
+from hvtune.errors import printable
 from hvtune.jsonrecords import encode
 from hvtune.lab.guest import GuestRun
 from hvtune.report.cpuid import cpuid_text
+from hvtune.report.guestview import compared_text, difference_text
 from hvtune.report.text import plural, wrap
 from hvtune.sandbox.domain import KEPT
 from hvtune.sandbox.places import Place, Sandbox
@@ -34,11 +37,39 @@ class StackRecord:
 @dataclass(frozen=True)
 class PredictionRecord:
     """hvtune's prediction; `cpu` is the -cpu value it expects libvirt to
-    build (null for a -cpu value or command line)."""
+    build (null for a -cpu value or command line); `cpuid` the hypervisor
+    leaves a guest reads when it starts, as hvtune cpuid predicts them (null
+    when hvtune could not read the configuration), and `unpredicted` the
+    leaves among them that the host's KVM fills."""
 
     started: bool
     error: str | None
     cpu: str | None
+    cpuid: dict[str, list[int]] | None
+    unpredicted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CpuidDifference:
+    """One register of a hypervisor leaf where what the guest read is not
+    what hvtune predicted."""
+
+    leaf: str
+    register: str
+    predicted: int
+    observed: int
+
+
+@dataclass(frozen=True)
+class GuestCommandRecord:
+    """An hvtune command line run inside the guest (verify --run-in-guest):
+    its arguments, its exit status (null: the guest did not say) and what
+    it printed on its standard output and error."""
+
+    argv: tuple[str, ...]
+    status: int | None
+    stdout: str
+    stderr: str
 
 
 @dataclass(frozen=True)
@@ -46,13 +77,15 @@ class GuestRecord:
     """What a Linux guest booted with the configuration saw (verify
     --boot): its kernel's `Hypervisor detected` line (None when it detected
     none), its Hyper-V lines, its clocksource, or why it did not report
-    (``problem``), and its seconds."""
+    (``problem``), its seconds, and the hvtune command line it ran (null
+    without --run-in-guest)."""
 
     hypervisor: str | None
     hyperv: tuple[str, ...]
     clocksource: str | None
     problem: str | None
     seconds: float
+    ran: GuestCommandRecord | None
 
     @classmethod
     def of(cls, run: GuestRun) -> GuestRecord:
@@ -63,6 +96,7 @@ class GuestRecord:
             clocksource=run.clocksource,
             problem=run.problem,
             seconds=round(run.seconds, 2),
+            ran=GuestCommandRecord(**vars(run.ran)) if run.ran is not None else None,
         )
 
 
@@ -73,8 +107,10 @@ class VerifiedRecord:
     started, the first error line and the program that refused (``qemu``,
     ``libvirt``), the Hyper-V properties QEMU ended with, the Hyper-V
     CPUID leaves the guest saw (registers eax, ebx, ecx, edx by leaf),
-    hvtune's prediction, whether the two agree, and what a Linux guest saw
-    (verify --boot; null without it, for a domain, or when it was refused)."""
+    hvtune's prediction, the registers where the leaves the guest saw are
+    not the predicted ones, whether the two agree (in outcome, -cpu value
+    and leaves), and what a Linux guest saw (verify --boot; null without
+    it, for a domain, or when it was refused)."""
 
     source: str
     through: str  # qemu, libvirt
@@ -86,6 +122,7 @@ class VerifiedRecord:
     properties: dict[str, Value]
     cpuid: dict[str, list[int]] | None
     predicted: PredictionRecord
+    cpuid_differences: tuple[CpuidDifference, ...]
     agrees: bool
     guest: GuestRecord | None
 
@@ -111,6 +148,17 @@ def stack_record(stack: Stack) -> StackRecord:
     return place_record(Sandbox(stack))
 
 
+def _prediction_record(prediction: Prediction) -> PredictionRecord:
+    leaves = prediction.leaves
+    return PredictionRecord(
+        prediction.started,
+        prediction.error,
+        prediction.cpu,
+        leaves_json(leaves.leaves) if leaves is not None else None,
+        tuple(f"0x{leaf:08X}" for leaf in leaves.unpredicted) if leaves is not None else (),
+    )
+
+
 def _record(verification: Verification, result: Verified) -> VerifiedRecord:
     return VerifiedRecord(
         source=result.source,
@@ -122,7 +170,12 @@ def _record(verification: Verification, result: Verified) -> VerifiedRecord:
         refused_by=result.refused_by,
         properties=result.properties,
         cpuid=leaves_json(result.cpuid) if result.cpuid is not None else None,
-        predicted=PredictionRecord(result.predicted.started, result.predicted.error, result.predicted.cpu),
+        predicted=_prediction_record(result.predicted),
+        cpuid_differences=tuple(
+            CpuidDifference(f"0x{row.leaf:08X}", row.reg, row.predicted, row.observed)
+            for row in result.cpuid_differences
+            if row.predicted is not None
+        ),
         agrees=result.agrees,
         guest=GuestRecord.of(result.guest) if result.guest is not None else None,
     )
@@ -166,11 +219,28 @@ def defect_line(verification: Verification, result: Verified) -> str:
     """One line a user can paste into a bug report."""
     stack = verification.place.describe()
     what = f"libvirt domain {result.source}" if result.through_libvirt else f"-cpu {result.cpu}"
+    differences = "".join(f"; {difference_text(row)}" for row in result.cpuid_differences)
     return (
         f"hvtune defect: {what} on {verification.place.title} (kernel {stack['kernel']}, "
         f"QEMU {stack['qemu']}, libvirt {stack['libvirt']}): {_outcome(result)}; "
-        f"hvtune predicted it {_said(result.predicted)}"
+        f"hvtune predicted it {_said(result.predicted)}{differences}"
     )
+
+
+def _cpuid_lines(result: Verified) -> list[str]:
+    """The hypervisor leaves the guest read: beside hvtune's prediction when
+    there is one, else read as hvtune cpuid reads them."""
+    assert result.cpuid is not None
+    compared, predicted = result.compared_cpuid, result.predicted.leaves
+    if compared is None or predicted is None:
+        return ["  Hyper-V CPUID the guest sees:"] + [
+            wrap(line, "      ", first="    ") for line in cpuid_text(result.cpuid).splitlines()
+        ]
+    said = "differs from" if result.cpuid_differences else "is"
+    table = compared_text(predicted, result.cpuid, compared).splitlines()
+    return [f"  the Hyper-V CPUID the guest read {said} hvtune's prediction:"] + [
+        wrap(line, " " * 8, first="    ") for line in table
+    ]
 
 
 def _guest_lines(run: GuestRun) -> list[str]:
@@ -180,7 +250,12 @@ def _guest_lines(run: GuestRun) -> list[str]:
     if run.problem:
         return [head, wrap(run.problem, "      ", first="    ")]
     said = [run.hypervisor, *run.hyperv, f"clocksource {run.clocksource or 'unknown'}"]
-    return [head, *(wrap(line, "      ", first="    ") for line in said)]
+    lines = [head, *(wrap(line, "      ", first="    ") for line in said)]
+    if run.ran is not None:
+        status = "no exit status" if run.ran.status is None else f"exit {run.ran.status}"
+        lines.append(wrap(f"ran hvtune {shlex.join(run.ran.argv)} in it ({status}):", "      ", first="    "))
+        lines += [f"      {printable(line)}" for line in [*run.ran.stdout.splitlines(), *run.ran.stderr.splitlines()]]
+    return lines
 
 
 def verify_text(verification: Verification) -> str:
@@ -197,14 +272,14 @@ def verify_text(verification: Verification) -> str:
         if result.started:
             lines.append(wrap(f"properties: {_properties_line(result.properties)}", "    ", first="  "))
         if result.cpuid is not None:
-            lines.append("  Hyper-V CPUID the guest sees:")
-            lines += [wrap(line, "      ", first="    ") for line in cpuid_text(result.cpuid).splitlines()]
+            lines += _cpuid_lines(result)
         if result.guest is not None:
             lines += _guest_lines(result.guest)
         if result.agrees:
             lines.append(f"  hvtune predicted the same ({_said(result.predicted)})")
         else:
-            lines.append(wrap(f"DISAGREES: hvtune predicted it {_said(result.predicted)}", "    ", first="  "))
+            also = ", with other Hyper-V CPUID than the guest read" if result.cpuid_differences else ""
+            lines.append(wrap(f"DISAGREES: hvtune predicted it {_said(result.predicted)}{also}", "    ", first="  "))
             lines.append(wrap(defect_line(verification, result), "    ", first="  "))
         lines.append("")
     disagreeing = sum(not result.agrees for result in verification.results)

@@ -9,9 +9,11 @@ Hyper-V property is read back from the CPU object (qom-get). A libvirt
 domain goes through the stack's libvirtd: defined, started paused (a
 refusal is virsh's stderr), the -cpu value libvirt built read from QEMU's
 command line and the properties from QEMU's monitor through virsh. When
-the batch carries a CPUID payload, a configuration that starts is run
-again with its -cpu value and the payload as the BIOS, and what the
-payload printed is passed on as it is. A batch asking for
+the batch carries a CPUID payload, it is the BIOS of a -cpu value's
+QEMU, which is let run once its properties are read (the payload ends
+it; a second QEMU start would cost as much again under TCG); a domain
+that starts is run again with the -cpu value libvirt built and the
+payload as the BIOS. What the payload printed is passed on as it is. A batch asking for
 ``domcapabilities`` gets what the libvirtd offers per domain type first
 (libvirt expands host-model from it).
 
@@ -39,6 +41,7 @@ QEMU = "qemu-system-x86_64"
 BEGIN, END = "HVTUNE-AGENT-BEGIN", "HVTUNE-AGENT-END"
 QMP_TIMEOUT = 60.0
 PAYLOAD_TIMEOUT = 60.0
+PAYLOAD_SERIAL = "/tmp/hvtune-payload-serial"  # the payload's COM1, when QMP has QEMU's stdio
 LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 
 
@@ -90,10 +93,10 @@ class Qmp:
         return self.answer()
 
 
-def _stop(process: subprocess.Popen[bytes]) -> str:
+def _stop(process: subprocess.Popen[bytes], timeout: float = 10) -> str:
     """End QEMU and return what it said on stderr."""
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -117,13 +120,32 @@ def _values(names: list[str], answers: list[dict[str, Any] | None]) -> dict[str,
     return {names[index]: answer["return"] for index, answer in answered if answer and "return" in answer}
 
 
-def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
+def _serial_to_file(payload: list[str], path: str) -> list[str]:
+    """The payload's arguments with its serial port written to `path`."""
+    return [f"file:{path}" if index and payload[index - 1] == "-serial" else word for index, word in enumerate(payload)]
+
+
+def _payload_printed() -> str:
+    """What the payload printed on its serial port (PAYLOAD_SERIAL)."""
+    try:
+        with open(PAYLOAD_SERIAL, "rb") as handle:
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def start_paused(case: dict[str, Any], properties: list[str], payload: list[str] | None = None) -> dict[str, Any]:
     """Start QEMU paused with `case`'s -cpu, machine and accelerator (KVM
     unless it names one); whether it started, its stderr, and the
     properties read back when it did (and, when the case asks to `list`,
-    the names of all the CPU's properties)."""
+    the names of all the CPU's properties); with the CPUID `payload` as
+    its BIOS, QEMU then runs it, and what it printed is passed on."""
     argv = [QEMU, "-accel", case.get("accel", "kvm"), "-machine", case["machine"], "-cpu", case["cpu"]]
     argv += ["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"]
+    if payload:
+        if os.path.exists(PAYLOAD_SERIAL):
+            os.unlink(PAYLOAD_SERIAL)
+        argv += _serial_to_file(payload, PAYLOAD_SERIAL)
     start = time.monotonic()
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     qmp = Qmp(process)
@@ -137,10 +159,14 @@ def start_paused(case: dict[str, Any], properties: list[str]) -> dict[str, Any]:
         if case.get("list"):
             answer = qmp.send({"execute": "qom-list", "arguments": {"path": path}}) or {}
             listed = sorted(str(item.get("name")) for item in answer.get("return") or [])
-        qmp.command("quit")
-    stderr = _stop(process)
-    started = started and process.returncode == 0
+        qmp.command("cont" if payload else "quit")
+    stderr = _stop(process, PAYLOAD_TIMEOUT if started and payload else 10)
+    printed = _payload_printed() if started and payload else None
+    # QEMU that quit ends with 0; one the payload ended, with the payload's status
+    started = started and (payload is not None or process.returncode == 0)
     result = {"started": started, "stderr": stderr, "properties": values, "seconds": time.monotonic() - start}
+    if printed is not None:
+        result["payload"] = printed
     if case.get("list"):
         result["listed"] = listed
     return result
@@ -251,14 +277,13 @@ def run_case(case: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     if "native" in case:
         result.update(to_native(case))
         return result
-    if "domain" in case:
-        result.update(start_domain(case, request["properties"]))
-        ran = {"cpu": result["cpu"], "machine": result["machine"]}
-    else:
-        result.update(start_paused(case, request["properties"]))
-        ran = case
-    if result["started"] and request.get("payload") and case.get("cpuid", True):
-        result["payload"] = run_payload(ran, request["payload"])
+    payload = request.get("payload") if case.get("cpuid", True) else None
+    if "domain" not in case:
+        result.update(start_paused(case, request["properties"], payload))
+        return result
+    result.update(start_domain(case, request["properties"]))
+    if result["started"] and payload:
+        result["payload"] = run_payload({"cpu": result["cpu"], "machine": result["machine"]}, payload)
     return result
 
 

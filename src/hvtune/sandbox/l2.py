@@ -18,11 +18,13 @@ from hvtune.bench.build import build_core
 from hvtune.bench.options import BenchOptions
 from hvtune.lab.guest import GuestRun, read_run
 from hvtune.lab.initramfs import build_initramfs
+from hvtune.sandbox.guest_python import guest_python_argv, guest_python_files
+from hvtune.sandbox.in_guest import kernel_parameter
 from hvtune.sandbox.l1 import AGENT_FOLDER
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.initramfs import find_busybox
 from hvtune.vm.run import VmRun
-from hvtune.vm.spec import VmSpec
+from hvtune.vm.spec import BOOT_APPEND, VmSpec
 
 INITRAMFS_NAME = "l2-initramfs.gz"
 QBOOT = "/usr/share/qemu/qboot.rom"  # in the stack's QEMU
@@ -36,21 +38,42 @@ def kernel_path(stack: Stack) -> Path:
     return Path("/boot") / f"vmlinuz-{stack.kernel}"
 
 
-def initramfs_files(needed_by: str, options: BenchOptions | None) -> dict[str, bytes]:
+def initramfs_files(
+    needed_by: str, options: BenchOptions | None, commands: Sequence[Sequence[str]] = ()
+) -> dict[str, bytes]:
     """The L2 guests' initramfs, as an `extra` file for run_l1: with
-    `options` the guests measure, else they only report."""
+    `options` the guests measure, else they only report; with `commands`
+    (hvtune's arguments) it holds hvtune's Python for them, and a guest
+    whose kernel command line names one of them (guest_spec) runs it."""
     bench = build_core(static_only=True).path if options else None
     arguments = options.arguments() if options else ()
+    python = guest_python_files(commands) if commands else []
     with tempfile.TemporaryDirectory(prefix="hvtune-l2-") as folder:
         target = Path(folder) / INITRAMFS_NAME
-        build_initramfs(target, busybox=find_busybox(needed_by), bench=bench, arguments=arguments)
+        build_initramfs(
+            target,
+            busybox=find_busybox(needed_by),
+            bench=bench,
+            arguments=arguments,
+            python=python,
+            run=guest_python_argv() if python else (),
+        )
         return {INITRAMFS_NAME: target.read_bytes()}
 
 
 def guest_spec(
-    stack: Stack, cpu: str, *, machine: str | None = None, vcpus: int = 1, memory: int = BOOT_MEMORY, measure: bool
+    stack: Stack,
+    cpu: str,
+    *,
+    machine: str | None = None,
+    vcpus: int = 1,
+    memory: int = BOOT_MEMORY,
+    measure: bool,
+    command: Sequence[str] | None = None,
 ) -> VmSpec:
-    """One L2 guest with -cpu `cpu` under the stack's KVM."""
+    """One L2 guest with -cpu `cpu` under the stack's KVM; with `command`
+    (hvtune's arguments), it runs that hvtune command line (its initramfs
+    must hold hvtune's Python for it: initramfs_files)."""
     return VmSpec(
         kernel_path(stack),
         AGENT_FOLDER / INITRAMFS_NAME,
@@ -59,6 +82,7 @@ def guest_spec(
         vcpus=vcpus,
         memory=memory,
         machine=machine,
+        append=BOOT_APPEND if command is None else f"{BOOT_APPEND} {kernel_parameter(command)}",
         extra=("-bios", QBOOT),
         timeout=MEASURE_SECONDS if measure else BOOT_SECONDS,
     )

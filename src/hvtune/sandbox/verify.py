@@ -22,6 +22,7 @@ from hvtune.formats import read_text
 from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.qemu import read_cpu_option, render_cpu
 from hvtune.formats.reading import Reading
+from hvtune.guestview import ComparedRegister, GuestCpuid, compare_cpuid, predict_cpuid
 from hvtune.host.profile import HostProfile
 from hvtune.host.versions import QEMU_BINARY
 from hvtune.lab.guest import GuestRun
@@ -42,11 +43,14 @@ PAYLOAD_NAME = "cpuid-payload.bin"  # in /opt/hvtune of the L1 guest
 class Prediction:
     """What hvtune's check says QEMU (and libvirt, for a domain) does:
     start, or refuse with `error`; for a domain, also the -cpu value
-    libvirt builds."""
+    libvirt builds; and the hypervisor CPUID leaves a guest reads when it
+    starts (hvtune cpuid; None when hvtune could not read the
+    configuration)."""
 
     started: bool
     error: str | None
     cpu: str | None = None
+    leaves: GuestCpuid | None = None
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,27 @@ class Verified:
     def agrees(self) -> bool:
         """The same outcome; for a domain that started, the same -cpu value
         as far as the catalog's properties go (the model libvirt derives
-        for host-model from the host's CPU is not hvtune's to predict)."""
+        for host-model from the host's CPU is not hvtune's to predict); and
+        the hypervisor CPUID leaves the guest read, register by register."""
         same_cpu = (
             self.predicted.cpu is None
             or not self.started
             or catalog_tokens(self.predicted.cpu) == catalog_tokens(self.cpu or "")
         )
-        return (self.predicted.started, self.predicted.error) == (self.started, self.error) and same_cpu
+        same = (self.predicted.started, self.predicted.error) == (self.started, self.error)
+        return same and same_cpu and not self.cpuid_differences
+
+    @property
+    def compared_cpuid(self) -> tuple[ComparedRegister, ...] | None:
+        """The predicted and the observed hypervisor leaves, register by
+        register, when a guest read them and hvtune predicted them."""
+        if self.cpuid is None or self.predicted.leaves is None:
+            return None
+        return compare_cpuid(self.predicted.leaves, self.cpuid)
+
+    @property
+    def cpuid_differences(self) -> tuple[ComparedRegister, ...]:
+        return tuple(row for row in self.compared_cpuid or () if row.differs)
 
 
 def catalog_tokens(cpu: str) -> list[str]:
@@ -138,17 +156,18 @@ def predict(judged: Reading[Any] | Refusal, profile: HostProfile, libvirt: str |
     (a domain: through libvirt release `libvirt`, which refuses first)."""
     if isinstance(judged, Refusal):
         return Prediction(False, judged.said or judged.problem)
+    leaves = predict_cpuid(judged.config, profile)
     domain = judged.document_of(LibvirtDomain)
     if domain is None:
         found = refusal(check_reading(judged, target="qemu", host=profile), "qemu")
-        return Prediction(found is None, found.refusal_line if found is not None else None)
+        return Prediction(found is None, found.refusal_line if found is not None else None, leaves=leaves)
     # the checks run in the programs' order: libvirt's at define, QEMU's, libvirt's after the start
     found = next(
         (each for each in check_reading(judged, libvirt_version=libvirt, host=profile).findings if each.refused_by),
         None,
     )
     cpu = libvirt_cpu(domain, version=libvirt, capabilities=profile.libvirt_hyperv, source=judged.source)
-    return Prediction(found is None, found.refusal_line if found is not None else None, cpu)
+    return Prediction(found is None, found.refusal_line if found is not None else None, cpu, leaves)
 
 
 def refused(stderr: str, *, through_libvirt: bool) -> tuple[str, str | None]:
@@ -177,16 +196,28 @@ def _case(identity: str, configuration: Configuration, place: Place) -> dict[str
     return {**case, "cpu": configuration.cpu, "machine": configuration.machine}
 
 
+CPU_PLACEHOLDER = "{cpu}"  # in a command run in the guest: the -cpu value the guest got
+
+
+def guest_command(template: Sequence[str], cpu: str) -> tuple[str, ...]:
+    """An hvtune command line for the guest booted with -cpu `cpu`: each
+    CPU_PLACEHOLDER in `template` replaced by it."""
+    return tuple(word.replace(CPU_PLACEHOLDER, cpu) for word in template)
+
+
 def verify(
     place: Place,
     configurations: Sequence[Configuration],
     *,
     boot: bool = False,
+    run_in_guest: Sequence[str] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> Verification:
     """Run every configuration on the place's QEMU and KVM (libvirt's, for
     a domain), and with `boot` a Linux guest with each -cpu value (in the
-    sandbox: its kernel boots as L2)."""
+    sandbox: its kernel boots as L2), which with `run_in_guest` (hvtune's
+    arguments; guest_command fills in each guest's -cpu value) runs that
+    hvtune command line on hvtune's Python and reports what it printed."""
     profile = place.recorded_profile()
     cases = [_case(str(index), each, place) for index, each in enumerate(configurations)]
     request = {
@@ -200,13 +231,19 @@ def verify(
     if boot:
         if place.stack is None:
             raise InputError("hvtune verify --boot", None, "a Linux guest boots only in the sandbox (--on RELEASE)")
+        commands = {
+            index: guest_command(run_in_guest, each.cpu) if run_in_guest is not None else None
+            for index, each in enumerate(configurations)
+            if each.cpu is not None
+        }
         guests = {
-            index: guest_spec(place.stack, each.cpu, machine=each.machine, measure=False)
+            index: guest_spec(place.stack, each.cpu, machine=each.machine, measure=False, command=commands[index])
             for index, each in enumerate(configurations)
             if each.cpu is not None
         }
         request["cases"] = cases + boot_cases(list(guests.values()))
-        extra.update(initramfs_files("hvtune verify --boot", None))
+        wanted = sorted({command for command in commands.values() if command is not None})
+        extra.update(initramfs_files("hvtune verify --boot", None, wanted))
     say(
         f"running {plural(len(cases), 'configuration')} on {place.name} ({place.accel})"
         + (", a Linux guest with each -cpu value" if guests else "")
