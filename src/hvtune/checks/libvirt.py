@@ -153,9 +153,21 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
     return []
 
 
-def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
-    message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    return libvirt_refusal("libvirt-unknown-element", None, message, context)
+def _unknown(children: list[UnknownChild], context: CheckContext) -> Finding:
+    """One finding for every unknown child: libvirt refuses the domain at
+    the first (what it says is about that one); the others are named in the
+    note, a few of them (a domain may have thousands)."""
+    first, others = children[0], children[1:]
+    message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {first.name}"
+    note = None
+    if others:
+        named = ", ".join(f"<{child.name}>" for child in others[:_UNKNOWN_NAMED])
+        more = f" and {len(others) - _UNKNOWN_NAMED} more" if len(others) > _UNKNOWN_NAMED else ""
+        note = f"unknown too: {named}{more}"
+    return libvirt_refusal("libvirt-unknown-element", None, message, context, note=note)
+
+
+_UNKNOWN_NAMED = 5  # the unknown children a finding names after the first
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
@@ -246,18 +258,18 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     facts = load_catalog().libvirt
     release = libvirt_release(context)
     skipped = release >= parse_release(facts.passthrough_children_ignored)  # those of a passthrough <hyperv>
-    # unknown children, in their places among the known ones (kept in that order)
-    unknown = iter(child for child in domain.unknown if not (skipped and child.passthrough))
-    pending = next(unknown, None)
+    # unknown children, reported where the first stands among the known ones (kept in that order)
+    unknown = [child for child in domain.unknown if not (skipped and child.passthrough)]
+    pending = unknown[0] if unknown else None
     by_libvirt = load_catalog().by_libvirt()
     own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
     of_off = release < parse_release(facts.nested_of_off_until)  # and read whatever their parent's state
     findings: list[Finding] = []
     nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
-        while pending is not None and pending.position == position:
-            findings.append(_unknown(pending, context))
-            pending = next(unknown, None)
+        if pending is not None and pending.position == position:
+            findings.append(_unknown(unknown, context))
+            pending = None
         if skipped and child.passthrough:
             continue
         prop = by_libvirt[child.name]
@@ -277,7 +289,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             (nested if own_pass else findings).extend(_nested(child, prop, context))
         if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
             findings += _values(child, prop, context)
-    tail = ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+    tail = [_unknown(unknown, context)] if pending else []
     return findings + tail + nested
 
 
