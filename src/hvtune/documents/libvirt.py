@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
+from operator import itemgetter
 from typing import NamedTuple
 
 from hvtune.valuetypes import Value
@@ -44,6 +46,18 @@ class UnknownChild(NamedTuple):
     name: str
     passthrough: bool  # written under <hyperv mode='passthrough'>
     position: int
+
+
+_UNKNOWN_CHILD = partial(tuple.__new__, UnknownChild)
+
+
+def unknown_children(firsts: Mapping[tuple[str, bool], int]) -> tuple[UnknownChild, ...]:
+    """The records of unknown children from (name, passthrough) -> position,
+    in that order (built in C: a domain may name thousands)."""
+    names = firsts.keys()
+    return tuple(
+        map(_UNKNOWN_CHILD, zip(map(itemgetter(0), names), map(itemgetter(1), names), firsts.values(), strict=True))
+    )
 
 
 class HypervSettings(NamedTuple):

@@ -39,7 +39,7 @@ from hvtune.documents.libvirt import (
     HypervChild,
     LibvirtDomain,
     Timer,
-    UnknownChild,
+    unknown_children,
 )
 from hvtune.errors import InputError, Refusal
 from hvtune.findings import ConfigChange
@@ -186,17 +186,6 @@ def _os_id(metadata: etree._Element | None) -> str | None:
     return None
 
 
-class _EveryName(dict[str, str]):
-    """Every name known, with no value attribute: how the children of a
-    <stimer> or <tlbflush> are read."""
-
-    def get(self, name: str, default: object = None) -> str:
-        return ""
-
-
-_ANY_NAME = _EveryName()
-
-
 class _Copies:
     """The copies of <hyperv> children (or of one child's children) worth
     keeping, in document order. A copy without children of its own is kept
@@ -213,42 +202,63 @@ class _Copies:
         self.source = source
         self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
         self.kept: list[HypervChild] = []
-        # the copies seen outside and under passthrough: (name, state, value attribute) -> record
-        self.seen: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
+        # the (name, state) of copies with no value attribute seen outside
+        # and under passthrough -> the record kept, so that a later copy
+        # costs one look-up
+        self.seen: tuple[dict[tuple[str, str | None], HypervChild], ...] = ({}, {})
+        # the same for copies with a value attribute: (name, state, value attribute) -> record
+        self.valued: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
-        self.unknown: list[UnknownChild] = []
-        self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
+        # each unknown name seen (and whether under passthrough) -> how many were kept before it
+        self.unknown: dict[tuple[str, bool], int] = {}
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
-        read as known, their parent's checks judge their names. (The loop
-        runs once per element written, so it does as little as it can: a
-        copy already seen costs a tag, a state and two look-ups.)"""
-        source, kept, seen, last, tail = self.source, self.kept, self.seen[passthrough], self.last, self.tail
-        value_attribute = _ANY_NAME if nested else self.value_attribute
-        unknown = self.unknown_seen[passthrough]
+        read as known, their parent's checks judge their names. The loop
+        runs once per element written, so a copy whose name and state were
+        seen costs a tag, a state, a count of its children and a look-up."""
+        known, kept, seen, last, unknown = (
+            self.value_attribute,
+            self.kept,
+            self.seen[passthrough],
+            self.last,
+            self.unknown,
+        )
         for element in elements:
             name = element.tag
-            attribute = value_attribute.get(name)
-            if attribute is None:
-                if name not in unknown:
-                    unknown.add(name)
-                    self.unknown.append(UnknownChild(name, passthrough, len(kept)))
+            if not nested and name not in known:
+                unknown.setdefault((name, passthrough), len(kept))
                 continue
-            if not nested and len(element):
-                children = _Copies(source, {})
-                children.read(element.iterchildren(etree.Element), False, True)
-                record = _hyperv_child(element, source, attribute, passthrough, children.records())
+            copy = (name, element.get("state"))
+            found = seen.get(copy)
+            if found is None or (not nested and len(element)):
+                self._read_new(element, copy, passthrough, "" if nested else known[name], nested)
             else:
-                copy = (name, element.get("state"), element.get(attribute) if attribute else None)
-                found = seen.get(copy)
-                if found is not None:
-                    last[name] = found
-                    continue
-                record = seen[copy] = _hyperv_child(element, source, attribute, passthrough, ())
-            kept.append(record)
-            last[name] = tail[name] = record
+                last[name] = found
+
+    def _read_new(
+        self, element: etree._Element, copy: tuple[str, str | None], passthrough: bool, attribute: str, nested: bool
+    ) -> None:
+        """A known copy whose name and state were not seen, or that has
+        children, or a value attribute."""
+        name = copy[0]
+        if not nested and len(element):
+            children = _Copies(self.source, {})
+            children.read(element.iterchildren(etree.Element), False, True)
+            record = _hyperv_child(element, self.source, attribute, passthrough, children.records())
+        elif attribute:
+            valued = self.valued[passthrough]
+            key = (*copy, element.get(attribute))
+            found = valued.get(key)
+            if found is not None:
+                self.last[name] = found
+                return
+            record = valued[key] = _hyperv_child(element, self.source, attribute, passthrough, ())
+        else:
+            record = self.seen[passthrough][copy] = _hyperv_child(element, self.source, attribute, passthrough, ())
+        self.kept.append(record)
+        self.last[name] = self.tail[name] = record
 
     def records(self) -> tuple[HypervChild, ...]:
         """The copies kept, and the last copy of each name when it is not
@@ -334,7 +344,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         cpu=cpu,
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
-        unknown=tuple(hyperv.unknown),
+        unknown=unknown_children(hyperv.unknown),
         clock_offset=_clock_offset(root),
     )
 
