@@ -272,7 +272,7 @@ class _Copies:
 # <devices>' hyperv panics; every <kvm> and <hyperv>; every <clock>'s timers.
 # (The children of a <hyperv> are iterated by lxml instead: XPath returns
 # all its nodes at once, which costs several times more when they are many.)
-_LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
+_LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
@@ -311,8 +311,7 @@ def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     else:
         for hyperv in hypervs:
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
-    last = _last_feature(root, "hyperv")
-    return (last.get("mode") or "custom") if last is not None else None, copies
+    return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
