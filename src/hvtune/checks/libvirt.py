@@ -22,7 +22,7 @@ from hvtune.checks.refusal import libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
-from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
+from hvtune.documents.libvirt import UNKNOWN_KEPT, HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Severity
 from hvtune.formats.libvirt_cpu import beyond_known
 from hvtune.forms.libvirt import HypervGrandchildForm, value_attribute
@@ -153,21 +153,18 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
     return []
 
 
-def _unknown(children: list[UnknownChild], context: CheckContext) -> Finding:
-    """One finding for every unknown child: libvirt refuses the domain at
-    the first (what it says is about that one); the others are named in the
-    note, a few of them (a domain may have thousands)."""
-    first, others = children[0], children[1:]
+def _unknown(children: list[UnknownChild], count: int, context: CheckContext) -> Finding:
+    """One finding for every unknown child (`count` names, the first of
+    them `children`): libvirt refuses the domain at the first (what it says
+    is about that one); the next few are named in the note, and how many
+    more there are (a domain may have thousands)."""
+    first, named = children[0], children[1:UNKNOWN_KEPT]
     message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {first.name}"
     note = None
-    if others:
-        named = ", ".join(f"<{child.name}>" for child in others[:_UNKNOWN_NAMED])
-        more = f" and {len(others) - _UNKNOWN_NAMED} more" if len(others) > _UNKNOWN_NAMED else ""
-        note = f"unknown too: {named}{more}"
+    if named:
+        more = count - 1 - len(named)
+        note = "unknown too: " + ", ".join(f"<{child.name}>" for child in named) + (f" and {more} more" if more else "")
     return libvirt_refusal("libvirt-unknown-element", None, message, context, note=note)
-
-
-_UNKNOWN_NAMED = 5  # the unknown children a finding names after the first
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
@@ -260,6 +257,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     skipped = release >= parse_release(facts.passthrough_children_ignored)  # those of a passthrough <hyperv>
     # unknown children, reported where the first stands among the known ones (kept in that order)
     unknown = [child for child in domain.unknown if not (skipped and child.passthrough)]
+    count = domain.unknown_names[0] + (0 if skipped else domain.unknown_names[1])
     pending = unknown[0] if unknown else None
     by_libvirt = load_catalog().by_libvirt()
     own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
@@ -268,7 +266,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
         if pending is not None and pending.position == position:
-            findings.append(_unknown(unknown, context))
+            findings.append(_unknown(unknown, count, context))
             pending = None
         if skipped and child.passthrough:
             continue
@@ -289,7 +287,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             (nested if own_pass else findings).extend(_nested(child, prop, context))
         if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
             findings += _values(child, prop, context)
-    tail = [_unknown(unknown, context)] if pending else []
+    tail = [_unknown(unknown, count, context)] if pending else []
     return findings + tail + nested
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from operator import itemgetter
 from typing import NamedTuple
 
 from hvtune.valuetypes import Value
@@ -48,16 +46,10 @@ class UnknownChild(NamedTuple):
     position: int
 
 
-_UNKNOWN_CHILD = partial(tuple.__new__, UnknownChild)
-
-
-def unknown_children(firsts: Mapping[tuple[str, bool], int]) -> tuple[UnknownChild, ...]:
-    """The records of unknown children from (name, passthrough) -> position,
-    in that order (built in C: a domain may name thousands)."""
-    names = firsts.keys()
-    return tuple(
-        map(_UNKNOWN_CHILD, zip(map(itemgetter(0), names), map(itemgetter(1), names), firsts.values(), strict=True))
-    )
+# The unknown names of each kind (outside and under passthrough) a domain
+# keeps records of: libvirt refuses the first, and a finding names a few
+# more (a domain may have thousands).
+UNKNOWN_KEPT = 6
 
 
 class HypervSettings(NamedTuple):
@@ -133,7 +125,10 @@ class LibvirtDomain:
     cpu: Cpu | None
     os_id: str | None
     emulator: str | None = None
-    unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
+    # <hyperv> children hvtune does not know: the first UNKNOWN_KEPT names
+    # outside and under passthrough, and how many names there are of each
+    unknown: tuple[UnknownChild, ...] = field(default=())
+    unknown_names: tuple[int, int] = (0, 0)
     clock_offset: str | None = None  # the first <clock>'s offset, as libvirt reads it
     # What libvirt keeps of the <hyperv> children, and each <cpu><feature>'s
     # policy by name (the last one written that is not optional): computed

@@ -35,11 +35,12 @@ from lxml import etree
 from hvtune.catalog import load_catalog
 from hvtune.config import CLOCKS, ConfigValueError, HypervConfig
 from hvtune.documents.libvirt import (
+    UNKNOWN_KEPT,
     Cpu,
     HypervChild,
     LibvirtDomain,
     Timer,
-    unknown_children,
+    UnknownChild,
 )
 from hvtune.errors import InputError, Refusal
 from hvtune.findings import ConfigChange
@@ -194,7 +195,8 @@ class _Copies:
     of its name, and then it is kept again at the end (libvirt keeps the
     last state and value of a name). A copy with children is always kept
     (libvirt keeps what the nested children of each copy that is on say).
-    An unknown child is noted once, by name: libvirt refuses it by its name.
+    An unknown child is noted once, by name: libvirt refuses it by its name
+    (and only the first few names are kept, with how many there are).
     So a <hyperv> written with thousands of repeats is cheap to read and
     judge."""
 
@@ -210,25 +212,27 @@ class _Copies:
         self.valued: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
-        # each unknown name seen (and whether under passthrough) -> how many were kept before it
-        self.unknown: dict[tuple[str, bool], int] = {}
+        self.unknown: list[UnknownChild] = []  # the first UNKNOWN_KEPT of each kind
+        self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
         read as known, their parent's checks judge their names. The loop
         runs once per element written, so a copy whose name and state were
         seen costs a tag, a state, a count of its children and a look-up."""
-        known, kept, seen, last, unknown = (
+        known, seen, last, unknown = (
             self.value_attribute,
-            self.kept,
             self.seen[passthrough],
             self.last,
-            self.unknown,
+            self.unknown_seen[passthrough],
         )
         for element in elements:
             name = element.tag
             if not nested and name not in known:
-                unknown.setdefault((name, passthrough), len(kept))
+                if name not in unknown:
+                    unknown.add(name)
+                    if len(unknown) <= UNKNOWN_KEPT:
+                        self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
                 continue
             copy = (name, element.get("state"))
             found = seen.get(copy)
@@ -343,7 +347,8 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         cpu=cpu,
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
-        unknown=unknown_children(hyperv.unknown),
+        unknown=tuple(hyperv.unknown),
+        unknown_names=(len(hyperv.unknown_seen[False]), len(hyperv.unknown_seen[True])),
         clock_offset=_clock_offset(root),
     )
 
