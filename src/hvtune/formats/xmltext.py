@@ -369,6 +369,8 @@ def _in_markup(text: str, start: int, index: int) -> bool:
     does not nest: if text[index] is inside one, no closing of its kind
     stands between its opening, or any later opening of that kind, and
     `index`.)"""
+    if text.find("<!", start, index) < 0 and text.find("<?", start, index) < 0:
+        return False  # no markup at all: two searches
     for opening, closing in _MARKUP_ENDS:
         last = text.rfind(opening, start, index)
         if last >= 0 and text.find(closing, last + len(opening), index) < 0:
