@@ -69,6 +69,20 @@ def test_an_element_older_releases_do_not_know(element: str, refused_before: str
     assert libvirt_errors(xml, accepted_from) == []
 
 
+def test_every_unknown_element_is_one_refusal_saying_what_libvirt_says_of_the_first() -> None:
+    # libvirt stops at the first unknown child; the others are named in
+    # the note, a few of them, however many there are
+    names = [f"x{index}" for index in range(1000)]
+    xml = domain(hyperv("relaxed", "vsm", *names, "vsm"))
+    assert libvirt_errors(xml, "12.5.0") == [
+        "unsupported configuration: unsupported HyperV Enlightenment feature: vsm"
+        " (unknown too: <x0>, <x1>, <x2>, <x3>, <x4> and 995 more)"
+    ]
+    assert [f.said for f in findings(xml, "12.5.0") if f.refused_by == "libvirt"] == [
+        "unsupported configuration: unsupported HyperV Enlightenment feature: vsm"
+    ]
+
+
 def test_unknown_elements_are_refused_and_a_newer_release_is_judged_as_the_newest_with_one_warning() -> None:
     xml = domain(hyperv("relaxed", "vsm"))
     refused = "unsupported configuration: unsupported HyperV Enlightenment feature: vsm"

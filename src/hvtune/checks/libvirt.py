@@ -22,7 +22,7 @@ from hvtune.checks.refusal import libvirt_refusal, libvirt_release
 from hvtune.checks.rule import only_for
 from hvtune.checks.values import spinlocks_finding, vendor_id_finding
 from hvtune.config import HypervConfig
-from hvtune.documents.libvirt import HypervChild, LibvirtDomain, UnknownChild
+from hvtune.documents.libvirt import UNKNOWN_KEPT, HypervChild, LibvirtDomain, UnknownChild
 from hvtune.findings import ConfigChange, Finding, Rename, Severity
 from hvtune.formats.libvirt_cpu import beyond_known
 from hvtune.forms.libvirt import HypervGrandchildForm, value_attribute
@@ -153,25 +153,62 @@ def check_libvirt_mode(config: HypervConfig, context: CheckContext) -> list[Find
     return []
 
 
-def _unknown(child: UnknownChild, context: CheckContext) -> Finding:
-    """libvirt refuses an unknown child by its name, whatever it holds. The
+def _misspelt(child: UnknownChild, context: CheckContext) -> Finding | None:
+    """libvirt refuses an unknown child by its name, whatever it holds; the
     fix renames it (keeping its state, value and children) when one known
     name is surely meant, it reads as that one and the release knows that
-    one; else the note says what it may mean, and a person decides."""
-    message = f"unsupported configuration: unsupported HyperV Enlightenment feature: {child.name}"
-    catalog = load_catalog()
-    close = catalog.hyperv_child_suggestions(child.name)
-    note = f"did you mean {either([f'<{name}>' for name in close])}?" if close else None
+    one (None otherwise: a person decides)."""
     if child.meant is None:
-        return libvirt_refusal("libvirt-unknown-element", None, message, context, note=note)
-    meant = catalog.by_libvirt()[child.meant]
-    since = meant.since.libvirt
-    if libvirt_release(context) < parse_release(since):
-        return libvirt_refusal(
-            "libvirt-unknown-element", None, message, context, note=f"{note} <{child.meant}> needs libvirt {since}"
-        )
+        return None
+    meant = load_catalog().by_libvirt()[child.meant]
+    if libvirt_release(context) < parse_release(meant.since.libvirt):
+        return None
+    message = f"{_UNSUPPORTED}: {child.name}"
     rename = ConfigChange(renames=(Rename(child.name, child.meant),))
-    return libvirt_refusal("libvirt-unknown-element", meant.name, message, context, rename, note=note)
+    return libvirt_refusal(
+        "libvirt-unknown-element", meant.name, message, context, rename, note=f"did you mean <{child.meant}>?"
+    )
+
+
+def _unknown(children: list[UnknownChild], count: int, context: CheckContext) -> list[Finding]:
+    """The unknown children (`count` names, the first of them `children`):
+    each one surely misspelt is a refusal of its own that renames it; the
+    others are one refusal, libvirt's words about the first of them, with
+    what it may mean and the next few named in the note, and how many more
+    there are (a domain may have thousands)."""
+    judged = [(child, _misspelt(child, context)) for child in children]
+    findings = [finding for _, finding in judged if finding is not None]
+    rest = [child for child, finding in judged if finding is None]
+    others = count - len(findings)
+    if others <= 0:
+        return findings
+    notes = []
+    if rest:
+        first, named = rest[0], rest[1:UNKNOWN_KEPT]
+        catalog = load_catalog()
+        close = catalog.hyperv_child_suggestions(first.name)
+        if close:
+            notes.append(f"did you mean {either([f'<{name}>' for name in close])}?")
+        if first.meant is not None:
+            notes.append(f"<{first.meant}> needs libvirt {catalog.by_libvirt()[first.meant].since.libvirt}")
+        message = f"{_UNSUPPORTED}: {first.name}"
+        more = others - 1 - len(named)
+        if named:
+            notes.append(
+                "unknown too: "
+                + ", ".join(f"<{child.name}>" for child in named)
+                + (f" and {more} more" if more else "")
+            )
+        elif more:
+            notes.append(f"{more} more unknown")
+    else:
+        message = _UNSUPPORTED
+        notes.append(f"{others} more unknown children after these")
+    findings.append(libvirt_refusal("libvirt-unknown-element", None, message, context, note="; ".join(notes) or None))
+    return findings
+
+
+_UNSUPPORTED = "unsupported configuration: unsupported HyperV Enlightenment feature"
 
 
 def _nested(child: HypervChild, prop: Property, context: CheckContext) -> list[Finding]:
@@ -262,18 +299,19 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
     facts = load_catalog().libvirt
     release = libvirt_release(context)
     skipped = release >= parse_release(facts.passthrough_children_ignored)  # those of a passthrough <hyperv>
-    # unknown children, in their places among the known ones (kept in that order)
-    unknown = iter(child for child in domain.unknown if not (skipped and child.passthrough))
-    pending = next(unknown, None)
+    # unknown children, reported where the first stands among the known ones (kept in that order)
+    unknown = [child for child in domain.unknown if not (skipped and child.passthrough)]
+    count = domain.unknown_names[0] + (0 if skipped else domain.unknown_names[1])
+    pending = unknown[0] if unknown else None
     by_libvirt = load_catalog().by_libvirt()
     own_pass = release < parse_release(facts.nested_pass_until)  # nested children read after all the others
     of_off = release < parse_release(facts.nested_of_off_until)  # and read whatever their parent's state
     findings: list[Finding] = []
     nested: list[Finding] = []
     for position, child in enumerate(domain.hyperv):
-        while pending is not None and pending.position == position:
-            findings.append(_unknown(pending, context))
-            pending = next(unknown, None)
+        if pending is not None and pending.position == position:
+            findings += _unknown(unknown, count, context)
+            pending = None
         if skipped and child.passthrough:
             continue
         prop = by_libvirt[child.name]
@@ -293,7 +331,7 @@ def check_libvirt_hyperv(config: HypervConfig, context: CheckContext) -> list[Fi
             (nested if own_pass else findings).extend(_nested(child, prop, context))
         if child.state == "on" and value_attribute(prop.libvirt):  # retries, value
             findings += _values(child, prop, context)
-    tail = ([_unknown(pending, context)] if pending else []) + [_unknown(each, context) for each in unknown]
+    tail = _unknown(unknown, count, context) if pending else []
     return findings + tail + nested
 
 

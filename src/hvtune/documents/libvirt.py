@@ -49,6 +49,12 @@ class UnknownChild(NamedTuple):
     meant: str | None = None
 
 
+# The unknown names of each kind (outside and under passthrough) a domain
+# keeps records of: libvirt refuses the first, and a finding names a few
+# more (a domain may have thousands).
+UNKNOWN_KEPT = 6
+
+
 class HypervSettings(NamedTuple):
     """What libvirt keeps of the <hyperv> children, read in turn: each
     name's last state, the value attribute of its last copy that is on, and
@@ -122,7 +128,10 @@ class LibvirtDomain:
     cpu: Cpu | None
     os_id: str | None
     emulator: str | None = None
-    unknown: tuple[UnknownChild, ...] = field(default=())  # <hyperv> children hvtune does not know
+    # <hyperv> children hvtune does not know: the first UNKNOWN_KEPT names
+    # outside and under passthrough, and how many names there are of each
+    unknown: tuple[UnknownChild, ...] = field(default=())
+    unknown_names: tuple[int, int] = (0, 0)
     clock_offset: str | None = None  # the first <clock>'s offset, as libvirt reads it
     # What libvirt keeps of the <hyperv> children, and each <cpu><feature>'s
     # policy by name (the last one written that is not optional): computed

@@ -35,6 +35,7 @@ from lxml import etree
 from hvtune.catalog import load_catalog
 from hvtune.config import CLOCKS, ConfigValueError, HypervConfig
 from hvtune.documents.libvirt import (
+    UNKNOWN_KEPT,
     Cpu,
     HypervChild,
     LibvirtDomain,
@@ -199,17 +200,6 @@ def _correction(name: str) -> str | None:
     return load_catalog().hyperv_child_correction(name) if "{" not in name else None
 
 
-class _EveryName(dict[str, str]):
-    """Every name known, with no value attribute: how the children of a
-    <stimer> or <tlbflush> are read."""
-
-    def get(self, name: str, default: object = None) -> str:
-        return ""
-
-
-_ANY_NAME = _EveryName()
-
-
 class _Copies:
     """The copies of <hyperv> children (or of one child's children) worth
     keeping, in document order. A copy without children of its own is kept
@@ -218,9 +208,10 @@ class _Copies:
     of its name, and then it is kept again at the end (libvirt keeps the
     last state and value of a name). A copy with children is always kept
     (libvirt keeps what the nested children of each copy that is on say).
-    An unknown child is noted once, by name: libvirt refuses it by its name;
-    with the known name it surely means while each copy reads as that one
-    (so that renaming every copy leaves a domain hvtune and libvirt read).
+    An unknown child is noted once, by name: libvirt refuses it by its name
+    (and only the first few names are kept, with how many there are), with
+    the known name it surely means while each copy reads as that one (so
+    that renaming every copy leaves a domain hvtune and libvirt read).
     So a <hyperv> written with thousands of repeats is cheap to read and
     judge."""
 
@@ -228,44 +219,70 @@ class _Copies:
         self.source = source
         self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
         self.kept: list[HypervChild] = []
-        # the copies seen outside and under passthrough: (name, state, value attribute) -> record
-        self.seen: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
+        # the (name, state) of copies with no value attribute seen outside
+        # and under passthrough -> the record kept, so that a later copy
+        # costs one look-up
+        self.seen: tuple[dict[tuple[str, str | None], HypervChild], ...] = ({}, {})
+        # the same for copies with a value attribute: (name, state, value attribute) -> record
+        self.valued: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
-        self.unknown: list[UnknownChild] = []
+        self.unknown: list[UnknownChild] = []  # the first UNKNOWN_KEPT of each kind
         self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
         self.meant: dict[str, str | None] = {}  # each unknown name -> the known one every copy reads as
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
-        read as known, their parent's checks judge their names. (The loop
-        runs once per element written, so it does as little as it can: a
-        copy already seen costs a tag, a state and two look-ups.)"""
-        source, kept, seen, last, tail = self.source, self.kept, self.seen[passthrough], self.last, self.tail
-        value_attribute = _ANY_NAME if nested else self.value_attribute
-        unknown = self.unknown_seen[passthrough]
+        read as known, their parent's checks judge their names. The loop
+        runs once per element written, so a copy whose name and state were
+        seen costs a tag, a state, a count of its children and a look-up."""
+        known, seen, last, unknown = (
+            self.value_attribute,
+            self.seen[passthrough],
+            self.last,
+            self.unknown_seen[passthrough],
+        )
         for element in elements:
             name = element.tag
-            attribute = value_attribute.get(name)
-            if attribute is None:
-                meant = self.meant.get(name, "")  # "": not looked up yet
-                if meant is not None:
-                    self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
+            if not nested and name not in known:
+                if name in self.meant or (name not in unknown and len(unknown) < UNKNOWN_KEPT):  # a name kept
+                    meant = self.meant.get(name, "")  # "": not looked up yet
+                    if meant is not None:
+                        self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
                 if name not in unknown:
                     unknown.add(name)
-                    self.unknown.append(UnknownChild(name, passthrough, len(kept)))
+                    if len(unknown) <= UNKNOWN_KEPT:
+                        self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
                 continue
-            if not nested and len(element):
-                record = self._whole(element, name, attribute, passthrough)
+            copy = (name, element.get("state"))
+            found = seen.get(copy)
+            if found is None or (not nested and len(element)):
+                self._read_new(element, copy, passthrough, "" if nested else known[name], nested)
             else:
-                copy = (name, element.get("state"), element.get(attribute) if attribute else None)
-                found = seen.get(copy)
-                if found is not None:
-                    last[name] = found
-                    continue
-                record = seen[copy] = _hyperv_child(element, name, source, attribute, passthrough, ())
-            kept.append(record)
-            last[name] = tail[name] = record
+                last[name] = found
+
+    def _read_new(
+        self, element: etree._Element, copy: tuple[str, str | None], passthrough: bool, attribute: str, nested: bool
+    ) -> None:
+        """A known copy whose name and state were not seen, or that has
+        children, or a value attribute."""
+        name = copy[0]
+        if not nested and len(element):
+            record = self._whole(element, name, attribute, passthrough)
+        elif attribute:
+            valued = self.valued[passthrough]
+            key = (*copy, element.get(attribute))
+            found = valued.get(key)
+            if found is not None:
+                self.last[name] = found
+                return
+            record = valued[key] = _hyperv_child(element, name, self.source, attribute, passthrough, ())
+        else:
+            record = self.seen[passthrough][copy] = _hyperv_child(
+                element, name, self.source, attribute, passthrough, ()
+            )
+        self.kept.append(record)
+        self.last[name] = self.tail[name] = record
 
     def _whole(self, element: etree._Element, name: str, attribute: str, passthrough: bool) -> HypervChild:
         """A child read under `name` with its own children."""
@@ -312,7 +329,7 @@ class _Copies:
 # <devices>' hyperv panics; every <kvm> and <hyperv>; every <clock>'s timers.
 # (The children of a <hyperv> are iterated by lxml instead: XPath returns
 # all its nodes at once, which costs several times more when they are many.)
-_LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("hyperv", "apic", "pvspinlock", "pmu")}
+_LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
@@ -351,8 +368,7 @@ def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     else:
         for hyperv in hypervs:
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
-    last = _last_feature(root, "hyperv")
-    return (last.get("mode") or "custom") if last is not None else None, copies
+    return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
@@ -385,6 +401,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
         unknown=hyperv.unknown_children(),
+        unknown_names=(len(hyperv.unknown_seen[False]), len(hyperv.unknown_seen[True])),
         clock_offset=_clock_offset(root),
     )
 

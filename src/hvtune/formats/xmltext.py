@@ -340,13 +340,14 @@ def _keep_ends(parent: Element) -> None:
 def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     """Where the end tag of the `tag` element whose content begins at
     `start` begins and ends. The first ``</tag>`` is it unless the content
-    opens another `tag` or holds markup before it; then only other `tag`
+    before it opens another `tag` or it may stand inside markup (thousands
+    of comments before it cost a few searches); then only other `tag`
     elements inside take a step of Python."""
     closer = "</" + tag
     close = text.find(closer, start)
     while text[close + len(closer)] not in _AFTER_NAME:
         close = text.find(closer, close + 1)
-    if text.find("<!", start, close) < 0 and text.find("<?", start, close) < 0 and not _opens(text, tag, start, close):
+    if not _opens(text, tag, start, close) and not _in_markup(text, start, close):
         return close, text.index(">", close) + 1
     content, depth, position = _content(tag), 0, start
     while True:
@@ -363,6 +364,25 @@ def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
             assert nested, f"no start tag at {index}"
             depth += not nested.group(2)
             position = nested.end()
+
+
+_MARKUP_ENDS = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"))
+
+
+def _in_markup(text: str, start: int, index: int) -> bool:
+    """Whether text[index] may stand inside a comment, CDATA section or
+    processing instruction that begins in text[start:index]: whether the
+    last opening of any kind there is not closed before `index`. (Markup
+    does not nest: if text[index] is inside one, no closing of its kind
+    stands between its opening, or any later opening of that kind, and
+    `index`.)"""
+    if text.find("<!", start, index) < 0 and text.find("<?", start, index) < 0:
+        return False  # no markup at all: two searches
+    for opening, closing in _MARKUP_ENDS:
+        last = text.rfind(opening, start, index)
+        if last >= 0 and text.find(closing, last + len(opening), index) < 0:
+            return True
+    return False
 
 
 def _opens(text: str, tag: str, start: int, end: int) -> bool:
@@ -476,6 +496,16 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     return end
 
 
+def _quote_counts(text: str, start: int, end: int) -> dict[str, int]:
+    """How many attributes in text[start:end] are written ``name="value"``
+    and how many ``name='value'``."""
+    spaced = _QUOTED.findall(text, start, end)
+    return {
+        '"': text.count('="', start, end) + spaced.count('"'),
+        "'": text.count("='", start, end) + spaced.count("'"),
+    }
+
+
 class Document:
     """Well-formed XML text as pieces: the root element taken apart as far
     as `part` says, and the text before and after it."""
@@ -494,21 +524,35 @@ class Document:
         self.epilog = text[end:]
         self.newline = line_ending(text)
         self.revision = 0  # how many insertions and removals so far
-        self._quotes = {"'": 0, '"': 0}
-        self._count_quotes(text, 1, index, end)  # not the XML declaration's
+        self._read = (text, index, end)  # where the quotes read are counted (not the XML declaration's)
+        self._quotes = {"'": 0, '"': 0}  # the quotes of attributes written since, less those removed
 
-    def _count_quotes(self, text: str, sign: int, start: int = 0, end: int | None = None) -> None:
+    def _count_quotes(self, text: str, sign: int) -> None:
         """Count (or with sign -1, uncount) the quotes of the attributes in
-        text[start:end]: ``name="value"`` or ``name='value'``."""
-        end = len(text) if end is None else end
-        spaced = _QUOTED.findall(text, start, end)
-        self._quotes['"'] += sign * (text.count('="', start, end) + spaced.count('"'))
-        self._quotes["'"] += sign * (text.count("='", start, end) + spaced.count("'"))
+        an element written or removed."""
+        for quote, count in _quote_counts(text, 0, len(text)).items():
+            self._quotes[quote] += sign * count
+
+    @cached_property
+    def _doubles_read(self) -> bool:
+        """Whether the text read holds a double quote at all."""
+        text, start, end = self._read
+        return text.find('"', start, end) >= 0
+
+    @cached_property
+    def _quotes_read(self) -> dict[str, int]:
+        return _quote_counts(*self._read)
 
     @property
     def quote(self) -> str:
-        """The quote most attributes use (libvirt writes single quotes)."""
-        return '"' if self._quotes['"'] > self._quotes["'"] else "'"
+        """The quote most attributes use (libvirt writes single quotes).
+        The text read is counted when this is first asked, and only if it
+        or what was written since holds a double quote (else single quotes
+        win, and a large text costs one search)."""
+        if not self._doubles_read and self._quotes['"'] <= 0:
+            return "'"
+        read = self._quotes_read
+        return '"' if read['"'] + self._quotes['"'] > read["'"] + self._quotes["'"] else "'"
 
     def set_attribute(self, element: Element, name: str, value: str) -> None:
         added = element.set_attribute(name, value, self.quote)
