@@ -171,41 +171,50 @@ def _misspelt(child: UnknownChild, context: CheckContext) -> Finding | None:
 
 
 def _unknown(children: list[UnknownChild], count: int, context: CheckContext) -> list[Finding]:
-    """The unknown children (`count` names, the first of them `children`):
-    each one surely misspelt is a refusal of its own that renames it; the
-    others are one refusal, libvirt's words about the first of them, with
-    what it may mean and the next few named in the note, and how many more
+    """The unknown children (`count` names, the first of them `children`),
+    in document order (libvirt names the first): each one surely misspelt
+    is a refusal of its own that renames it; the others are one refusal,
+    where the first of them stands, in libvirt's words about it, with what
+    it may mean and the next few named in the note, and how many more
     there are (a domain may have thousands)."""
     judged = [(child, _misspelt(child, context)) for child in children]
-    findings = [finding for _, finding in judged if finding is not None]
     rest = [child for child, finding in judged if finding is None]
-    others = count - len(findings)
-    if others <= 0:
-        return findings
-    notes = []
-    if rest:
-        first, named = rest[0], rest[1:UNKNOWN_KEPT]
-        catalog = load_catalog()
-        close = catalog.hyperv_child_suggestions(first.name)
-        if close:
-            notes.append(f"did you mean {either([f'<{name}>' for name in close])}?")
-        if first.meant is not None:
-            notes.append(f"<{first.meant}> needs libvirt {catalog.by_libvirt()[first.meant].since.libvirt}")
-        message = f"{_UNSUPPORTED}: {first.name}"
-        more = others - 1 - len(named)
-        if named:
-            notes.append(
-                "unknown too: "
-                + ", ".join(f"<{child.name}>" for child in named)
-                + (f" and {more} more" if more else "")
-            )
-        elif more:
-            notes.append(f"{more} more unknown")
-    else:
-        message = _UNSUPPORTED
-        notes.append(f"{others} more unknown children after these")
-    findings.append(libvirt_refusal("libvirt-unknown-element", None, message, context, note="; ".join(notes) or None))
+    others = count - (len(judged) - len(rest))
+    together = _the_others(rest, others, context) if others > 0 else None
+    findings = []
+    for child, finding in judged:
+        if finding is not None:
+            findings.append(finding)
+        elif together is not None and child is rest[0]:
+            findings.append(together)
+    if together is not None and not rest:
+        findings.append(together)
     return findings
+
+
+def _the_others(rest: list[UnknownChild], others: int, context: CheckContext) -> Finding:
+    """One refusal for the `others` unknown children no rename fixes, the
+    first few of them `rest` (none: beyond those kept)."""
+    notes = []
+    if not rest:
+        return libvirt_refusal(
+            "libvirt-unknown-element", None, _UNSUPPORTED, context, note=f"{others} more unknown children after these"
+        )
+    first, named = rest[0], rest[1:UNKNOWN_KEPT]
+    catalog = load_catalog()
+    close = catalog.hyperv_child_suggestions(first.name)
+    if close:
+        notes.append(f"did you mean {either([f'<{name}>' for name in close])}?")
+    if first.meant is not None:  # surely meant, but this release does not know it
+        notes.append(f"<{first.meant}> needs libvirt {catalog.by_libvirt()[first.meant].since.libvirt}")
+    more = others - 1 - len(named)
+    if named:
+        listed = ", ".join(f"<{child.name}>" for child in named)
+        notes.append(f"unknown too: {listed}" + (f" and {more} more" if more else ""))
+    elif more:
+        notes.append(f"{more} more unknown")
+    message = f"{_UNSUPPORTED}: {first.name}"
+    return libvirt_refusal("libvirt-unknown-element", None, message, context, note=" ".join(notes) or None)
 
 
 _UNSUPPORTED = "unsupported configuration: unsupported HyperV Enlightenment feature"
