@@ -30,49 +30,12 @@ from ruamel.yaml import YAML
 
 import hvtune
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from support.tls import certificates  # the tests' own: one way to make them
+
 VM = YAML(typ="safe").load(
     (Path(hvtune.__file__).parent / "examples" / "kubevirt" / "win11-common-templates.yaml").read_text()
 )
-
-
-def certificates(folder: Path) -> None:
-    def openssl(*argv: str) -> None:
-        subprocess.run(["openssl", *argv], cwd=folder, check=True, capture_output=True)
-
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=bench CA",
-    )
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=localhost")
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        "tls.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "tls.crt",
-        "-days",
-        "1",
-        "-extfile",
-        "san.ext",
-    )
 
 
 def review(obj: object) -> bytes:

@@ -20,10 +20,11 @@ from support.sandbox import sandbox_stack
 HYPERV = "host,kvm=off,hv-relaxed,hv-vapic,hv-time,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-frequencies"
 PLAIN = "host"
 REFUSED = "host,hv-stimer"  # QEMU refuses it: no guest boots
-# run in each guest; {cpu} is the guest's own -cpu value. Its output is the
-# same wherever it runs: that it ran in the guest shows in the guest's
-# kernel command line, which carried it (and in the console it came back on).
-GUEST_COMMAND = "cpuid --cpu {cpu} --host sandbox-bookworm --format json"
+# run in each guest: hvtune guest, expecting the Hyper-V configuration. In
+# the guest started with it, what it reads is what was configured (no
+# drift); in the plain guest, the deliberately different configuration, it
+# is drift (a KVM guest where Hyper-V was expected).
+GUEST_COMMAND = f"guest --cpu {HYPERV} --host sandbox-bookworm --format json"
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +62,26 @@ def test_no_guest_boots_with_what_qemu_refuses(booted: dict[str, dict[str, Any]]
     assert booted[REFUSED]["started"] is False and booted[REFUSED]["guest"] is None
 
 
-@pytest.mark.parametrize("cpu", [HYPERV, PLAIN])
-def test_hvtune_runs_inside_the_guest_and_returns_its_output(booted: dict[str, dict[str, Any]], cpu: str) -> None:
+def _ran(booted: dict[str, dict[str, Any]], cpu: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What hvtune guest said inside the guest started with `cpu`, and its run."""
     ran = booted[cpu]["guest"]["ran"]
-    assert ran["argv"] == GUEST_COMMAND.replace("{cpu}", cpu).split()
+    assert ran["argv"] == GUEST_COMMAND.split()  # as the guest's own kernel command line carried it
+    return json.loads(ran["stdout"]), ran
+
+
+def test_hvtune_guest_inside_the_hyper_v_guest_reads_what_was_configured(booted: dict[str, dict[str, Any]]) -> None:
+    report, ran = _ran(booted, HYPERV)
     assert ran["status"] == 0, ran["stderr"]
-    document = json.loads(ran["stdout"])
-    assert document["schema"] == "hvtune/cpuid/1" and document["host"] == "sandbox-bookworm"
-    # what hvtune cpuid says inside the guest is what it says here
-    here = subprocess.run(
-        [sys.executable, "-m", "hvtune", *ran["argv"]], capture_output=True, text=True, check=True
-    ).stdout
-    assert document == json.loads(here)
+    assert report["schema"] == "hvtune/guest/1" and report["method"] == "instruction"
+    assert report["vendor"] == "Microsoft Hv" and report["hypervisor_present"] is True
+    assert report["expected"]["drift"] == []
+    assert report["clocksource"]["current"] == "hyperv_clocksource_tsc_page"
+    assert report["kernel"]["hypervisor"] == "Hypervisor detected: Microsoft Hyper-V"
+
+
+def test_hvtune_guest_inside_a_guest_started_otherwise_reports_the_drift(booted: dict[str, dict[str, Any]]) -> None:
+    report, ran = _ran(booted, PLAIN)
+    assert ran["status"] == 1, ran["stderr"]  # drift
+    assert report["vendor"] == "KVMKVMKVM"
+    assert report["expected"]["drift"]
+    assert report["clocksource"]["current"] == "kvm-clock"

@@ -31,6 +31,7 @@ import hvtune
 from hvtune.webhook.admission import MAX_BODY
 
 from support.programs import require_program
+from support.tls import certificates as make_certificates
 
 VM = YAML(typ="safe").load(
     (Path(hvtune.__file__).parent / "examples" / "kubevirt" / "win11-common-templates.yaml").read_text()
@@ -38,63 +39,10 @@ VM = YAML(typ="safe").load(
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes"
 
 
-def _openssl(*argv: str, cwd: Path) -> None:
-    subprocess.run([require_program("openssl"), *argv], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, and the server's certificate for localhost signed by it."""
-    folder = tmp_path_factory.mktemp("tls")
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=hvtune test CA",
-        cwd=folder,
-    )
-    _openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "tls.key",
-        "-out",
-        "tls.csr",
-        "-subj",
-        "/CN=localhost",
-        cwd=folder,
-    )
-    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "tls.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "tls.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        cwd=folder,
-    )
-    return folder
+    return make_certificates(tmp_path_factory.mktemp("tls"), require_program("openssl"))
 
 
 @dataclass

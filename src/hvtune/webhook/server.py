@@ -48,6 +48,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hvtune-webhook"
+    # headers and body leave in two writes: without TCP_NODELAY the body
+    # waits for the client's delayed ACK of the headers (~40 ms a request)
+    disable_nagle_algorithm = True
     server: WebhookServer
 
     def _reply(self, status: int, document: dict[str, Any]) -> None:
