@@ -543,10 +543,22 @@ def parse_command_line(text: str, *, source: str, qemu_version: str | None = Non
     return Reading(source, "qemu", config, found, guest_os)
 
 
+def _one_word(text: str) -> bool:
+    """Whether `text` is one line (besides comments) with no blank in it:
+    no command line, whatever quotes it holds."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return len(lines) == 1 and len(lines[0].split()) == 1
+
+
 def parse_text(text: str, *, source: str, qemu_version: str | None = None) -> Reading[QemuCommand]:
     """A file holding either a whole QEMU command line or just a -cpu value,
     read as QEMU `qemu_version` reads it."""
-    words = [word.text for word in _words(text, source)]
+    try:
+        words = [word.text for word in _words(text, source)]
+    except InputError:
+        if not _one_word(text):
+            raise
+        words = []  # a -cpu value on its own, a quote in it (a vendor id may hold one): no shell reads it
     is_command = any(word in ("-cpu", "--cpu") or _is_qemu_binary(word) for word in words) or (
         words and words[0].startswith("-")
     )
