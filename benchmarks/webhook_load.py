@@ -17,7 +17,6 @@ import json
 import signal
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from ruamel.yaml import YAML
 import hvtune
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support.tls import certificates  # the tests' own: one way to make them
+from support.webhook import certificates, start_webhook  # the tests' own: one way to run it
 
 VM = YAML(typ="safe").load(
     (Path(hvtune.__file__).parent / "examples" / "kubevirt" / "win11-common-templates.yaml").read_text()
@@ -93,28 +92,7 @@ def main() -> None:
     del broken["spec"]["template"]["spec"]["domain"]["features"]["hyperv"]["synic"]
     with tempfile.TemporaryDirectory() as folder:
         certificates(Path(folder))
-        argv = [
-            sys.executable,
-            "-m",
-            "hvtune",
-            "webhook",
-            "--tls-cert",
-            f"{folder}/tls.crt",
-            "--tls-key",
-            f"{folder}/tls.key",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--workers",
-            str(args.workers),
-        ]
-        log = Path(folder) / "webhook.log"
-        with log.open("w") as stderr:
-            server = subprocess.Popen(argv, stderr=stderr, text=True)
-        while "\n" not in log.read_text():
-            time.sleep(0.05)
-        port = int(log.read_text().split("127.0.0.1:")[1].split("/")[0])
+        server, port, _ = start_webhook(Path(folder), "--workers", str(args.workers))
         context = ssl.create_default_context(cafile=f"{folder}/ca.crt")
         try:
             reviews: list[bytes | None] = [review(VM if i % 2 else broken) for i in range(args.requests)]

@@ -31,7 +31,8 @@ import hvtune
 from hvtune.webhook.admission import MAX_BODY
 
 from support.programs import require_program
-from support.tls import certificates as make_certificates
+from support.webhook import certificates as make_certificates
+from support.webhook import start_webhook
 
 VM = YAML(typ="safe").load(
     (Path(hvtune.__file__).parent / "examples" / "kubevirt" / "win11-common-templates.yaml").read_text()
@@ -103,45 +104,13 @@ def _review(uid: str, obj: object, operation: str = "CREATE", kind: str = "Virtu
 
 
 def _start(certificates: Path, *more: str) -> Iterator[Webhook]:
-    """The webhook on a free port; its log goes to a file (a pipe nobody
-    reads would fill and stop it)."""
-    log = certificates / f"webhook-{uuid.uuid4()}.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "hvtune",
-        "webhook",
-        "--tls-cert",
-        str(certificates / "tls.crt"),
-        "--tls-key",
-        str(certificates / "tls.key"),
-        "--listen",
-        "127.0.0.1",
-        "--port",
-        "0",
-        *more,
-    ]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(argv, stderr=stderr, text=True)
-    port = serving_port(log, process)
+    process, port, log = start_webhook(certificates, *more)
     context = ssl.create_default_context(cafile=str(certificates / "ca.crt"))
     try:
         yield Webhook(process, port, context)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()
-
-
-def serving_port(log: Path, process: subprocess.Popen[str]) -> int:
-    """The port the webhook says it serves on, once it says so."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        first = log.read_text().partition("\n")
-        if first[1]:
-            assert first[0].startswith("hvtune webhook: serving https://127.0.0.1:"), first[0]
-            return int(first[0].split("https://127.0.0.1:")[1].split("/")[0])
-        time.sleep(0.05)
-    raise AssertionError(f"the webhook did not start: {log.read_text()}")
 
 
 @pytest.fixture(scope="module")
