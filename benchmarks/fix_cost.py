@@ -2,10 +2,10 @@
 domain, in time and in peak memory, for large domains (about 16 MB) of
 several shapes (benchmarks/shapes.py).
 
-Each measurement runs in a process of its own, as `hvtune check` and `hvtune
-fix` would: time is the best of a few runs, memory the process's peak
-resident size (lxml's tree included, which tracemalloc does not see; the
-interpreter and the text read included, as for the command).
+Time is measured in one process, the three operations taking turns
+(benchmarks/taking_turns.py). Memory is the peak resident size of
+a process of its own that runs one operation, as `hvtune check` and `hvtune
+fix` would (lxml's tree, the interpreter and the text read included).
 
 Goal: at most 3x in time and in memory.
 
@@ -15,13 +15,12 @@ Goal: at most 3x in time and in memory.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 
 from shapes import ONE_ELEMENT, SHAPES
+from taking_turns import best_cpu_seconds
 
 from hvtune.checking import check_reading
 from hvtune.fixing import fix_text, plan_text
@@ -39,26 +38,30 @@ def _domain(shape: str, megabytes: float) -> str:
     return SHAPES[shape](int(1000 * megabytes * 1e6 / small))
 
 
-def _run(operation: str, text: str) -> None:
-    if operation == "check":
-        check_reading(read_text(text, source="big.xml"))
-    elif operation == "fix":
-        fix_text(text, source="big.xml")
-    else:
-        plan_text(text, source="big.xml", goals=Goals(), guest_os="win11", host=load_profile("intel-nested"))
+def _operation(name: str, text: str) -> Callable[[], object]:
+    if name == "check":
+        return lambda: check_reading(read_text(text, source="big.xml"))
+    if name == "fix":
+        return lambda: fix_text(text, source="big.xml")
+    host = load_profile("intel-nested")
+    return lambda: plan_text(text, source="big.xml", goals=Goals(), guest_os="win11", host=host)
 
 
-def _measure(shape: str, operation: str, megabytes: float, repeat: int) -> dict[str, float]:
-    """In this process: the best time and the peak memory."""
-    text = _domain(shape, megabytes)
-    _run(operation, SHAPES[shape](10))  # warm the catalog and caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        _run(operation, text)
-        times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": min(times), "megabytes": peak / 1024, "size": len(text) / 1e6}
+def _high_water_megabytes() -> float:
+    """This process's peak resident size (VmHWM: getrusage's ru_maxrss
+    would report the parent's peak, kept across fork and exec)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _peak_megabytes(shape: str, operation: str, megabytes: float) -> float:
+    """The peak resident size of a process that runs the operation once."""
+    command = [sys.executable, __file__, "--child", shape, operation, "--megabytes", str(megabytes)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(done.stdout)
 
 
 def main() -> None:
@@ -69,28 +72,27 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("SHAPE", "OPERATION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_measure(*args.child, args.megabytes, args.repeat)))
+        shape, operation = args.child
+        _operation(operation, _domain(shape, args.megabytes))()
+        print(_high_water_megabytes())
         return
     print(
         f"{'shape':26} {'MB':>5} {'check s':>8} {'fix s':>7} {'plan s':>7} {'check MB':>9} {'fix MB':>7} {'plan MB':>8}"
     )
     worst = {"time": 0.0, "memory": 0.0}
     for shape in args.shape or SHAPES:
-        results = {}
-        for operation in OPERATIONS:
-            command = [sys.executable, __file__, "--child", shape, operation]
-            command += ["--megabytes", str(args.megabytes), "--repeat", str(args.repeat)]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            results[operation] = json.loads(done.stdout)
-        check, fix, plan = (results[operation] for operation in OPERATIONS)
-        for operation in ("fix", "fix --plan"):
-            worst["time"] = max(worst["time"], results[operation]["seconds"] / check["seconds"])
-            worst["memory"] = max(worst["memory"], results[operation]["megabytes"] / max(check["megabytes"], 1.0))
+        text = _domain(shape, args.megabytes)
+        seconds = best_cpu_seconds({name: _operation(name, text) for name in OPERATIONS}, args.repeat)
+        peak = {operation: _peak_megabytes(shape, operation, args.megabytes) for operation in OPERATIONS}
+        time_ratios = {op: seconds[op] / seconds["check"] for op in OPERATIONS[1:]}
+        memory_ratios = {op: peak[op] / peak["check"] for op in OPERATIONS[1:]}
+        worst["time"] = max(worst["time"], *time_ratios.values())
+        worst["memory"] = max(worst["memory"], *memory_ratios.values())
         print(
-            f"{shape:26} {check['size']:5.1f} {check['seconds']:8.2f} {fix['seconds']:7.2f} {plan['seconds']:7.2f}"
-            f" {check['megabytes']:9.0f} {fix['megabytes']:7.0f} {plan['megabytes']:8.0f}"
-            f"   fix {fix['seconds'] / check['seconds']:.2f}x/{fix['megabytes'] / max(check['megabytes'], 1.0):.2f}x"
-            f"  plan {plan['seconds'] / check['seconds']:.2f}x/{plan['megabytes'] / max(check['megabytes'], 1.0):.2f}x"
+            f"{shape:26} {len(text) / 1e6:5.1f} {seconds['check']:8.2f} {seconds['fix']:7.2f}"
+            f" {seconds['fix --plan']:7.2f} {peak['check']:9.0f} {peak['fix']:7.0f} {peak['fix --plan']:8.0f}"
+            f"   fix {time_ratios['fix']:.2f}x/{memory_ratios['fix']:.2f}x"
+            f"  plan {time_ratios['fix --plan']:.2f}x/{memory_ratios['fix --plan']:.2f}x"
         )
     print(f"worst ratios (time, memory): {worst['time']:.2f}x, {worst['memory']:.2f}x  (goal: at most 3x each)")
 

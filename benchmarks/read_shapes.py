@@ -1,7 +1,8 @@
 """hvtune's read of a libvirt domain (parse, the facts, the config), as a
 ratio to a bare lxml parse (etree.fromstring) of the same bytes, measured
-in the same process, for domains of many shapes (benchmarks/shapes.py) at
-growing sizes: the ratio must not grow with the size.
+in the same process, the two taking turns (benchmarks/taking_turns.py),
+for domains of many shapes (benchmarks/shapes.py) at growing sizes: the
+ratio must not grow with the size.
 
 Goal: at most 3x for every shape and size.
 
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-from check_throughput import best_of
 from lxml import etree
 from shapes import SHAPES
+from taking_turns import best_cpu_seconds
 
 from hvtune.formats import read_text
 
@@ -33,8 +34,12 @@ def main() -> None:
             text = SHAPES[name](size)
             data = text.encode()
             read_text(text, source=name)  # warm the catalog and caches
-            bare = best_of(args.repeat, lambda data=data: etree.fromstring(data))  # type: ignore[misc]
-            read = best_of(args.repeat, lambda text=text, name=name: read_text(text, source=name))  # type: ignore[misc]
+            operations = {
+                "bare": lambda data=data: etree.fromstring(data),
+                "read": lambda text=text, name=name: read_text(text, source=name),
+            }
+            seconds = best_cpu_seconds(operations, args.repeat)
+            bare, read = seconds["bare"], seconds["read"]
             worst = max(worst, read / bare)
             print(f"{name:26} {size:7} {len(data) / 1e6:6.2f} {bare * 1e3:9.2f} {read * 1e3:9.2f} {read / bare:6.2f}")
     print(f"worst ratio: {worst:.2f}x  (goal: at most 3x)")

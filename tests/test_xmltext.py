@@ -4,6 +4,8 @@ what an edit needs gives the same text as taking everything apart."""
 
 from __future__ import annotations
 
+import copy
+import itertools
 from unittest import mock
 
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from hvtune.catalog import load_catalog
 from hvtune.config import HypervConfig
 from hvtune.errors import InputError
 from hvtune.findings import ConfigChange
-from hvtune.formats import libvirt_patch
+from hvtune.formats import libvirt_patch, xmltext
 from hvtune.formats.xmltext import Document, Element, Part
 
 from strategies import configs, duplicated_domains
@@ -157,3 +159,140 @@ def test_taking_apart_only_what_an_edit_needs_changes_nothing(
     needed = _patched(text, change, config)
     with mock.patch.object(libvirt_patch, "_part", lambda names, **_: EVERYTHING):
         assert _patched(text, change, config) == needed
+
+
+TEXT_BETWEEN = st.sampled_from(["", "\n  ", "\r\n    ", " ", "\n", "<!-- c -->", "\n  <!-- c -->", "\n    ", "t\n "])
+
+
+@st.composite
+def repeated_domains(draw: st.DrawFn) -> str:
+    """A domain in which a few runs of neighbours (one element, or a few in
+    turn; nested ones too) repeat, each element after the same text (some of
+    which a removal would not take alike)."""
+    root = etree.fromstring(draw(duplicated_domains()).encode())
+    elements = [element for element in root.iter() if element is not root and isinstance(element.tag, str)]
+    for first in draw(st.lists(st.sampled_from(elements), max_size=3)) if elements else []:
+        run = [first, *first.itersiblings()][: draw(st.integers(1, 3))]
+        between = draw(TEXT_BETWEEN)
+        for element in run:
+            element.tail = between
+        last = run[-1]
+        for _ in range(draw(st.integers(1, 4))):
+            for element in run:
+                last.addnext(copy.deepcopy(element))
+                last = last.getnext()
+        last.tail = draw(TEXT_BETWEEN)  # what follows the run, and what precedes it
+        previous = first.getprevious()
+        if previous is not None:
+            previous.tail = draw(TEXT_BETWEEN)
+        else:
+            first.getparent().text = draw(TEXT_BETWEEN)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _one_by_one(text: str, element: Element, first: int, start: int, here: int, part: Part) -> int:
+    """xmltext._grouped that groups nothing: every repeat is taken apart."""
+    return here
+
+
+@settings(max_examples=3000, deadline=None)
+@given(xml=repeated_domains(), unit=st.sampled_from(["", "  "]), change=changes(), config=st.none() | configs())
+def test_repeats_edited_as_one_read_as_edited_one_by_one(
+    xml: str, unit: str, change: ConfigChange, config: HypervConfig | None
+) -> None:
+    text = _indented(xml, unit) if unit else xml
+    together = _patched(text, change, config)
+    with mock.patch.object(xmltext, "_grouped", _one_by_one):
+        assert _patched(text, change, config) == together
+    for part in (*PARTS, EVERYTHING):
+        assert Document(text, part).render() == text
+
+
+def test_repeats_between_the_first_and_the_last_are_one_group() -> None:
+    text = "<domain>\n  <clock/>" + "\n  <a/>\n  <b/>" * 5 + "\n  <a/>\n</domain>"
+    pieces = Document(text, LISTED).root.pieces
+    assert [(piece.tag, piece.copies) for piece in pieces] == [
+        ("clock", 1),
+        ("a", 1),
+        ("b", 1),
+        ("", 3),
+        ("a", 1),
+        ("b", 1),
+        ("a", 1),
+    ]
+    assert [child.tag for child in pieces[3].pieces] == ["a", "b"]
+
+
+@st.composite
+def repeating_documents(draw: st.DrawFn) -> str:
+    """A root whose children repeat a few elements in turn (each after the
+    same text, or each after its own), with other children and text
+    around."""
+    others = st.lists(st.tuples(TEXT_BETWEEN, st.sampled_from(["<w/>", "<a/>", "<v>t</v>"])), max_size=2)
+    period = draw(st.lists(st.sampled_from(["<a/>", "<b x='1'/>", "<c>t<d/></c>"]), min_size=1, max_size=3))
+    shared = draw(TEXT_BETWEEN)
+    befores = draw(
+        st.one_of(st.just([shared] * len(period)), st.lists(TEXT_BETWEEN, min_size=len(period), max_size=len(period)))
+    )
+    run = "".join(before + element for before, element in zip(befores, period, strict=True)) * draw(st.integers(3, 6))
+    around = ["".join(text + element for text, element in draw(others)) for _ in range(2)]
+    return f"<r><s>{around[0]}{run}{around[1]}{draw(TEXT_BETWEEN)}</s></r>"
+
+
+IN_S = Part(every=True, inside={"s": LISTED})
+
+
+def _taken_apart_one_by_one(text: str) -> Document:
+    with mock.patch.object(xmltext, "_grouped", _one_by_one):
+        single = Document(text, IN_S)
+        assert all(piece.tag for piece in _s(single).pieces)
+    return single
+
+
+def _s(document: Document) -> Element:
+    return document.root.pieces[0]
+
+
+def _copies_of(grouped: Document, single: Document) -> dict[int, list[Element]]:
+    """Each child of `grouped`'s <s>: the children of `single`'s <s> it
+    stands for (a group's member: one in each copy)."""
+    singles = iter(_s(single).pieces)
+    copies: dict[int, list[Element]] = {}
+    for piece in _s(grouped).pieces:
+        for _ in range(piece.copies):
+            for child in piece.pieces if not piece.tag else [piece]:
+                copies.setdefault(id(child), []).append(next(singles))
+    return copies
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=repeating_documents(), data=st.data())
+def test_removing_any_children_of_repeats_as_one_is_removing_each(text: str, data: st.DataObject) -> None:
+    grouped = Document(text, IN_S)
+    single = _taken_apart_one_by_one(text)
+    copies = _copies_of(grouped, single)
+    for _ in range(2):
+        children = _s(grouped).children
+        doomed = data.draw(st.lists(st.sampled_from(children), unique_by=id)) if children else []
+        doomed.sort(key=children.index)
+        _remove_alike(grouped, single, doomed, copies)
+
+
+def _remove_alike(grouped: Document, single: Document, doomed: list[Element], copies: dict[int, list[Element]]) -> None:
+    grouped.remove(doomed)
+    single.remove(sorted((each for one in doomed for each in copies[id(one)]), key=_s(single).pieces.index))
+    assert grouped.render() == single.render()
+
+
+def test_what_follows_repeats_joins_as_after_removing_each() -> None:
+    for between, after in itertools.product(("\n  ", " ", "<!-- c -->"), ("", "<!-- c -->", "\n", "\n  <!-- c -->")):
+        text = f"<r><s><w/>{f'{between}<a/>{between}<b/>' * 4}{after}</s></r>"
+        grouped = Document(text, IN_S)
+        single = _taken_apart_one_by_one(text)
+        copies = _copies_of(grouped, single)
+        pieces = _s(grouped).pieces
+        assert [piece.tag for piece in pieces] == ["w", "a", "b", "", "a", "b"]
+        group = pieces[3]
+        # the last member alone, what precedes the run, the last copy, the first of the others, the only one left
+        for doomed in (group.pieces[1:], pieces[:1], pieces[4:], pieces[2:3], pieces[1:2] + group.pieces[:1]):
+            _remove_alike(grouped, single, doomed, copies)

@@ -15,6 +15,16 @@ apart only as far as a ``Part`` says, and only when first asked for. Edits
 change pieces; ``render`` joins them once. The cost is linear in the text
 whatever is edited.
 
+Children that repeat (a run of identical elements, or of a few elements in
+turn, with the same text between) are taken apart once: the repeats
+between the first and the last are one group, a nameless Element whose
+children are one repeat's, written ``copies`` times. Their edits are made once and
+written as many times. The first and the last repeat stay Elements of
+their own, so that an edit of the first or the last element of a kind (a
+new child goes into the last ``<hyperv>``, libvirt reads the first
+``<clock>``'s offset) never reaches a group: the repeats in it are always
+edited alike.
+
 The text must already be well-formed (xmlsafe.parse_xml checks that first):
 the pieces follow tags only, passing over comments, CDATA, processing
 instructions and text.
@@ -172,7 +182,7 @@ class Element:
     the whole content of an opaque element) and ``end`` (its end tag, empty
     when the element is written ``<empty/>``)."""
 
-    __slots__ = ("_by_tag", "_children", "before", "end", "head", "parent", "part", "tag", "trailer")
+    __slots__ = ("_by_tag", "_children", "before", "copies", "end", "head", "parent", "part", "tag", "trailer")
 
     def __init__(self, tag: str, head: str, before: str, parent: Element | None):
         self.tag = tag
@@ -184,14 +194,26 @@ class Element:
         self.part: Part | None = None  # how to take it apart when first asked (None: opaque)
         self._children: list[Element] | None = []  # None until taken apart
         self._by_tag: dict[str, list[Element]] | None = None
+        self.copies = 1  # how many times a group's members are written
+
+    @property
+    def multiplicity(self) -> int:
+        """How many times the element is written: its copies times its
+        ancestors'."""
+        count, element = self.copies, self.parent
+        while element is not None:
+            count *= element.copies
+            element = element.parent
+        return count
 
     @property
     def opened(self) -> bool:
         return self._children is not None
 
     @property
-    def children(self) -> list[Element]:
-        """The children with an Element; an element is taken apart the first
+    def pieces(self) -> list[Element]:
+        """The children with an Element, and groups of repeats (nameless,
+        see the module's docstring); an element is taken apart the first
         time they are asked for (an opaque one has none)."""
         if self._children is None:
             if self.part is None:
@@ -200,10 +222,21 @@ class Element:
             _children(self.trailer + self.end, self, 0, self.part)
         return self._children
 
-    @children.setter
-    def children(self, children: list[Element]) -> None:
-        self._children = children
+    @pieces.setter
+    def pieces(self, pieces: list[Element]) -> None:
+        self._children = pieces
         self._by_tag = None
+        if self.parent is not None and not self.tag:  # a group: its parent lists its children too
+            self.parent._by_tag = None
+
+    @property
+    def children(self) -> list[Element]:
+        """The children with an Element, those in groups of repeats once
+        each (their parent is the group)."""
+        pieces = self.pieces
+        if all(piece.tag for piece in pieces):
+            return pieces
+        return [child for piece in pieces for child in (piece.pieces if not piece.tag else (piece,))]
 
     def holds(self, text: str) -> bool:
         """Whether the element may hold `text` (taken apart, or its text does)."""
@@ -271,14 +304,20 @@ class Element:
         return existing.quote
 
     def render(self, out: list[str]) -> None:
+        """The element, once (its parent writes a group's copies)."""
         out.append(self.head)
         for child in self._children or ():
-            out.append(child.before)
-            child.render(out)
+            if child.tag:
+                out.append(child.before)
+                child.render(out)
+            elif child.pieces:
+                copy = "".join(member.before + member.text() for member in child.pieces)
+                out.append(child.before + copy[len(child.pieces[0].before) :] + copy * (child.copies - 1))
         out.append(self.trailer)
         out.append(self.end)
 
     def text(self) -> str:
+        """The element's text, once."""
         out: list[str] = []
         self.render(out)
         return "".join(out)
@@ -307,7 +346,15 @@ def _line_indent(before: str, *, nested: bool) -> str:
     return prefix if prefix.strip() == "" else ""
 
 
-_AN_ELEMENT = re.compile(r"<[^!?/]")
+def _joined(before: str, after: str, *, nested: bool) -> str:
+    """What stands between an element's neighbours once it is removed: the
+    text `before` it and the text `after` it, less its line when it stands
+    alone on one."""
+    indent = _line_indent(before, nested=nested)
+    line_end = after.find("\n")
+    if (indent or before.endswith("\n")) and line_end >= 0 and after[:line_end].strip() == "":
+        return before[: len(before) - len(indent)] + after[line_end + 1 :]
+    return before + after
 
 
 _AN_ELEMENT = re.compile(r"<[^!?/]")
@@ -319,22 +366,22 @@ def _apart(content: str, parent: Element) -> tuple[list[Element], str]:
     Element of their own; and the text after the last."""
     holder = Element("", "", "", None)
     _children(content + "</>", holder, 0, Part())
-    for child in holder.children:
+    for child in holder.pieces:
         child.parent = parent
-    return holder.children, holder.trailer
+    return holder.pieces, holder.trailer
 
 
 def _keep_ends(parent: Element) -> None:
     """After removals, give the first and the last child of `parent` an
     Element again when they were left in the text between."""
-    children = parent.children
+    children = parent.pieces
     if children and _AN_ELEMENT.search(children[0].before):
         first, children[0].before = _apart(children[0].before, parent)
         children = first + children
     if _AN_ELEMENT.search(parent.trailer):
         last, parent.trailer = _apart(parent.trailer, parent)
         children = children + last
-    parent.children = children
+    parent.pieces = children
 
 
 def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
@@ -440,15 +487,57 @@ def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, 
             tag = _START_TAG.match(text, start)
             assert tag, f"no start tag at {start}"
             child, end = _element(text, tag, part.inside.get(tag.group(1)), text[piece:start], element)
-            element.children.append(child)
+            element.pieces.append(child)
             piece = end
     return piece
+
+
+def _grouped(text: str, element: Element, first: int, start: int, here: int, part: Part) -> int:
+    """When the children of `element` from its piece `first` (whose text
+    before it begins at `start`) repeat from `here` on, at least twice
+    more: the repeats but the last as one group of `element`, and where
+    the last begins; else `here`. Only repeats whose texts between
+    elements join simply when an element is removed are grouped
+    (_removable_alike)."""
+    period = text[start:here]
+    if not (text.startswith(period, here) and text.startswith(period, here + len(period))):
+        return here
+    members = element.pieces[first:]
+    if not all(member.tag for member in members) or not _removable_alike([member.before for member in members]):
+        return here
+    count = 2
+    while text.startswith(period, here + count * len(period)):
+        count += 1
+    group = Element("", "", members[0].before, element)
+    group.copies = count - 1
+    position = here
+    for each in members:
+        head = _START_TAG.match(text, position + len(each.before))
+        assert head, f"no start tag at {position + len(each.before)}"
+        member, position = _element(text, head, part.inside.get(head.group(1)), each.before, group)
+        group.pieces.append(member)
+    element.pieces.append(group)
+    return here + group.copies * len(period)
+
+
+def _removable_alike(befores: list[str]) -> bool:
+    """Whether removing the members of a group with these texts before
+    them is the same as removing each copy in turn (see _cut): every text
+    is the same one, which a removal joins into itself (a line break and
+    indentation, or nothing); or no text ends a line or is indentation,
+    so that removals only ever put texts one after the other."""
+    same = befores[0]
+    if all(before == same for before in befores) and _joined(same, same, nested=True) == same:
+        return True
+    return all(not before.endswith("\n") and not _line_indent(before, nested=True) for before in befores)
 
 
 def _children(text: str, element: Element, position: int, part: Part) -> int:
     """Take apart an element's content from `position` into its (empty)
     children; the offset after its end tag."""
-    children = element.children
+    children = element.pieces
+    # a kept child's text before it and start tag: its piece, and where that text begins
+    seen: dict[tuple[str, str], tuple[int, int]] = {}
     firsts = part.firsts
     piece = position  # where the text before the next child begins
     last: tuple[int, int] | None = None  # a last child left in that text
@@ -475,8 +564,20 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         start = _START_TAG.match(text, index)
         assert start, f"no start tag at {index}"
         name = start.group(1)
-        if not indented or name in firsts or part.keeps(name, start.group()):
-            child, position = _element(text, start, part.inside.get(name), text[piece:index], element)
+        kept = part.keeps(name, start.group())
+        if not indented or name in firsts or kept:
+            before = text[piece:index]
+            if kept and indented:
+                # a child seen before, after the same text: the children since may repeat
+                key = (before, start.group())
+                earlier = seen.get(key)
+                seen[key] = (len(children), piece)
+                grouped = piece if earlier is None else _grouped(text, element, *earlier, piece, part)
+                if grouped > piece:
+                    piece = position = grouped
+                    last = None
+                    continue
+            child, position = _element(text, start, part.inside.get(name), before, element)
             children.append(child)
             piece, last = position, None
             if name in firsts:
@@ -494,6 +595,127 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     end = text.index(">", index) + 1
     element.trailer, element.end = text[piece:index], text[index:end]
     return end
+
+
+class _Places:
+    """Where each piece stands among its parent's pieces, listed once per
+    parent for one removal (pieces cut stay listed until it ends), and the
+    parents whose pieces are cut."""
+
+    def __init__(self) -> None:
+        self._by_parent: dict[int, tuple[Element, dict[int, int]]] = {}
+        self._first: dict[int, int] = {}
+
+    def first_attached(self, group: Element) -> Element:
+        """The first member of `group` not yet cut (members are cut in
+        document order)."""
+        index = self._first.get(id(group), 0)
+        while group.pieces[index].parent is not group:
+            index += 1
+        self._first[id(group)] = index
+        return group.pieces[index]
+
+    def index(self, piece: Element) -> int:
+        parent = piece.parent
+        assert parent is not None
+        listed = self._by_parent.get(id(parent))
+        if listed is None:
+            listed = parent, {id(each): index for index, each in enumerate(parent.pieces)}
+            self._by_parent[id(parent)] = listed
+        return listed[1][id(piece)]
+
+    def parents(self) -> list[Element]:
+        return [parent for parent, _ in self._by_parent.values()]
+
+
+def _attached(group: Element) -> list[Element]:
+    return [member for member in group.pieces if member.parent is group]
+
+
+def _following(parent: Element, index: int) -> Element | None:
+    """The first piece after `index` in `parent` that writes anything (a
+    group whose members are all cut writes nothing)."""
+    return next((piece for piece in parent.pieces[index + 1 :] if piece.tag or _attached(piece)), None)
+
+
+def _join(parent: Element, index: int, before: str) -> None:
+    """The piece at `index` in `parent`, after the text `before`, is
+    removed: join that text with what follows it."""
+    following = _following(parent, index)
+    if following is None:
+        parent.trailer = _joined(before, parent.trailer, nested=True)
+    else:
+        following.before = _joined(before, following.before, nested=True)
+
+
+def _cut(element: Element, parent: Element, places: _Places) -> None:
+    """Join the text around `element`, which is being removed from
+    `parent`, as if it stood alone (see _joined).
+
+    A group is written as its text before, then its copies, the first
+    without the text before its first member. Removing a member joins the
+    text before it with the next member's, in every copy (when it is the
+    first, the group's text before too); removing the last joins its text
+    before with the first member's (in every copy but the first) and with
+    what follows the group (after the last copy); removing the only one
+    joins the group's text before with its text before in each copy in
+    turn, then with what follows the group."""
+    index = places.index(element)
+    if parent.tag:
+        _join(parent, index, element.before)
+        return
+    group, pieces, first = parent, parent.pieces, places.first_attached(parent)
+    assert group.parent is not None
+    if index + 1 < len(pieces):
+        following = pieces[index + 1]
+        if element is first:
+            group.before = _joined(group.before, following.before, nested=True)
+        following.before = _joined(element.before, following.before, nested=True)
+        return
+    if element is first:
+        before = _joined_over(group.before, element.before, group.copies - 1)
+        group.before = ""
+    else:
+        first.before = _joined(element.before, first.before, nested=True)
+        before = element.before
+    _join(group.parent, places.index(group), before)
+
+
+def _joined_over(before: str, between: str, times: int) -> str:
+    """`before` joined with `between`, `times` over (an element after
+    `between` removed in each copy in turn); the joins settle in a step or
+    two into leaving the text as it is or appending `between`."""
+    for done in range(times):
+        joined = _joined(before, between, nested=True)
+        if joined == before:
+            break
+        if joined == before + between:
+            return before + between * (times - done)
+        before = joined
+    return before
+
+
+def _clone(element: Element, parent: Element) -> Element:
+    twin = Element(element.tag, element.head, element.before, parent)
+    twin.trailer, twin.end, twin.part, twin.copies = element.trailer, element.end, element.part, element.copies
+    if element._children is None:
+        twin._children = None
+    else:
+        twin._children = [_clone(child, twin) for child in element._children if child.parent is element]
+    return twin
+
+
+def _ungroup(group: Element) -> None:
+    """Each copy of a group as pieces of its own (the group's text before
+    goes before the first)."""
+    parent = group.parent
+    assert parent is not None
+    copies = [_clone(member, parent) for _ in range(group.copies) for member in _attached(group)]
+    assert copies, "an empty group"
+    copies[0].before = group.before
+    index = parent.pieces.index(group)
+    parent.pieces = parent.pieces[:index] + copies + parent.pieces[index + 1 :]
+    group.parent = None
 
 
 def _quote_counts(text: str, start: int, end: int) -> dict[str, int]:
@@ -527,11 +749,11 @@ class Document:
         self._read = (text, index, end)  # where the quotes read are counted (not the XML declaration's)
         self._quotes = {"'": 0, '"': 0}  # the quotes of attributes written since, less those removed
 
-    def _count_quotes(self, text: str, sign: int) -> None:
-        """Count (or with sign -1, uncount) the quotes of the attributes in
-        an element written or removed."""
+    def _count_quotes(self, text: str, times: int) -> None:
+        """Count (or with negative `times`, uncount) the quotes of the
+        attributes in an element written or removed `times` over."""
         for quote, count in _quote_counts(text, 0, len(text)).items():
-            self._quotes[quote] += sign * count
+            self._quotes[quote] += times * count
 
     @cached_property
     def _doubles_read(self) -> bool:
@@ -557,17 +779,17 @@ class Document:
     def set_attribute(self, element: Element, name: str, value: str) -> None:
         added = element.set_attribute(name, value, self.quote)
         if added:
-            self._quotes[added] += 1
+            self._quotes[added] += element.multiplicity
 
     def remove_attribute(self, element: Element, name: str) -> None:
         removed = element.remove_attribute(name)
         if removed:
-            self._quotes[removed] -= 1
+            self._quotes[removed] -= element.multiplicity
 
     def rename(self, element: Element, tag: str) -> None:
         element.rename(tag)
         if element.parent is not None:
-            element.parent.children = element.parent.children  # (its index by tag is renewed)
+            element.parent.pieces = element.parent.pieces  # (its index by tag is renewed)
 
     def render(self) -> str:
         out = [self.root.before]
@@ -597,44 +819,35 @@ class Document:
     def remove(self, elements: Iterable[Element]) -> None:
         """Remove elements (in document order), each with its line when it
         stands alone on one: one after the other, as if each were removed
-        alone, but with each parent's children listed once."""
+        alone, but with each parent's pieces listed once."""
         self.revision += 1
-        by_parent: dict[int, list[Element]] = {}
+        places = _Places()
         for element in elements:
-            assert element.parent is not None
-            by_parent.setdefault(id(element.parent), []).append(element)
-        for doomed in by_parent.values():
-            parent = doomed[0].parent
+            parent = element.parent
             assert parent is not None
-            siblings = parent.children
-            places = {id(child): index for index, child in enumerate(siblings)}
-            for element in doomed:
-                self._cut(element, parent, siblings, places[id(element)])
-            parent.children = [child for child in siblings if child.parent is parent]
-            _keep_ends(parent)
-
-    def _cut(self, element: Element, parent: Element, siblings: list[Element], index: int) -> None:
-        following = siblings[index + 1] if index + 1 < len(siblings) else None
-        after = following.before if following is not None else parent.trailer
-        before = element.before
-        indent = self.line_indent(element)
-        line_end = after.find("\n")
-        if (indent or before.endswith("\n")) and line_end >= 0 and after[:line_end].strip() == "":
-            before, after = before[: len(before) - len(indent)], after[line_end + 1 :]
-        if following is not None:
-            following.before = before + after
-        else:
-            parent.trailer = before + after
-        element.parent = None
-        self._count_quotes(element.text(), -1)
+            _cut(element, parent, places)
+            self._count_quotes(element.text(), -element.multiplicity)
+            element.parent = None
+        for parent in places.parents():
+            # (a group whose members are all cut writes nothing: it goes too)
+            parent.pieces = [
+                piece for piece in parent.pieces if piece.parent is parent and (piece.tag or _attached(piece))
+            ]
+            if parent.tag:
+                _keep_ends(parent)
 
     def insert(self, parent: Element, element: Element, before: Element | None) -> None:
         """Insert an element into `parent`, before `before` or at the end,
         indented like its siblings."""
         self.revision += 1
-        siblings = parent.children
+        siblings = parent.pieces
         assert parent.opened, f"<{parent.tag}> is not taken apart"
-        parent.children = siblings  # (its index by tag is renewed)
+        assert parent.multiplicity == 1, "an insertion into repeats"
+        if before is not None and before.parent is not parent:  # a group's member (none so far: see _grouped)
+            assert before.parent is not None
+            _ungroup(before.parent)
+            siblings = parent.pieces
+        parent.pieces = siblings  # (its index by tag is renewed)
         self._count_quotes(element.text(), 1)
         newline = self.newline
         parent_indent = self.line_indent(parent)
