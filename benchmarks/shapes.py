@@ -43,6 +43,13 @@ def _realistic(n: int) -> str:
     return head + "<devices>" + devices * max(1, n // 20) + "</devices>" + tail
 
 
+def _blocks(n: int) -> str:
+    """Three copies of a block of varied <hyperv> children, the last one
+    differing at its end: repeats that are almost a group."""
+    block = "".join(f"<{_SIMPLE[i % len(_SIMPLE)]} state='{'on' if i % 3 else 'off'}'/>" for i in range(max(3, n // 3)))
+    return domain("<hyperv>" + block * 2 + block[:-2] + " />" + _HYPERV + "</hyperv>")
+
+
 def _attributes(n: int, prefix: str = "a") -> str:
     return "".join(f" {prefix}{index}='{index}'" for index in range(n))
 
@@ -72,6 +79,7 @@ SHAPES: dict[str, Callable[[int], str]] = {
         + _HYPERV
         + "</hyperv>"
     ),
+    "hyperv children in blocks": _blocks,
     "hyperv children unknown": lambda n: domain(
         "<hyperv>" + "".join(f"<x{i} state='on'/>" for i in range(n)) + _HYPERV + "</hyperv>"
     ),

@@ -190,9 +190,9 @@ def repeated_domains(draw: st.DrawFn) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _one_by_one(text: str, element: Element, first: int, start: int, here: int, part: Part) -> int:
+def _one_by_one(text: str, element: Element, first: int, start: int, here: int, part: Part) -> tuple[int, int]:
     """xmltext._grouped that groups nothing: every repeat is taken apart."""
-    return here
+    return here, here
 
 
 @settings(max_examples=3000, deadline=None)

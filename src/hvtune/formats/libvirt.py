@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from itertools import chain
 from typing import Any
 
 from lxml import etree
@@ -326,13 +325,15 @@ class _Copies:
 # What libvirt reads, picked by XPath, which passes over the rest (thousands
 # of <features> or <devices>) without a Python object for each: of the
 # <features> children libvirt takes the last of, only that one; every
-# <devices>' hyperv panics; every <kvm> and <hyperv>; every <clock>'s timers.
-# (The children of a <hyperv> are iterated by lxml instead: XPath returns
-# all its nodes at once, which costs several times more when they are many.)
+# <devices>' hyperv panics; every <kvm>; every <hyperv>'s children (one
+# pick, without an object for each of thousands of <hyperv>), and the last
+# <hyperv>; every <clock>'s timers.
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
+_LAST_HYPERV = etree.XPath("(features/hyperv)[last()]")
+_HYPERV_CHILDREN = etree.XPath("features/hyperv/*")
 _TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
@@ -359,16 +360,13 @@ def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     every <hyperv>, in turn (all in one pick when none is in passthrough
     mode: thousands of <hyperv> elements cost one visit each)."""
     copies = _Copies(source, _value_attributes())
-    hypervs: list[etree._Element] = _HYPERVS(root)
     if "passthrough" not in _HYPERV_MODES(root):
-        # iterating an element yields its children, all elements in a tree
-        # parse_xml built (no comments, no processing instructions, no DTD
-        # so no entity references): chain walks them all in C
-        copies.read(chain.from_iterable(hypervs), False, False)
+        copies.read(_HYPERV_CHILDREN(root), False, False)
     else:
-        for hyperv in hypervs:
+        for hyperv in _HYPERVS(root):
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
-    return (hypervs[-1].get("mode") or "custom") if hypervs else None, copies
+    last: list[etree._Element] = _LAST_HYPERV(root)
+    return (last[0].get("mode") or "custom") if last else None, copies
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:

@@ -492,24 +492,39 @@ def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, 
     return piece
 
 
-def _grouped(text: str, element: Element, first: int, start: int, here: int, part: Part) -> int:
+def _common_length(text: str, start: int, here: int) -> int:
+    """How far the text from `here` repeats the text from `start`,
+    compared in growing steps: a comparison costs about what repeats."""
+    done, step = 0, 256
+    while True:
+        size = min(step, len(text) - here - done)
+        if size <= 0 or not text.startswith(text[start + done : start + done + size], here + done):
+            break
+        done, step = done + size, step * 4
+    while size > 1:  # the last step, halved down to where it differs
+        size //= 2
+        if text.startswith(text[start + done : start + done + size], here + done):
+            done += size
+    return done
+
+
+def _grouped(text: str, element: Element, first: int, start: int, here: int, part: Part) -> tuple[int, int]:
     """When the children of `element` from its piece `first` (whose text
     before it begins at `start`) repeat from `here` on, at least twice
     more: the repeats but the last as one group of `element`, and where
-    the last begins; else `here`. Only repeats whose texts between
-    elements join simply when an element is removed are grouped
-    (_removable_alike)."""
-    period = text[start:here]
-    if not (text.startswith(period, here) and text.startswith(period, here + len(period))):
-        return here
+    the last begins (else `here`); and where the text compared ends, before
+    which no repeat is looked for again (so that looking costs what the
+    text is long). Only repeats whose texts between elements join simply
+    when an element is removed are grouped (_removable_alike)."""
+    common = _common_length(text, start, here)
+    period = here - start
     members = element.pieces[first:]
-    if not all(member.tag for member in members) or not _removable_alike([member.before for member in members]):
-        return here
-    count = 2
-    while text.startswith(period, here + count * len(period)):
-        count += 1
+    if common < 2 * period or not all(member.tag for member in members):
+        return here, here + common
+    if not _removable_alike([member.before for member in members]):
+        return here, here + common
     group = Element("", "", members[0].before, element)
-    group.copies = count - 1
+    group.copies = common // period - 1
     position = here
     for each in members:
         head = _START_TAG.match(text, position + len(each.before))
@@ -517,7 +532,8 @@ def _grouped(text: str, element: Element, first: int, start: int, here: int, par
         member, position = _element(text, head, part.inside.get(head.group(1)), each.before, group)
         group.pieces.append(member)
     element.pieces.append(group)
-    return here + group.copies * len(period)
+    end = here + group.copies * period
+    return end, end
 
 
 def _removable_alike(befores: list[str]) -> bool:
@@ -537,7 +553,8 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     children; the offset after its end tag."""
     children = element.pieces
     # a kept child's text before it and start tag: its piece, and where that text begins
-    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    seen: dict[tuple[int, str, str], tuple[int, int]] = {}
+    compared = position  # where the text last compared for repeats ends
     firsts = part.firsts
     piece = position  # where the text before the next child begins
     last: tuple[int, int] | None = None  # a last child left in that text
@@ -568,15 +585,17 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         if not indented or name in firsts or kept:
             before = text[piece:index]
             if kept and indented:
-                # a child seen before, after the same text: the children since may repeat
-                key = (before, start.group())
+                # a child seen before, after the same text: the children since may
+                # repeat (_grouped compares the texts: the key only needs to be cheap)
+                key = (len(before), before[-64:], start.group())
                 earlier = seen.get(key)
                 seen[key] = (len(children), piece)
-                grouped = piece if earlier is None else _grouped(text, element, *earlier, piece, part)
-                if grouped > piece:
-                    piece = position = grouped
-                    last = None
-                    continue
+                if earlier is not None and piece >= compared:
+                    grouped, compared = _grouped(text, element, *earlier, piece, part)
+                    if grouped > piece:
+                        piece = position = grouped
+                        last = None
+                        continue
             child, position = _element(text, start, part.inside.get(name), before, element)
             children.append(child)
             piece, last = position, None
