@@ -332,7 +332,6 @@ _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
-_LAST_HYPERV = etree.XPath("(features/hyperv)[last()]")
 _HYPERV_CHILDREN = etree.XPath("features/hyperv/*")
 _TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
@@ -345,6 +344,15 @@ def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
     """The last <tag> of every <features>."""
     found: list[etree._Element] = _LAST_FEATURE[tag](root)
     return found[0] if found else None
+
+
+def _last_hyperv(root: etree._Element) -> etree._Element | None:
+    """The last <hyperv> of every <features>, found from the end (an XPath
+    would list every <hyperv> first)."""
+    for features in root.iterchildren("features", reversed=True):
+        for hyperv in features.iterchildren("hyperv", reversed=True):
+            return hyperv
+    return None
 
 
 @cache
@@ -365,8 +373,8 @@ def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     else:
         for hyperv in _HYPERVS(root):
             copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
-    last: list[etree._Element] = _LAST_HYPERV(root)
-    return (last[0].get("mode") or "custom") if last else None, copies
+    last = _last_hyperv(root)
+    return (last.get("mode") or "custom") if last is not None else None, copies
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
