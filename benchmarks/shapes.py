@@ -80,6 +80,12 @@ SHAPES: dict[str, Callable[[int], str]] = {
         + "</hyperv>"
     ),
     "hyperv children in blocks": _blocks,
+    "hyperv children distinct": lambda n: domain(
+        "<hyperv>"
+        + "".join(f"<{_SIMPLE[i % len(_SIMPLE)]} state='on' n='{i}'/>" for i in range(n))
+        + _HYPERV
+        + "</hyperv>"
+    ),
     "hyperv children unknown": lambda n: domain(
         "<hyperv>" + "".join(f"<x{i} state='on'/>" for i in range(n)) + _HYPERV + "</hyperv>"
     ),

@@ -346,15 +346,60 @@ def _line_indent(before: str, *, nested: bool) -> str:
     return prefix if prefix.strip() == "" else ""
 
 
-def _joined(before: str, after: str, *, nested: bool) -> str:
-    """What stands between an element's neighbours once it is removed: the
-    text `before` it and the text `after` it, less its line when it stands
-    alone on one."""
-    indent = _line_indent(before, nested=nested)
-    line_end = after.find("\n")
-    if (indent or before.endswith("\n")) and line_end >= 0 and after[:line_end].strip() == "":
-        return before[: len(before) - len(indent)] + after[line_end + 1 :]
-    return before + after
+def _blank_last_line(text: str) -> int | None:
+    """The length of `text`'s last line when it follows a line break and is
+    blank (0 when `text` ends with one); None otherwise."""
+    line_start = text.rfind("\n") + 1
+    if line_start == 0 or text[line_start:].strip():
+        return None
+    return len(text) - line_start
+
+
+class _Joining:
+    """The text between an element's neighbours once it (and maybe the
+    neighbours after it, in turn) is removed: the text before it joined with
+    the text after, less the element's line when it stands alone on one.
+    Pieces are kept apart and only the last line is looked at, so that
+    removing thousands of neighbours in turn costs what their texts are
+    long."""
+
+    __slots__ = ("blank", "pieces")
+
+    def __init__(self, before: str):
+        self.pieces = [before]
+        self.blank = _blank_last_line(before)  # the length of a blank last line after a line break
+
+    def join(self, after: str) -> None:
+        line_end = after.find("\n")
+        if self.blank is not None and line_end >= 0 and not after[:line_end].strip():
+            self._drop(self.blank)
+            self.blank, after = 0, after[line_end + 1 :]
+        self.pieces.append(after)
+        if "\n" in after:
+            self.blank = _blank_last_line(after)
+        elif self.blank is not None:
+            self.blank = None if after.strip() else self.blank + len(after)
+
+    def _drop(self, count: int) -> None:
+        """Drop the last `count` characters."""
+        while count:
+            last = self.pieces.pop()
+            if len(last) > count:
+                self.pieces.append(last[: len(last) - count])
+                return
+            count -= len(last)
+
+    def text(self) -> str:
+        if len(self.pieces) > 1:
+            self.pieces = ["".join(self.pieces)]
+        return self.pieces[0]
+
+
+def _joined(before: str, after: str) -> str:
+    """What stands between an element's neighbours once it is removed (see _Joining)."""
+    joining = _Joining(before)
+    joining.join(after)
+    return joining.text()
 
 
 _AN_ELEMENT = re.compile(r"<[^!?/]")
@@ -543,7 +588,7 @@ def _removable_alike(befores: list[str]) -> bool:
     indentation, or nothing); or no text ends a line or is indentation,
     so that removals only ever put texts one after the other."""
     same = befores[0]
-    if all(before == same for before in befores) and _joined(same, same, nested=True) == same:
+    if all(before == same for before in befores) and _joined(same, same) == same:
         return True
     return all(not before.endswith("\n") and not _line_indent(before, nested=True) for before in befores)
 
@@ -616,14 +661,36 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
     return end
 
 
-class _Places:
-    """Where each piece stands among its parent's pieces, listed once per
-    parent for one removal (pieces cut stay listed until it ends), and the
-    parents whose pieces are cut."""
+class _Removal:
+    """One removal of elements: where each piece stands among its parent's
+    pieces, listed once per parent (pieces cut stay listed until it ends);
+    the parents whose pieces are cut; and the texts before pieces (or a
+    parent's trailer) that it joins, written when it ends (a text joined
+    again and again, as neighbours are removed in turn, is not copied each
+    time)."""
 
     def __init__(self) -> None:
         self._by_parent: dict[int, tuple[Element, dict[int, int]]] = {}
         self._first: dict[int, int] = {}
+        self._joinings: dict[tuple[int, str], tuple[Element, str, _Joining]] = {}
+
+    def taken(self, element: Element) -> _Joining:
+        """The text before `element`, which is being removed, to join more
+        to (it is written nowhere: it goes where the join is written)."""
+        found = self._joinings.pop((id(element), "before"), None)
+        return _Joining(element.before) if found is None else found[2]
+
+    def text(self, element: Element, name: str = "before") -> str:
+        found = self._joinings.get((id(element), name))
+        return getattr(element, name) if found is None else found[2].text()
+
+    def write(self, element: Element, name: str, joining: _Joining) -> None:
+        self._joinings[(id(element), name)] = element, name, joining
+
+    def end(self) -> None:
+        """Write the texts joined."""
+        for element, name, joining in self._joinings.values():
+            setattr(element, name, joining.text())
 
     def first_attached(self, group: Element) -> Element:
         """The first member of `group` not yet cut (members are cut in
@@ -654,22 +721,22 @@ def _attached(group: Element) -> list[Element]:
 def _following(parent: Element, index: int) -> Element | None:
     """The first piece after `index` in `parent` that writes anything (a
     group whose members are all cut writes nothing)."""
-    return next((piece for piece in parent.pieces[index + 1 :] if piece.tag or _attached(piece)), None)
+    pieces = parent.pieces
+    return next((pieces[at] for at in range(index + 1, len(pieces)) if pieces[at].tag or _attached(pieces[at])), None)
 
 
-def _join(parent: Element, index: int, before: str) -> None:
+def _join(removal: _Removal, parent: Element, index: int, before: _Joining) -> None:
     """The piece at `index` in `parent`, after the text `before`, is
     removed: join that text with what follows it."""
     following = _following(parent, index)
-    if following is None:
-        parent.trailer = _joined(before, parent.trailer, nested=True)
-    else:
-        following.before = _joined(before, following.before, nested=True)
+    target, name = (parent, "trailer") if following is None else (following, "before")
+    before.join(removal.text(target, name))
+    removal.write(target, name, before)
 
 
-def _cut(element: Element, parent: Element, places: _Places) -> None:
+def _cut(element: Element, parent: Element, removal: _Removal) -> None:
     """Join the text around `element`, which is being removed from
-    `parent`, as if it stood alone (see _joined).
+    `parent`, as if it stood alone (see _Joining).
 
     A group is written as its text before, then its copies, the first
     without the text before its first member. Removing a member joins the
@@ -679,25 +746,26 @@ def _cut(element: Element, parent: Element, places: _Places) -> None:
     what follows the group (after the last copy); removing the only one
     joins the group's text before with its text before in each copy in
     turn, then with what follows the group."""
-    index = places.index(element)
+    index = removal.index(element)
     if parent.tag:
-        _join(parent, index, element.before)
+        _join(removal, parent, index, removal.taken(element))
         return
-    group, pieces, first = parent, parent.pieces, places.first_attached(parent)
+    group, pieces, first = parent, parent.pieces, removal.first_attached(parent)
     assert group.parent is not None
+    before = removal.text(element)
     if index + 1 < len(pieces):
-        following = pieces[index + 1]
+        following = removal.text(pieces[index + 1])
         if element is first:
-            group.before = _joined(group.before, following.before, nested=True)
-        following.before = _joined(element.before, following.before, nested=True)
+            removal.write(group, "before", _Joining(_joined(removal.text(group), following)))
+        removal.write(pieces[index + 1], "before", _Joining(_joined(before, following)))
         return
     if element is first:
-        before = _joined_over(group.before, element.before, group.copies - 1)
-        group.before = ""
+        joined = _Joining(_joined_over(removal.text(group), before, group.copies - 1))
+        removal.write(group, "before", _Joining(""))
     else:
-        first.before = _joined(element.before, first.before, nested=True)
-        before = element.before
-    _join(group.parent, places.index(group), before)
+        removal.write(first, "before", _Joining(_joined(before, removal.text(first))))
+        joined = _Joining(before)
+    _join(removal, group.parent, removal.index(group), joined)
 
 
 def _joined_over(before: str, between: str, times: int) -> str:
@@ -705,7 +773,7 @@ def _joined_over(before: str, between: str, times: int) -> str:
     `between` removed in each copy in turn); the joins settle in a step or
     two into leaving the text as it is or appending `between`."""
     for done in range(times):
-        joined = _joined(before, between, nested=True)
+        joined = _joined(before, between)
         if joined == before:
             break
         if joined == before + between:
@@ -840,14 +908,15 @@ class Document:
         stands alone on one: one after the other, as if each were removed
         alone, but with each parent's pieces listed once."""
         self.revision += 1
-        places = _Places()
+        removal = _Removal()
         for element in elements:
             parent = element.parent
             assert parent is not None
-            _cut(element, parent, places)
+            _cut(element, parent, removal)
             self._count_quotes(element.text(), -element.multiplicity)
             element.parent = None
-        for parent in places.parents():
+        removal.end()
+        for parent in removal.parents():
             # (a group whose members are all cut writes nothing: it goes too)
             parent.pieces = [
                 piece for piece in parent.pieces if piece.parent is parent and (piece.tag or _attached(piece))
