@@ -626,10 +626,10 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
         start = _START_TAG.match(text, index)
         assert start, f"no start tag at {index}"
         name = start.group(1)
-        kept = part.keeps(name, start.group())
+        kept = indented and part.keeps(name, start.group())
         if not indented or name in firsts or kept:
             before = text[piece:index]
-            if kept and indented:
+            if kept:
                 # a child seen before, after the same text: the children since may
                 # repeat (_grouped compares the texts: the key only needs to be cheap)
                 key = (len(before), before[-64:], start.group())
@@ -782,29 +782,6 @@ def _joined_over(before: str, between: str, times: int) -> str:
     return before
 
 
-def _clone(element: Element, parent: Element) -> Element:
-    twin = Element(element.tag, element.head, element.before, parent)
-    twin.trailer, twin.end, twin.part, twin.copies = element.trailer, element.end, element.part, element.copies
-    if element._children is None:
-        twin._children = None
-    else:
-        twin._children = [_clone(child, twin) for child in element._children if child.parent is element]
-    return twin
-
-
-def _ungroup(group: Element) -> None:
-    """Each copy of a group as pieces of its own (the group's text before
-    goes before the first)."""
-    parent = group.parent
-    assert parent is not None
-    copies = [_clone(member, parent) for _ in range(group.copies) for member in _attached(group)]
-    assert copies, "an empty group"
-    copies[0].before = group.before
-    index = parent.pieces.index(group)
-    parent.pieces = parent.pieces[:index] + copies + parent.pieces[index + 1 :]
-    group.parent = None
-
-
 def _quote_counts(text: str, start: int, end: int) -> dict[str, int]:
     """How many attributes in text[start:end] are written ``name="value"``
     and how many ``name='value'``."""
@@ -930,11 +907,9 @@ class Document:
         self.revision += 1
         siblings = parent.pieces
         assert parent.opened, f"<{parent.tag}> is not taken apart"
-        assert parent.multiplicity == 1, "an insertion into repeats"
-        if before is not None and before.parent is not parent:  # a group's member (none so far: see _grouped)
-            assert before.parent is not None
-            _ungroup(before.parent)
-            siblings = parent.pieces
+        # never among repeats: what is inserted into, or before, is the first
+        # or the last of a kind, and the first and the last repeat are no group's
+        assert parent.multiplicity == 1 and (before is None or before.parent is parent), "an insertion among repeats"
         parent.pieces = siblings  # (its index by tag is renewed)
         self._count_quotes(element.text(), 1)
         newline = self.newline
