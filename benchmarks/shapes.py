@@ -43,10 +43,15 @@ def _realistic(n: int) -> str:
     return head + "<devices>" + devices * max(1, n // 20) + "</devices>" + tail
 
 
+def _varied(n: int) -> str:
+    """`n` <hyperv> children of the simple kinds in turn, a third of them off."""
+    return "".join(f"<{_SIMPLE[i % len(_SIMPLE)]} state='{'on' if i % 3 else 'off'}'/>" for i in range(n))
+
+
 def _blocks(n: int) -> str:
     """Three copies of a block of varied <hyperv> children, the last one
     differing at its end: repeats that are almost a group."""
-    block = "".join(f"<{_SIMPLE[i % len(_SIMPLE)]} state='{'on' if i % 3 else 'off'}'/>" for i in range(max(3, n // 3)))
+    block = _varied(max(3, n // 3))
     return domain("<hyperv>" + block * 2 + block[:-2] + " />" + _HYPERV + "</hyperv>")
 
 
@@ -73,12 +78,7 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "realistic devices": _realistic,
     "hyperv child attributes": lambda n: domain(f"<hyperv><relaxed state='on'{_attributes(n)}/>{_HYPERV}</hyperv>"),
     "hyperv children repeated": lambda n: domain("<hyperv>" + "<relaxed state='on'/>" * n + _HYPERV + "</hyperv>"),
-    "hyperv children varied": lambda n: domain(
-        "<hyperv>"
-        + "".join(f"<{_SIMPLE[i % len(_SIMPLE)]} state='{'on' if i % 3 else 'off'}'/>" for i in range(n))
-        + _HYPERV
-        + "</hyperv>"
-    ),
+    "hyperv children varied": lambda n: domain("<hyperv>" + _varied(n) + _HYPERV + "</hyperv>"),
     "hyperv children in blocks": _blocks,
     "hyperv children distinct": lambda n: domain(
         "<hyperv>"
