@@ -77,6 +77,7 @@ def manifest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 @example(path=PATHS[7], value="many", as_yaml=False)
 @example(path=PATHS[5], value=[1, 2], as_yaml=True)
 @example(path=PATHS[15], value=[{"name": None}], as_yaml=False)
+@example(path=PATHS[5], value={"\U0001f600": 1}, as_yaml=False)  # JSON writes it as a surrogate pair
 def test_any_value_at_any_field(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, path: tuple[str, ...], value: Any, as_yaml: bool
 ) -> None:
@@ -87,6 +88,16 @@ def test_any_value_at_any_field(
     file.write_text(text, "utf-8")
     outcome = hvtune(capsys, "check", "--host", "none", str(file))
     assert_kept_promises(outcome, str(file))
+
+
+def test_half_a_surrogate_pair_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A \\u escape naming half of a UTF-16 surrogate pair is no character:
+    refused, as go-yaml refuses it, in one line naming where."""
+    file = tmp_path / "vm.yaml"
+    file.write_text(HEAD.replace("name: w", 'name: "w\\ud83d"') + "spec: {}\n", "utf-8")
+    outcome = hvtune(capsys, "check", "--host", "none", str(file))
+    assert outcome.code == 2
+    assert outcome.err == f"hvtune: {file}: line 4: a \\u escape names half of a UTF-16 surrogate pair, no character\n"
 
 
 def test_wrong_type_names_the_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.scanner import RoundTripScanner
 
 from hvtune.errors import InputError
 
@@ -54,10 +55,28 @@ class _Bounded(Composer):
         return super().compose_node(parent, index)
 
 
+class _Characters(RoundTripScanner):
+    """The round-trip scanner, reading a double-quoted scalar's \\u escapes
+    as JSON readers do (kubectl and the API server read a JSON manifest so):
+    two that make a surrogate pair are one character, and one that is half
+    of a pair, which names no character, is refused."""
+
+    def scan_flow_scalar(self, style: Any) -> Any:
+        token = super().scan_flow_scalar(style)
+        if not token.value.isascii():
+            try:
+                token.value = token.value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                line = token.start_mark.line + 1
+                raise _Refused(line, "a \\u escape names half of a UTF-16 surrogate pair, no character") from None
+        return token
+
+
 def _loader() -> YAML:
     """A fresh loader (a YAML object keeps state: one per call is thread-safe)."""
     yaml = YAML(typ="rt", pure=True)
     yaml.Composer = _Bounded
+    yaml.Scanner = _Characters
     yaml.preserve_quotes = True
     yaml.max_depth = MAX_DEPTH
     return yaml
