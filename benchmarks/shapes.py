@@ -86,6 +86,21 @@ SHAPES: dict[str, Callable[[int], str]] = {
         + _HYPERV
         + "</hyperv>"
     ),
+    "hyperv children valued": lambda n: domain(
+        "<hyperv>"
+        + "<spinlocks state='on' retries='8191'/><vendor_id state='on' value='KVMKVMKVM'/>" * (n // 2)
+        + _HYPERV
+        + "</hyperv>"
+    ),
+    "hyperv children nested": lambda n: domain(
+        "<hyperv>" + "<stimer state='on'><direct state='on'/></stimer>" * (n // 2) + "<relaxed state='on'/></hyperv>"
+    ),
+    "hyperv children misspelt": lambda n: domain(
+        "<hyperv>"
+        + "<relaxd state='on'/><stimr state='on'><direct state='on'/></stimr>" * (n // 3)
+        + _HYPERV
+        + "</hyperv>"
+    ),
     "hyperv children unknown": lambda n: domain(
         "<hyperv>" + "".join(f"<x{i} state='on'/>" for i in range(n)) + _HYPERV + "</hyperv>"
     ),

@@ -199,83 +199,117 @@ def _correction(name: str) -> str | None:
     return load_catalog().hyperv_child_correction(name) if "{" not in name else None
 
 
+# What reading a copy depends on: its state, its value attribute, and its
+# children's names and states.
+_Content = tuple[str | None, str | None, tuple[tuple[str, str | None], ...]]
+
+
+def _content(element: etree._Element, attribute: str) -> _Content:
+    """(Every child counts here, even a comment: a finer content only reads
+    copies alike less often.)"""
+    children = tuple([(child.tag, child.get("state")) for child in element])
+    return element.get("state"), element.get(attribute) if attribute else None, children
+
+
 class _Copies:
     """The copies of <hyperv> children (or of one child's children) worth
     keeping, in document order. A copy without children of its own is kept
     the first time its name, state and value attribute are seen: a later
     equal one meets the same checks, so it only matters when it is the last
     of its name, and then it is kept again at the end (libvirt keeps the
-    last state and value of a name). A copy with children is always kept
-    (libvirt keeps what the nested children of each copy that is on say).
-    An unknown child is noted once, by name: libvirt refuses it by its name
-    (and only the first few names are kept, with how many there are), with
-    the known name it surely means while each copy reads as that one (so
-    that renaming every copy leaves a domain hvtune and libvirt read).
-    So a <hyperv> written with thousands of repeats is cheap to read and
-    judge."""
+    last state and value of a name). A copy with children is kept unless
+    the previous copy of its name read the same (libvirt keeps what the
+    nested children of each copy that is on say; the same copy again says
+    nothing new). An unknown child is noted once, by name: libvirt refuses
+    it by its name (and only the first few names are kept, with how many
+    there are), with the known name it surely means while each copy reads
+    as that one (so that renaming every copy leaves a domain hvtune and
+    libvirt read). What a copy reads as depends only on its content
+    (_content), so copies written alike are read once: a <hyperv> written
+    with thousands of repeats, of any kind, is cheap to read and judge."""
 
     def __init__(self, source: str, value_attribute: Mapping[str, str]):
         self.source = source
         self.value_attribute = value_attribute  # known name -> value attribute libvirt reads ("": none)
         self.kept: list[HypervChild] = []
-        # the (name, state) of copies with no value attribute seen outside
-        # and under passthrough -> the record kept, so that a later copy
-        # costs one look-up
-        self.seen: tuple[dict[tuple[str, str | None], HypervChild], ...] = ({}, {})
-        # the same for copies with a value attribute: (name, state, value attribute) -> record
-        self.valued: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
+        # the (name, state, value attribute) of copies without children seen
+        # outside and under passthrough -> the record kept, so that a later
+        # copy costs one look-up
+        self.seen: tuple[dict[tuple[str, str | None, str | None], HypervChild], ...] = ({}, {})
+        # (name, passthrough, content, line) of copies with children -> their
+        # record (which holds its line when it has a value)
+        self.whole: dict[tuple[str, bool, _Content, int], HypervChild] = {}
+        # (meant, passthrough, content) of unknown copies -> what they read as
+        self.reads_as: dict[tuple[str, bool, _Content], str | None] = {}
         self.last: dict[str, HypervChild] = {}  # each name's last copy
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
         self.unknown: list[UnknownChild] = []  # the first UNKNOWN_KEPT of each kind
         self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
+        # the name and attributes of unknown copies without children seen outside, under passthrough
+        self.unknown_copies: tuple[set[tuple[Any, ...] | None], ...] = (set(), set())
         self.meant: dict[str, str | None] = {}  # each unknown name -> the known one every copy reads as
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
         """Read children in turn; `nested` ones (under <stimer>) are all
         read as known, their parent's checks judge their names. The loop
-        runs once per element written, so a copy whose name and state were
-        seen costs a tag, a state, a count of its children and a look-up."""
-        known, seen, last, unknown = (
-            self.value_attribute,
-            self.seen[passthrough],
-            self.last,
-            self.unknown_seen[passthrough],
-        )
+        runs once per element written, so a copy seen costs a tag, a state
+        (and a value attribute when its name has one), a count of its
+        children and a look-up."""
+        known, seen, last = self.value_attribute, self.seen[passthrough], self.last
+        meant, unknown, copies = self.meant, self.unknown_seen[passthrough], self.unknown_copies[passthrough]
         for element in elements:
             name = element.tag
-            if not nested and name not in known:
-                if name in self.meant or (name not in unknown and len(unknown) < UNKNOWN_KEPT):  # a name kept
-                    meant = self.meant.get(name, "")  # "": not looked up yet
-                    if meant is not None:
-                        self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
-                if name not in unknown:
-                    unknown.add(name)
-                    if len(unknown) <= UNKNOWN_KEPT:
-                        self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
+            attribute = "" if nested else known.get(name)
+            if attribute is None:
+                # a name not kept, or kept and read as none, is noted once; a
+                # name read as a known one so far learns nothing from a copy
+                # written alike before, without children
+                if meant.get(name) is None:
+                    if name not in unknown:
+                        self._read_unknown(element, name, passthrough)
+                    continue
+                alike = None if len(element) else (name, *element.items())
+                if alike is None or alike not in copies:
+                    copies.add(alike)
+                    self._read_unknown(element, name, passthrough)
                 continue
-            copy = (name, element.get("state"))
+            copy = (name, element.get("state"), element.get(attribute) if attribute else None)
             found = seen.get(copy)
             if found is None or (not nested and len(element)):
-                self._read_new(element, copy, passthrough, "" if nested else known[name], nested)
+                self._read_new(element, copy, passthrough, attribute, nested)
             else:
                 last[name] = found
 
+    def _read_unknown(self, element: etree._Element, name: str, passthrough: bool) -> None:
+        unknown = self.unknown_seen[passthrough]
+        if name in self.meant or (name not in unknown and len(unknown) < UNKNOWN_KEPT):  # a name kept
+            meant = self.meant.get(name, "")  # "": not looked up yet
+            if meant is not None:
+                self.meant[name] = self._read_as(element, meant or _correction(name), passthrough)
+        if name not in unknown:
+            unknown.add(name)
+            if len(unknown) <= UNKNOWN_KEPT:
+                self.unknown.append(UnknownChild(name, passthrough, len(self.kept)))
+
     def _read_new(
-        self, element: etree._Element, copy: tuple[str, str | None], passthrough: bool, attribute: str, nested: bool
+        self,
+        element: etree._Element,
+        copy: tuple[str, str | None, str | None],
+        passthrough: bool,
+        attribute: str,
+        nested: bool,
     ) -> None:
-        """A known copy whose name and state were not seen, or that has
-        children, or a value attribute."""
+        """A known copy not seen, or that has children."""
         name = copy[0]
         if not nested and len(element):
-            record = self._whole(element, name, attribute, passthrough)
-        elif attribute:
-            valued = self.valued[passthrough]
-            key = (*copy, element.get(attribute))
-            found = valued.get(key)
-            if found is not None:
-                self.last[name] = found
+            content = _content(element, attribute)
+            line = element.sourceline or 0 if content[1] is not None else 0
+            key = (name, passthrough, content, line)
+            record = self.whole.get(key)
+            if record is None:
+                record = self.whole[key] = self._whole(element, name, attribute, passthrough)
+            elif self.last.get(name) is record:
                 return
-            record = valued[key] = _hyperv_child(element, name, self.source, attribute, passthrough, ())
         else:
             record = self.seen[passthrough][copy] = _hyperv_child(
                 element, name, self.source, attribute, passthrough, ()
@@ -297,11 +331,17 @@ class _Copies:
         as <stimer>, only those)."""
         if meant is None:
             return None
+        attribute = self.value_attribute[meant]
+        key = (meant, passthrough, _content(element, attribute))
+        if key not in self.reads_as:
+            self.reads_as[key] = self._reads_as(element, meant, attribute, passthrough)
+        return self.reads_as[key]
+
+    def _reads_as(self, element: etree._Element, meant: str, attribute: str, passthrough: bool) -> str | None:
         by_libvirt = load_catalog().by_libvirt()
         nested = {key.partition(".")[2] for key in by_libvirt if key.startswith(meant + ".")}
         if nested and any(child.tag not in nested for child in element.iterchildren(etree.Element)):
             return None
-        attribute = self.value_attribute[meant]
         try:
             record = self._whole(element, meant, attribute, passthrough)
         except Refusal:

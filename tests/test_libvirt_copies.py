@@ -1,0 +1,109 @@
+"""<hyperv> children written many times are read once per kind of copy
+(formats.libvirt._Copies): a copy seen, a copy with children like the
+previous one of its name, an unknown copy written alike or read before.
+Whatever the copies, the domain reads as every copy read alone, in turn:
+the same settings, the same unknown children and what they mean, the same
+refusal."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hvtune.documents.libvirt import HypervChild, LibvirtDomain, hyperv_settings
+from hvtune.errors import Refusal
+from hvtune.formats.libvirt import parse_text
+
+from support.domains import domain
+
+# Copies of a few names, each written in several ways: known ones with and
+# without a value or children, misspelt ones (read as the name they mean
+# while every copy can be), unknown ones.
+FAMILIES = (
+    ("<relaxed state='on'/>", "<relaxed state='off'/>"),
+    (
+        "<spinlocks state='on' retries='8191'/>",
+        "<spinlocks state='on' retries='4096'/>",
+        "<spinlocks state='off' retries='4096'/>",
+        "<spinlocks state='on'/>",
+    ),
+    ("<vendor_id state='on' value='KVMKVMKVM'/>", "<vendor_id state='on' value='Hv'/>", "<vendor_id state='off'/>"),
+    (
+        "<stimer state='on'/>",
+        "<stimer state='on'><direct state='on'/></stimer>",
+        "<stimer state='on'><direct state='off'/></stimer>",
+        "<stimer state='off'><direct state='on'/></stimer>",
+    ),
+    ("<tlbflush state='on'><direct state='on'/><extended state='off'/></tlbflush>", "<tlbflush state='off'/>"),
+    ("<relaxd state='on'/>", "<relaxd state='on' x='1'/>", "<relaxd state='sometimes'/>"),
+    ("<stimr state='on'><direct state='on'/></stimr>", "<stimr state='on'><relaxed state='on'/></stimr>"),
+    ("<spinlock state='on' retries='8191'/>", "<spinlock state='on' retries='many'/>"),
+    ("<x1 state='on'/>", "<x1 state='on'><x2/></x1>"),
+)
+INVALID = ("<relaxed state='maybe'/>", "<stimer state='on'><direct state='yes'/></stimer>", "<vapic/>")
+
+
+def _read(children: list[str], mode: str) -> LibvirtDomain | Refusal:
+    xml = domain(f"<hyperv{mode}>" + "\n".join(children) + "</hyperv>")
+    try:
+        reading = parse_text(xml, source="domain.xml")
+    except Refusal as refused:
+        return refused
+    found = reading.document_of(LibvirtDomain)
+    assert found is not None
+    return found
+
+
+def _without_line(record: HypervChild) -> HypervChild:
+    return record._replace(line=0)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    families=st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=3),
+    picks=st.lists(st.integers(0, 11), max_size=60),
+    invalid=st.lists(st.sampled_from(INVALID), max_size=1),
+    where=st.integers(0, 60),
+    mode=st.sampled_from(["", " mode='passthrough'"]),
+)
+def test_copies_read_as_every_copy_alone(
+    families: list[tuple[str, ...]], picks: list[int], invalid: list[str], where: int, mode: str
+) -> None:
+    """The copies of a few names, each written many times, in any order."""
+    kinds = [copy for family in families for copy in family]
+    children = [kinds[pick % len(kinds)] for pick in picks]
+    children[where:where] = invalid
+    whole = _read(children, mode)
+    alone = [_read([child], mode) for child in children]
+    refusals = [read for read in alone if isinstance(read, Refusal)]
+    if refusals:
+        assert isinstance(whole, Refusal) and whole.problem == refusals[0].problem
+        return
+    assert isinstance(whole, LibvirtDomain)
+    singles = [read for read in alone if isinstance(read, LibvirtDomain)]
+    records = [record for read in singles for record in read.hyperv]
+    for nested_of_off in (False, True):
+        assert hyperv_settings(whole.hyperv, nested_of_off=nested_of_off) == hyperv_settings(
+            records, nested_of_off=nested_of_off
+        )
+    assert {_without_line(record) for record in whole.hyperv} <= {_without_line(record) for record in records}
+    # each unknown name, in the order first written, with the known name
+    # it means when every copy alone reads as that one
+    names = list(dict.fromkeys(unknown.name for read in singles for unknown in read.unknown))
+    meant = {
+        name: {unknown.meant for read in singles for unknown in read.unknown if unknown.name == name} for name in names
+    }
+    assert [(unknown.name, unknown.meant) for unknown in whole.unknown] == [
+        (name, next(iter(meant[name])) if len(meant[name]) == 1 else None) for name in names
+    ]
+
+
+def test_thousands_of_copies_keep_a_few_records() -> None:
+    """Copies with children like the previous one of their name are one
+    record; unknown copies are one name."""
+    children = ["<stimer state='on'><direct state='on'/></stimer>", "<relaxd state='on'/>"] * 2000
+    whole = _read([*children, "<stimer state='on'><direct state='off'/></stimer>"], "")
+    assert isinstance(whole, LibvirtDomain)
+    assert [record.name for record in whole.hyperv] == ["stimer", "stimer"]
+    assert [(unknown.name, unknown.meant) for unknown in whole.unknown] == [("relaxd", "relaxed")]
+    assert hyperv_settings(whole.hyperv).nested == {"stimer.direct": "off"}
