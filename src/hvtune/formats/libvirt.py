@@ -49,6 +49,7 @@ from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
+from hvtune.formats.siblings import children_to_read
 from hvtune.formats.xmlsafe import parse_xml
 from hvtune.forms.libvirt import LibvirtForm, value_attribute
 from hvtune.valuetypes import VALUE_TYPES, Value
@@ -126,19 +127,34 @@ def _hyperv_child(
     return HypervChild(name, state, value, children, line, passthrough)
 
 
+_TimerKey = tuple[str, str | None, str | None, int | None]
+
+
+def _timer(element: etree._Element, source: str) -> _TimerKey | None:
+    """A timer as it reaches -cpu (the frequency only of tsc's, the one
+    passed on), or None for one that does not; its frequency is checked
+    whatever the timer, as libvirt does."""
+    frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
+    name = element.get("name") or ""
+    if name not in _CPU_TIMERS:
+        return None
+    return name, element.get("present"), element.get("tickpolicy"), frequency if name == "tsc" else None
+
+
 def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
-    """The timers of every <clock> that reach -cpu (the frequency only of
-    tsc's, the one passed on), a run of equal ones as one; every timer's
-    frequency is checked, as libvirt does."""
-    timers: list[tuple[str, str | None, str | None, int | None]] = []
+    """The timers of every <clock> that reach -cpu, a run of equal ones as
+    one. A timer written with the same attributes as one before reads as
+    that one did, without reading it again."""
+    timers: list[_TimerKey] = []
     repeats: list[int] = []
+    read: dict[tuple[tuple[str, str], ...], _TimerKey | None] = {}
     for element in _TIMERS(root):
-        frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
-        name = element.get("name") or ""
-        if name not in _CPU_TIMERS:
+        attributes = tuple(element.items())
+        timer = read.get(attributes, _TIMER_UNREAD)
+        if timer is _TIMER_UNREAD:
+            timer = read[attributes] = _timer(element, source)
+        if timer is None:
             continue
-        frequency = frequency if name == "tsc" else None
-        timer = (name, element.get("present"), element.get("tickpolicy"), frequency)
         if timers and timers[-1] == timer:
             repeats[-1] += 1
         else:
@@ -217,7 +233,10 @@ class _Copies:
     the first time its name, state and value attribute are seen: a later
     equal one meets the same checks, so it only matters when it is the last
     of its name, and then it is kept again at the end (libvirt keeps the
-    last state and value of a name). A copy with children is kept unless
+    last state and value of a name; of a name whose last copy is off, the
+    value kept may then be an earlier copy's than the last that is on,
+    which nothing reads: libvirt passes on no value of a name that is off).
+    A copy with children is kept unless
     the previous copy of its name read the same (libvirt keeps what the
     nested children of each copy that is on say; the same copy again says
     nothing new). An unknown child is noted once, by name: libvirt refuses
@@ -320,7 +339,7 @@ class _Copies:
     def _whole(self, element: etree._Element, name: str, attribute: str, passthrough: bool) -> HypervChild:
         """A child read under `name` with its own children."""
         children = _Copies(self.source, {})
-        children.read(element.iterchildren(etree.Element), False, True)
+        children.read(children_to_read(element), False, True)
         return _hyperv_child(element, name, self.source, attribute, passthrough, children.records())
 
     def _read_as(self, element: etree._Element, meant: str | None, passthrough: bool) -> str | None:
@@ -372,12 +391,15 @@ _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
+_HYPERV_COUNT = etree.XPath("count(features/hyperv)")
+_FEW_HYPERV = 16
 _HYPERV_CHILDREN = etree.XPath("features/hyperv/*")
 _TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
+_TIMER_UNREAD: Any = object()
 
 
 def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
@@ -405,14 +427,16 @@ def _value_attributes() -> Mapping[str, str]:
 
 def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
-    every <hyperv>, in turn (all in one pick when none is in passthrough
-    mode: thousands of <hyperv> elements cost one visit each)."""
+    every <hyperv>, in turn: those of a few <hyperv> each as siblings
+    (thousands of copies cost about what they are long), those of many
+    <hyperv> in one pick when none is in passthrough mode (thousands of
+    <hyperv> elements cost one visit each)."""
     copies = _Copies(source, _value_attributes())
-    if "passthrough" not in _HYPERV_MODES(root):
+    if _HYPERV_COUNT(root) > _FEW_HYPERV and "passthrough" not in _HYPERV_MODES(root):
         copies.read(_HYPERV_CHILDREN(root), False, False)
     else:
         for hyperv in _HYPERVS(root):
-            copies.read(hyperv.iterchildren(etree.Element), hyperv.get("mode") == "passthrough", False)
+            copies.read(children_to_read(hyperv), hyperv.get("mode") == "passthrough", False)
     last = _last_hyperv(root)
     return (last.get("mode") or "custom") if last is not None else None, copies
 
@@ -424,7 +448,7 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     top = _first_children(root, "name", "metadata", "cpu")
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)
-    kvm = tuple({hint.tag: hint.get("state") or "" for hint in each.iterchildren(etree.Element)} for each in _KVM(root))
+    kvm = tuple({hint.tag: hint.get("state") or "" for hint in children_to_read(each)} for each in _KVM(root))
     apic = _last_feature(root, "apic")
     timers = _timers(root, source)
     panics: list[etree._Element] = _HYPERV_PANICS(root)

@@ -1,0 +1,113 @@
+"""Children written alike, read once (formats.siblings): which children are
+given, and a domain read through them reads exactly as one whose every
+child is read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from hvtune.documents.libvirt import LibvirtDomain
+from hvtune.errors import Refusal
+from hvtune.formats import libvirt
+from hvtune.formats.siblings import MANY, children_to_read
+from hvtune.formats.xmlsafe import parse_xml
+
+from support.domains import domain
+
+
+def _parent(children: Iterable[str]) -> etree._Element:
+    return parse_xml(f"<p>{''.join(children)}</p>", source="p.xml")
+
+
+def _given(parent: etree._Element) -> list[int]:
+    everyone = list(parent)
+    return [everyone.index(child) for child in children_to_read(parent)]
+
+
+def test_the_first_and_the_last_of_each_spelling_in_order() -> None:
+    kinds = ["<a state='on'/>", "<b/>", "<a state='off'/>"]
+    parent = _parent(kinds[i % 3] for i in range(300))
+    assert _given(parent) == [0, 1, 2, 297, 298, 299]
+
+
+def test_a_spelling_is_libxml2s() -> None:
+    """Quotes, spaces and character references do not make a copy
+    different; attribute order does."""
+    written = ["<a x='1' y='2'/>", '<a  x="1" y="&#50;" />', "<a y='2' x='1'/>"]
+    parent = _parent([*[written[0], written[1]] * 150, written[2]])
+    assert _given(parent) == [0, 299, 300]
+
+
+def test_elements_it_does_not_look_into() -> None:
+    few = _parent(["<a/>"] * (MANY - 1))
+    nested = _parent([*["<a/>"] * MANY, "<b><c/></b>"])
+    text = _parent([*["<a/>"] * MANY, "<b>text</b>"])
+    distinct = _parent(f"<a n='{i}'/>" for i in range(MANY))
+    for parent in (few, nested, text, distinct):
+        assert _given(parent) == list(range(len(parent)))
+
+
+def test_copies_first_and_last_written_far_from_the_ends() -> None:
+    """Each one is found in one walk over the children, not one walk
+    each."""
+    middle = [f"<m n='{i}'/>" for i in range(200)]
+    parent = _parent(["<a/>"] * 1000 + middle + middle + ["<a/>"] * 1000)
+    assert _given(parent) == [0, *range(1000, 1200), *range(1200, 1400), 2399]
+
+
+FAMILIES = (
+    ("<relaxed state='on'/>", "<relaxed state='off'/>", "<relaxed state='on' n='1'/>"),
+    ("<spinlocks state='on' retries='8191'/>", "<spinlocks state='on' retries='4096'/>", "<spinlocks state='off'/>"),
+    ("<vendor_id state='on' value='KVMKVMKVM'/>", "<vendor_id state='on' value='Hv'/>"),
+    ("<relaxd state='on'/>", "<relaxd state='never'/>"),
+    ("<x1 state='on'/>", "<x2/>"),
+    ("<vapic state='maybe'/>",),
+)
+NESTED = ("<direct state='on'/>", "<direct state='off'/>", "<extended state='on'/>")
+HINTS = ("<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>")
+
+
+def _copies(draw: st.DrawFn, kinds: list[str]) -> str:
+    """At least MANY children: a run of picks written again and again, a
+    few other children anywhere, text between some."""
+    picks = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=40))
+    children = picks * (MANY // len(picks) + draw(st.integers(1, 3)))
+    for _ in range(draw(st.integers(0, 3))):
+        children.insert(draw(st.integers(0, len(children))), draw(st.sampled_from([*kinds, "<x9 state='on'/>"])))
+    between = draw(st.sampled_from(["", "\n  ", "t"]))
+    return between.join(children)
+
+
+@st.composite
+def _domains(draw: st.DrawFn) -> str:
+    families = draw(st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=3))
+    hyperv = _copies(draw, [copy for family in families for copy in family])
+    stimer = _copies(draw, list(NESTED)) if draw(st.booleans()) else ""
+    kvm = f"<kvm>{_copies(draw, list(HINTS))}</kvm>" if draw(st.booleans()) else ""
+    mode = draw(st.sampled_from(["", " mode='passthrough'"]))
+    return domain(f"<hyperv{mode}>{hyperv}<stimer state='on'>{stimer}</stimer></hyperv>{kvm}")
+
+
+def _read(xml: str) -> LibvirtDomain | str:
+    try:
+        reading = libvirt.parse_text(xml, source="domain.xml")
+    except Refusal as refused:
+        return str(refused)
+    found = reading.document_of(LibvirtDomain)
+    assert found is not None
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(xml=_domains())
+def test_a_domain_reads_as_when_every_child_is_read(xml: str) -> None:
+    through = _read(xml)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(libvirt, "children_to_read", lambda parent: parent.iterchildren(etree.Element))
+        every = _read(xml)
+    assert through == every
