@@ -10,11 +10,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvtune.documents.libvirt import HypervChild, HypervSettings, LibvirtDomain, hyperv_settings
+from hvtune.documents.libvirt import HypervChild, LibvirtDomain, hyperv_settings
 from hvtune.errors import Refusal
 from hvtune.formats.libvirt import parse_text
 
 from support.domains import domain
+from support.settings import passed_on
 
 # Copies of a few names, each written in several ways: known ones with and
 # without a value or children, misspelt ones (read as the name they mean
@@ -54,13 +55,6 @@ def _read(children: list[str], mode: str) -> LibvirtDomain | Refusal:
     return found
 
 
-def _meaning(settings: HypervSettings) -> HypervSettings:
-    """What libvirt passes on: a value only of a name that ends on (a copy
-    that is off keeps the value an earlier one set, unused)."""
-    values = {name: value for name, value in settings.values.items() if settings.states[name] == "on"}
-    return settings._replace(values=values)
-
-
 def _without_line(record: HypervChild) -> HypervChild:
     return record._replace(line=0)
 
@@ -89,10 +83,7 @@ def test_copies_read_as_every_copy_alone(
     assert isinstance(whole, LibvirtDomain)
     singles = [read for read in alone if isinstance(read, LibvirtDomain)]
     records = [record for read in singles for record in read.hyperv]
-    for nested_of_off in (False, True):
-        assert _meaning(hyperv_settings(whole.hyperv, nested_of_off=nested_of_off)) == _meaning(
-            hyperv_settings(records, nested_of_off=nested_of_off)
-        )
+    assert passed_on(whole.hyperv) == passed_on(records)
     assert {_without_line(record) for record in whole.hyperv} <= {_without_line(record) for record in records}
     # each unknown name, in the order first written, with the known name
     # it means when every copy alone reads as that one

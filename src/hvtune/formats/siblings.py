@@ -12,13 +12,15 @@ Looking at a child in Python costs more than libxml2's parse of it, so
 children written alike are found without a Python object for each: libxml2
 writes the element out (every child then has one canonical spelling: the
 same name, attributes in the same order, the same values) and equal spellings
-are counted in bulk. Only elements whose children are all empty (one tag
-each, such as ``<relaxed state='on'/>``) are looked at so; the children of any
-other element, and of one with few children or few repeats, are all read.
+are counted in bulk. Only elements whose children are empty or hold empty
+elements (``<relaxed state='on'/>``, ``<stimer state='on'><direct
+state='on'/></stimer>``) are looked at so; the children of any other
+element, and of one with few children or few repeats, are all read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from lxml import etree
@@ -33,6 +35,28 @@ _SAMPLE = 32
 _WALKS = 4
 
 
+# A child as libxml2 writes it, with the text after it: empty, or holding
+# text and empty elements only (<stimer state="on"><direct state="on"/></stimer>).
+_CHILD = re.compile(rb"<[^<>]*/>[^<]*|<[^<>]*>[^<]*(?:<[^<>/]*/>[^<]*)*</[^<>]*>[^<]*")
+
+
+def _spellings(written: bytes, count: int) -> list[bytes] | None:
+    """How each of the `count` children of the element `written` is
+    written, in order; None when a child holds more than text and empty
+    elements, or when there is a comment, CDATA or processing instruction
+    (a parse that kept them)."""
+    if b"<!" in written or b"<?" in written or written.endswith(b"/>"):
+        return None
+    pieces = written.split(b"<")  # b"", its start tag, a piece per tag, its end tag
+    if len(pieces) == count + 3:  # a tag each: every child is empty
+        return pieces[2:-1]
+    start, end = written.index(b">") + 1, written.rindex(b"</")
+    children: list[bytes] = _CHILD.findall(written, start, end)
+    # the children found cover the text between the tags of the element, so
+    # that each one found is a child
+    return children if len(children) == count and sum(map(len, children)) == end - start else None
+
+
 def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     """The element children of `parent` in document order, except that of
     empty children written alike only the first and the last are given."""
@@ -40,14 +64,9 @@ def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     count = len(parent)
     if count < MANY or len({(child.tag, *child.items()) for child in parent[:_SAMPLE]}) == _SAMPLE:
         return every
-    written = etree.tostring(parent, with_tail=False)
-    # b"", the start tag of parent, one tag per child when every child is
-    # empty, the end tag of parent; no comment, CDATA or processing
-    # instruction among them (a parse that kept them)
-    pieces = written.split(b"<")
-    if len(pieces) != count + 3 or b"<!" in written or b"<?" in written:
+    children = _spellings(etree.tostring(parent, with_tail=False), count)
+    if children is None:
         return every
-    children = pieces[2:-1]
     last = dict(zip(children, range(count), strict=True))  # each spelling -> where it is last, in order first written
     wanted = set(last.values())
     for index, child in enumerate(children):
