@@ -34,6 +34,8 @@ FAMILIES = (
         "<stimer state='on'><direct state='on'/></stimer>",
         "<stimer state='on'><direct state='off'/></stimer>",
         "<stimer state='off'><direct state='on'/></stimer>",
+        "<stimer state='on'>" + "<direct state='on'/>" * 20 + "</stimer>",
+        "<stimer state='on'>" + "<direct state='on'/>" * 19 + "<direct state='off'/></stimer>",
     ),
     ("<tlbflush state='on'><direct state='on'/><extended state='off'/></tlbflush>", "<tlbflush state='off'/>"),
     ("<relaxd state='on'/>", "<relaxd state='on' x='1'/>", "<relaxd state='sometimes'/>"),
@@ -59,9 +61,9 @@ def _without_line(record: HypervChild) -> HypervChild:
     return record._replace(line=0)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
-    families=st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=3),
+    families=st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=2),
     picks=st.lists(st.integers(0, 11), max_size=60),
     invalid=st.lists(st.sampled_from(INVALID), max_size=1),
     where=st.integers(0, 60),

@@ -216,13 +216,18 @@ def _correction(name: str) -> str | None:
 
 
 # What reading a copy depends on: its state, its value attribute, and its
-# children's names and states.
-_Content = tuple[str | None, str | None, tuple[tuple[str, str | None], ...]]
+# children's names and states; of a copy with many children, how libxml2
+# writes it out (as exact, and cheaper than a look at each child).
+_Content = tuple[str | None, str | None, tuple[tuple[str, str | None], ...]] | bytes
+_FEW_CHILDREN = 16
 
 
 def _content(element: etree._Element, attribute: str) -> _Content:
     """(Every child counts here, even a comment: a finer content only reads
     copies alike less often.)"""
+    if len(element) > _FEW_CHILDREN:
+        written: bytes = etree.tostring(element, with_tail=False)
+        return written
     children = tuple([(child.tag, child.get("state")) for child in element])
     return element.get("state"), element.get(attribute) if attribute else None, children
 
@@ -322,7 +327,7 @@ class _Copies:
         name = copy[0]
         if not nested and len(element):
             content = _content(element, attribute)
-            line = element.sourceline or 0 if content[1] is not None else 0
+            line = element.sourceline or 0 if copy[2] is not None else 0
             key = (name, passthrough, content, line)
             record = self.whole.get(key)
             if record is None:
