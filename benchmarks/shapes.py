@@ -108,6 +108,9 @@ SHAPES: dict[str, Callable[[int], str]] = {
         "<hyperv><stimer state='on'>" + "<direct state='on'/>" * n + "</stimer><relaxed state='on'/></hyperv>"
     ),
     "hyperv elements": lambda n: domain("<hyperv><relaxed state='on'/></hyperv>" * n + f"<hyperv>{_HYPERV}</hyperv>"),
+    "hyperv elements distinct": lambda n: domain(
+        "".join(f"<hyperv><relaxed state='on' n='{i}'/></hyperv>" for i in range(n)) + f"<hyperv>{_HYPERV}</hyperv>"
+    ),
     "features elements": lambda n: domain(f"<hyperv>{_HYPERV}</hyperv></features><features><apic/>" * n),
     "kvm hints": lambda n: domain(f"<hyperv>{_HYPERV}</hyperv><kvm>" + "<hidden state='on'/>" * n + "</kvm>"),
     "timers": lambda n: domain(

@@ -86,6 +86,7 @@ FAMILIES = (
     ("<tlbflush state='on'><direct state='on'/>text<extended state='on'/></tlbflush>",),
 )
 NESTED = ("<direct state='on'/>", "<direct state='off'/>", "<extended state='on'/>")
+MODES = ("", " mode='passthrough'")
 HINTS = ("<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>")
 
 
@@ -106,8 +107,22 @@ def _domains(draw: st.DrawFn) -> str:
     hyperv = _copies(draw, [copy for family in families for copy in family])
     stimer = _copies(draw, list(NESTED)) if draw(st.booleans()) else ""
     kvm = f"<kvm>{_copies(draw, list(HINTS))}</kvm>" if draw(st.booleans()) else ""
-    mode = draw(st.sampled_from(["", " mode='passthrough'"]))
+    mode = draw(st.sampled_from(MODES))
     return domain(f"<hyperv{mode}>{hyperv}<stimer state='on'>{stimer}</stimer></hyperv>{kvm}")
+
+
+@st.composite
+def _many_hypervs(draw: st.DrawFn) -> str:
+    """Hundreds of <hyperv> elements (and other <features> children) in
+    one <features>, a few kinds written again and again."""
+    kinds = [copy for family in draw(st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=2)) for copy in family]
+    hypervs = [
+        f"<hyperv{draw(st.sampled_from(MODES))}>"
+        + "".join(draw(st.lists(st.sampled_from(kinds), max_size=3)))
+        + "</hyperv>"
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    return domain(_copies(draw, [*hypervs, "<apic/>", "<kvm><hidden state='on'/></kvm>", "<pmu state='off'/>"]))
 
 
 def _read(xml: str) -> Reading[LibvirtDomain] | str:
@@ -127,7 +142,7 @@ def _findings(reading: Reading[LibvirtDomain]) -> set[tuple[str, str]]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(xml=_domains())
+@given(xml=_domains() | _many_hypervs())
 def test_a_domain_reads_as_when_every_child_is_read(xml: str) -> None:
     through = _read(xml)
     with pytest.MonkeyPatch.context() as patch:

@@ -396,21 +396,35 @@ _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
 _HYPERVS = etree.XPath("features/hyperv")
-_HYPERV_COUNT = etree.XPath("count(features/hyperv)")
-_FEW_HYPERV = 16
 _HYPERV_CHILDREN = etree.XPath("features/hyperv/*")
 _TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
+# Whether there are many <features> (or <hyperv> elements), asked without
+# counting them all: libxml2 stops at the 17th.
+_MANY_FEATURES = etree.XPath("boolean(features[17])")
+_MANY_HYPERV = etree.XPath("boolean(features[17]/hyperv or features/hyperv[17])")
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
 _TIMER_UNREAD: Any = object()
 
 
-def _last_feature(root: etree._Element, tag: str) -> etree._Element | None:
-    """The last <tag> of every <features>."""
-    found: list[etree._Element] = _LAST_FEATURE[tag](root)
-    return found[0] if found else None
+def _last_features(root: etree._Element) -> dict[str, etree._Element]:
+    """The last <apic>, <pvspinlock> and <pmu> of every <features> (those
+    there are): of a few <features>, each found walking from the end, which
+    libxml2 does without an object for each child passed over; of many,
+    picked by XPath."""
+    if _MANY_FEATURES(root):
+        return {tag: found[0] for tag, pick in _LAST_FEATURE.items() if (found := pick(root))}
+    last: dict[str, etree._Element] = {}
+    for features in root.iterchildren("features", reversed=True):
+        for tag in _LAST_FEATURE.keys() - last.keys():
+            found = next(features.iterchildren(tag, reversed=True), None)
+            if found is not None:
+                last[tag] = found
+        if len(last) == len(_LAST_FEATURE):
+            break
+    return last
 
 
 def _last_hyperv(root: etree._Element) -> etree._Element | None:
@@ -432,18 +446,28 @@ def _value_attributes() -> Mapping[str, str]:
 
 def _hyperv(root: etree._Element, source: str) -> tuple[str | None, _Copies]:
     """The mode libvirt takes (the last <hyperv>'s) and the children of
-    every <hyperv>, in turn: those of a few <hyperv> each as siblings
-    (thousands of copies cost about what they are long), those of many
-    <hyperv> in one pick when none is in passthrough mode (thousands of
-    <hyperv> elements cost one visit each)."""
+    every <hyperv>, in turn."""
     copies = _Copies(source, _value_attributes())
-    if _HYPERV_COUNT(root) > _FEW_HYPERV and "passthrough" not in _HYPERV_MODES(root):
+    hypervs = _hypervs_to_read(root)
+    if hypervs is None:
         copies.read(_HYPERV_CHILDREN(root), False, False)
     else:
-        for hyperv in _HYPERVS(root):
+        for hyperv in hypervs:
             copies.read(children_to_read(hyperv), hyperv.get("mode") == "passthrough", False)
     last = _last_hyperv(root)
     return (last.get("mode") or "custom") if last is not None else None, copies
+
+
+def _hypervs_to_read(root: etree._Element) -> Sequence[etree._Element] | None:
+    """The <hyperv> elements whose children are read in turn, each as
+    siblings (thousands of copies cost about what they are long): every
+    <hyperv>, unless there are many and none is in passthrough mode (None:
+    then their children are picked at once, without an object for each
+    <hyperv>)."""
+    if _MANY_HYPERV(root) and "passthrough" not in _HYPERV_MODES(root):
+        return None
+    found: list[etree._Element] = _HYPERVS(root)
+    return found
 
 
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
@@ -454,7 +478,8 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)
     kvm = tuple({hint.tag: hint.get("state") or "" for hint in children_to_read(each)} for each in _KVM(root))
-    apic = _last_feature(root, "apic")
+    last = _last_features(root)
+    apic = last.get("apic")
     timers = _timers(root, source)
     panics: list[etree._Element] = _HYPERV_PANICS(root)
     os_type = _first_grandchild(root, "os", "type")  # the first, as libvirt's ./os/type[1]
@@ -470,8 +495,8 @@ def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
         hyperv_panic_has_address=any(panic.find("address") is not None for panic in panics),
         kvm=kvm,
         apic_eoi=apic.get("eoi") if apic is not None else None,
-        pvspinlock=_feature_state(_last_feature(root, "pvspinlock")),
-        pmu=_feature_state(_last_feature(root, "pmu")),
+        pvspinlock=_feature_state(last.get("pvspinlock")),
+        pmu=_feature_state(last.get("pmu")),
         cpu=cpu,
         os_id=_os_id(top.get("metadata")),
         emulator=_text(_first_grandchild(root, "devices", "emulator")),
