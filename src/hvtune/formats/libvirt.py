@@ -127,34 +127,19 @@ def _hyperv_child(
     return HypervChild(name, state, value, children, line, passthrough)
 
 
-_TimerKey = tuple[str, str | None, str | None, int | None]
-
-
-def _timer(element: etree._Element, source: str) -> _TimerKey | None:
-    """A timer as it reaches -cpu (the frequency only of tsc's, the one
-    passed on), or None for one that does not; its frequency is checked
-    whatever the timer, as libvirt does."""
-    frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
-    name = element.get("name") or ""
-    if name not in _CPU_TIMERS:
-        return None
-    return name, element.get("present"), element.get("tickpolicy"), frequency if name == "tsc" else None
-
-
 def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
-    """The timers of every <clock> that reach -cpu, a run of equal ones as
-    one. A timer written with the same attributes as one before reads as
-    that one did, without reading it again."""
-    timers: list[_TimerKey] = []
+    """The timers of every <clock> that reach -cpu (the frequency only of
+    tsc's, the one passed on), a run of equal ones as one; every timer's
+    frequency is checked, as libvirt does."""
+    timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    read: dict[tuple[tuple[str, str], ...], _TimerKey | None] = {}
     for element in _TIMERS(root):
-        attributes = tuple(element.items())
-        timer = read.get(attributes, _TIMER_UNREAD)
-        if timer is _TIMER_UNREAD:
-            timer = read[attributes] = _timer(element, source)
-        if timer is None:
+        frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
+        name = element.get("name") or ""
+        if name not in _CPU_TIMERS:
             continue
+        frequency = frequency if name == "tsc" else None
+        timer = (name, element.get("present"), element.get("tickpolicy"), frequency)
         if timers and timers[-1] == timer:
             repeats[-1] += 1
         else:
@@ -270,7 +255,7 @@ class _Copies:
         self.unknown: list[UnknownChild] = []  # the first UNKNOWN_KEPT of each kind
         self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
         # the name and attributes of unknown copies without children seen outside, under passthrough
-        self.unknown_copies: tuple[set[tuple[Any, ...] | None], ...] = (set(), set())
+        self.unknown_copies: tuple[set[tuple[str, str | None, str | None] | None], ...] = (set(), set())
         self.meant: dict[str, str | None] = {}  # each unknown name -> the known one every copy reads as
 
     def read(self, elements: Iterable[etree._Element], passthrough: bool, nested: bool) -> None:
@@ -288,11 +273,12 @@ class _Copies:
                 # a name not kept, or kept and read as none, is noted once; a
                 # name read as a known one so far learns nothing from a copy
                 # written alike before, without children
-                if meant.get(name) is None:
+                reads_as = meant.get(name)
+                if reads_as is None:
                     if name not in unknown:
                         self._read_unknown(element, name, passthrough)
                     continue
-                alike = None if len(element) else (name, *element.items())
+                alike = None if len(element) else self._alike(element, name, reads_as)
                 if alike is None or alike not in copies:
                     copies.add(alike)
                     self._read_unknown(element, name, passthrough)
@@ -303,6 +289,13 @@ class _Copies:
                 self._read_new(element, copy, passthrough, attribute, nested)
             else:
                 last[name] = found
+
+    def _alike(self, element: etree._Element, name: str, meant: str) -> tuple[str, str | None, str | None]:
+        """What an unknown copy without children, of a name read as the
+        known one `meant` so far, is read as that one by: its state and the
+        value attribute of the known one."""
+        attribute = self.value_attribute[meant]
+        return name, element.get("state"), element.get(attribute) if attribute else None
 
     def _read_unknown(self, element: etree._Element, name: str, passthrough: bool) -> None:
         unknown = self.unknown_seen[passthrough]
@@ -406,7 +399,6 @@ _MANY_FEATURES = etree.XPath("boolean(features[17])")
 _MANY_HYPERV = etree.XPath("boolean(features[17]/hyperv or features/hyperv[17])")
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
-_TIMER_UNREAD: Any = object()
 
 
 def _last_features(root: etree._Element) -> dict[str, etree._Element]:

@@ -30,7 +30,7 @@ from lxml import etree
 MANY = 256
 # How many children are looked at first for a repeat: children that are all
 # different are all read, without writing their element out.
-_SAMPLE = 32
+_SAMPLE = 16
 # How many walks over the children finding the ones given may cost.
 _WALKS = 4
 
@@ -62,7 +62,7 @@ def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     empty children written alike only the first and the last are given."""
     every: Iterable[etree._Element] = parent.iterchildren(etree.Element)
     count = len(parent)
-    if count < MANY or len({(child.tag, *child.items()) for child in parent[:_SAMPLE]}) == _SAMPLE:
+    if count < MANY or len({etree.tostring(child, with_tail=False) for child in parent[:_SAMPLE]}) == _SAMPLE:
         return every
     children = _spellings(etree.tostring(parent, with_tail=False), count)
     if children is None:
