@@ -59,7 +59,8 @@ def _spellings(written: bytes, count: int) -> list[bytes] | None:
 
 def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     """The element children of `parent` in document order, except that of
-    empty children written alike only the first and the last are given."""
+    children written alike (empty, or holding text and empty elements) only
+    the first and the last are given."""
     every: Iterable[etree._Element] = parent.iterchildren(etree.Element)
     count = len(parent)
     if count < MANY or len({etree.tostring(child, with_tail=False) for child in parent[:_SAMPLE]}) == _SAMPLE:
