@@ -226,16 +226,16 @@ class _Copies:
     last state and value of a name; of a name whose last copy is off, the
     value kept may then be an earlier copy's than the last that is on,
     which nothing reads: libvirt passes on no value of a name that is off).
-    A copy with children is kept unless
-    the previous copy of its name read the same (libvirt keeps what the
-    nested children of each copy that is on say; the same copy again says
-    nothing new). An unknown child is noted once, by name: libvirt refuses
-    it by its name (and only the first few names are kept, with how many
-    there are), with the known name it surely means while each copy reads
-    as that one (so that renaming every copy leaves a domain hvtune and
-    libvirt read). What a copy reads as depends only on its content
-    (_content), so copies written alike are read once: a <hyperv> written
-    with thousands of repeats, of any kind, is cheap to read and judge."""
+    A copy with children is kept unless the previous copy of its name read
+    the same (libvirt keeps what the nested children of each copy that is
+    on say; the same copy again says nothing new). An unknown child is
+    noted once, by name: libvirt refuses it by its name (and only the first
+    few names are kept, with how many there are), with the known name it
+    surely means while each copy reads as that one (so that renaming every
+    copy leaves a domain hvtune and libvirt read). What a copy reads as
+    depends only on its content (_content), so copies written alike are
+    read once: a <hyperv> written with thousands of repeats, of any kind,
+    is cheap to read and judge."""
 
     def __init__(self, source: str, value_attribute: Mapping[str, str]):
         self.source = source
@@ -254,7 +254,7 @@ class _Copies:
         self.tail: dict[str, HypervChild] = {}  # each name's last copy kept
         self.unknown: list[UnknownChild] = []  # the first UNKNOWN_KEPT of each kind
         self.unknown_seen: tuple[set[str], set[str]] = (set(), set())  # names seen outside, under passthrough
-        # the name and attributes of unknown copies without children seen outside, under passthrough
+        # unknown copies without children seen outside, under passthrough (_alike)
         self.unknown_copies: tuple[set[tuple[str, str | None, str | None] | None], ...] = (set(), set())
         self.meant: dict[str, str | None] = {}  # each unknown name -> the known one every copy reads as
 
