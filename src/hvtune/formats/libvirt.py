@@ -401,31 +401,35 @@ _MANY_HYPERV = etree.XPath("boolean(features[17]/hyperv or features/hyperv[17])"
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
 
 
-def _last_features(root: etree._Element) -> dict[str, etree._Element]:
-    """The last <apic>, <pvspinlock> and <pmu> of every <features> (those
-    there are): of a few <features>, each found walking from the end, which
-    libxml2 does without an object for each child passed over; of many,
-    picked by XPath."""
-    if _MANY_FEATURES(root):
-        return {tag: found[0] for tag, pick in _LAST_FEATURE.items() if (found := pick(root))}
+def _last_children(root: etree._Element, tags: Iterable[str]) -> dict[str, etree._Element]:
+    """The last child of each tag of every <features> (those there are),
+    found walking from the end, which libxml2 does without an object for
+    each child passed over; the walk stops once each tag is found."""
+    wanted = set(tags)
     last: dict[str, etree._Element] = {}
     for features in root.iterchildren("features", reversed=True):
-        for tag in _LAST_FEATURE.keys() - last.keys():
+        for tag in wanted - last.keys():
             found = next(features.iterchildren(tag, reversed=True), None)
             if found is not None:
                 last[tag] = found
-        if len(last) == len(_LAST_FEATURE):
+        if len(last) == len(wanted):
             break
     return last
 
 
+def _last_features(root: etree._Element) -> dict[str, etree._Element]:
+    """The last <apic>, <pvspinlock> and <pmu> of every <features> (those
+    there are): walked to from the end of a few <features>; picked by XPath
+    from many (a walk would visit each that lacks one)."""
+    if _MANY_FEATURES(root):
+        return {tag: found[0] for tag, pick in _LAST_FEATURE.items() if (found := pick(root))}
+    return _last_children(root, _LAST_FEATURE)
+
+
 def _last_hyperv(root: etree._Element) -> etree._Element | None:
-    """The last <hyperv> of every <features>, found from the end (an XPath
-    would list every <hyperv> first)."""
-    for features in root.iterchildren("features", reversed=True):
-        for hyperv in features.iterchildren("hyperv", reversed=True):
-            return hyperv
-    return None
+    """The last <hyperv> of every <features>, walked to from the end (an
+    XPath would list every <hyperv> first)."""
+    return _last_children(root, ("hyperv",)).get("hyperv")
 
 
 @cache
