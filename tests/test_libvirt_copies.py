@@ -14,36 +14,8 @@ from hvtune.documents.libvirt import HypervChild, LibvirtDomain, hyperv_settings
 from hvtune.errors import Refusal
 from hvtune.formats.libvirt import parse_text
 
+from support.copies import FAMILIES, INVALID, MODES, passed_on
 from support.domains import domain
-from support.settings import passed_on
-
-# Copies of a few names, each written in several ways: known ones with and
-# without a value or children, misspelt ones (read as the name they mean
-# while every copy can be), unknown ones.
-FAMILIES = (
-    ("<relaxed state='on'/>", "<relaxed state='off'/>"),
-    (
-        "<spinlocks state='on' retries='8191'/>",
-        "<spinlocks state='on' retries='4096'/>",
-        "<spinlocks state='off' retries='4096'/>",
-        "<spinlocks state='on'/>",
-    ),
-    ("<vendor_id state='on' value='KVMKVMKVM'/>", "<vendor_id state='on' value='Hv'/>", "<vendor_id state='off'/>"),
-    (
-        "<stimer state='on'/>",
-        "<stimer state='on'><direct state='on'/></stimer>",
-        "<stimer state='on'><direct state='off'/></stimer>",
-        "<stimer state='off'><direct state='on'/></stimer>",
-        "<stimer state='on'>" + "<direct state='on'/>" * 20 + "</stimer>",
-        "<stimer state='on'>" + "<direct state='on'/>" * 19 + "<direct state='off'/></stimer>",
-    ),
-    ("<tlbflush state='on'><direct state='on'/><extended state='off'/></tlbflush>", "<tlbflush state='off'/>"),
-    ("<relaxd state='on'/>", "<relaxd state='on' x='1'/>", "<relaxd state='sometimes'/>"),
-    ("<stimr state='on'><direct state='on'/></stimr>", "<stimr state='on'><relaxed state='on'/></stimr>"),
-    ("<spinlock state='on' retries='8191'/>", "<spinlock state='on' retries='many'/>"),
-    ("<x1 state='on'/>", "<x1 state='on'><x2/></x1>"),
-)
-INVALID = ("<relaxed state='maybe'/>", "<stimer state='on'><direct state='yes'/></stimer>", "<vapic/>")
 
 
 def _read(children: list[str], mode: str) -> LibvirtDomain | Refusal:
@@ -67,7 +39,7 @@ def _without_line(record: HypervChild) -> HypervChild:
     picks=st.lists(st.integers(0, 11), max_size=60),
     invalid=st.lists(st.sampled_from(INVALID), max_size=1),
     where=st.integers(0, 60),
-    mode=st.sampled_from(["", " mode='passthrough'"]),
+    mode=st.sampled_from(MODES),
 )
 def test_copies_read_as_every_copy_alone(
     families: list[tuple[str, ...]], picks: list[int], invalid: list[str], where: int, mode: str
@@ -106,4 +78,14 @@ def test_thousands_of_copies_keep_a_few_records() -> None:
     assert isinstance(whole, LibvirtDomain)
     assert [record.name for record in whole.hyperv] == ["stimer", "stimer"]
     assert [(unknown.name, unknown.meant) for unknown in whole.unknown] == [("relaxd", "relaxed")]
+    assert hyperv_settings(whole.hyperv).nested == {"stimer.direct": "off"}
+
+
+def test_copies_with_many_children_are_told_apart() -> None:
+    """Copies with more than a few children are told apart by all of them,
+    down to the last."""
+    many_on = "<stimer state='on'>" + "<direct state='on'/>" * 20 + "</stimer>"
+    last_off = "<stimer state='on'>" + "<direct state='on'/>" * 19 + "<direct state='off'/></stimer>"
+    whole = _read([many_on, last_off], "")
+    assert isinstance(whole, LibvirtDomain)
     assert hyperv_settings(whole.hyperv).nested == {"stimer.direct": "off"}

@@ -20,8 +20,8 @@ from hvtune.formats.reading import Reading
 from hvtune.formats.siblings import MANY, children_to_read
 from hvtune.formats.xmlsafe import parse_xml
 
+from support.copies import FAMILIES, INVALID, MODES, passed_on
 from support.domains import domain
-from support.settings import passed_on
 
 
 def _parent(children: Iterable[str]) -> etree._Element:
@@ -69,24 +69,7 @@ def test_copies_first_and_last_written_far_from_the_ends() -> None:
     assert _given(parent) == [0, *range(1000, 1200), *range(1200, 1400), 2399]
 
 
-FAMILIES = (
-    ("<relaxed state='on'/>", "<relaxed state='off'/>", "<relaxed state='on' n='1'/>"),
-    ("<spinlocks state='on' retries='8191'/>", "<spinlocks state='on' retries='4096'/>", "<spinlocks state='off'/>"),
-    ("<vendor_id state='on' value='KVMKVMKVM'/>", "<vendor_id state='on' value='Hv'/>"),
-    ("<relaxd state='on'/>", "<relaxd state='never'/>"),
-    ("<x1 state='on'/>", "<x2/>"),
-    ("<vapic state='maybe'/>",),
-    (
-        "<stimer state='on'><direct state='on'/></stimer>",
-        "<stimer state='on'><direct state='off'/></stimer>",
-        "<stimer state='off'><direct state='on'/></stimer>",
-        "<stimer state='on'/>",
-    ),
-    ("<stimr state='on'><direct state='on'/></stimr>", "<stimr state='on'><x state='on'/></stimr>"),
-    ("<tlbflush state='on'><direct state='on'/>text<extended state='on'/></tlbflush>",),
-)
 NESTED = ("<direct state='on'/>", "<direct state='off'/>", "<extended state='on'/>")
-MODES = ("", " mode='passthrough'")
 HINTS = ("<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>")
 
 
@@ -103,7 +86,7 @@ def _copies(draw: st.DrawFn, kinds: list[str]) -> str:
 
 @st.composite
 def _domains(draw: st.DrawFn) -> str:
-    families = draw(st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=3))
+    families = draw(st.lists(st.sampled_from((*FAMILIES, INVALID)), min_size=1, max_size=3))
     hyperv = _copies(draw, [copy for family in families for copy in family])
     stimer = _copies(draw, list(NESTED)) if draw(st.booleans()) else ""
     kvm = f"<kvm>{_copies(draw, list(HINTS))}</kvm>" if draw(st.booleans()) else ""
@@ -115,7 +98,11 @@ def _domains(draw: st.DrawFn) -> str:
 def _many_hypervs(draw: st.DrawFn) -> str:
     """Hundreds of <hyperv> elements (and other <features> children) in
     one <features>, a few kinds written again and again."""
-    kinds = [copy for family in draw(st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=2)) for copy in family]
+    kinds = [
+        copy
+        for family in draw(st.lists(st.sampled_from((*FAMILIES, INVALID)), min_size=1, max_size=2))
+        for copy in family
+    ]
     hypervs = [
         f"<hyperv{draw(st.sampled_from(MODES))}>"
         + "".join(draw(st.lists(st.sampled_from(kinds), max_size=3)))
