@@ -3,7 +3,7 @@ verify --boot): the bookworm stack's own kernel booted as L2 with each
 configuration that starts, in one L1 boot for the whole module; and
 hvtune's own Python run inside each of those guests (--run-in-guest,
 GUEST_COMMAND: a parameter, the command to run there changes, the
-mechanism does not)."""
+mechanism does not). Then the L1 guest's own heartbeat, in a boot of its own."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ import time
 from typing import Any
 
 import pytest
+
+from hvtune.sandbox.agent import BEGIN, END
+from hvtune.sandbox.l1 import AGENT_FOLDER, ALIVE, BEAT_SECONDS, run_l1
+from hvtune.vm.console import Console
 
 from support.sandbox import sandbox_stack
 
@@ -85,3 +89,19 @@ def test_hvtune_guest_inside_a_guest_started_otherwise_reports_the_drift(booted:
     assert report["vendor"] == "KVMKVMKVM"
     assert report["expected"]["drift"]
     assert report["clocksource"]["current"] == "kvm-clock"
+
+
+def test_the_l1_guest_says_it_is_alive_and_its_records_come_through_whole() -> None:
+    """The L1 guest's init prints ALIVE every few seconds (a silent console
+    is how a stopped L1 is told); the agent's records, written on the same
+    console, are never cut by it, a long one included."""
+    stack = sandbox_stack("bookworm")
+    busybox = f"{AGENT_FOLDER}/busybox"
+    script = f"{busybox} sleep {2 * BEAT_SECONDS + 1}; {busybox} seq 30000"
+    case = {"kind": "boot", "id": "long", "argv": [busybox, "sh", "-c", script], "timeout": 120}
+    said: list[str] = []
+    outcome = run_l1(stack, {"cases": [case]}, say=said.append)
+    between = Console.read(outcome.run.stdout).between(BEGIN, END)
+    assert between is not None and between.count(ALIVE) >= 2, outcome.run.stdout[-2000:]
+    assert outcome.results()["long"]["stdout"] == "".join(f"{number}\n" for number in range(1, 30001))
+    assert said == [] and not outcome.run.stalled

@@ -20,7 +20,7 @@ from hvtune.lab.guest import boot
 from hvtune.vm.accel import PVM_NOTE, accelerator, cpu_for_accel
 from hvtune.vm.console import Console, is_kernel_line, kernel_message, markers, qemu_refusal
 from hvtune.vm.initramfs import cpio_newc, find_busybox
-from hvtune.vm.run import run_vm
+from hvtune.vm.run import run_vm, run_vm_again_if_stalled
 from hvtune.vm.spec import BOOT_APPEND, VmSpec
 
 from support.programs import require_program
@@ -149,6 +149,38 @@ def test_a_guest_that_runs_over_is_killed_and_what_it_said_kept(tmp_path: Path) 
     assert Console.read(run.stdout).lines == (BEGIN, "half")
     assert Console.read(run.stdout).between(BEGIN, END) is None
     assert not _qemu_running_with(kernel)  # killed and reaped
+
+
+def test_a_guest_whose_console_stays_silent_is_killed_as_stalled(tmp_path: Path) -> None:
+    """With `silence`, a guest that stops printing is killed that long after
+    its last output, long before its timeout; what it printed is kept."""
+    require_program(QEMU_BINARY)
+    kernel = _stopped_kernel(tmp_path, f"{BEGIN}\r\nhalf\r\n")
+    (tmp_path / "initrd").write_bytes(b"module")
+    spec = VmSpec(kernel, tmp_path / "initrd", "qemu64", "tcg", vcpus=1, memory=64, timeout=120, silence=2)
+    run = run_vm(spec)
+    assert run.stalled and not run.timed_out and run.returncode is None
+    assert 2 <= run.seconds < 60
+    assert Console.read(run.stdout).lines == (BEGIN, "half")
+    assert not _qemu_running_with(kernel)
+    # the timeout still ends a guest that prints now and then but never stops
+    run = run_vm(VmSpec(kernel, tmp_path / "initrd", "qemu64", "tcg", vcpus=1, memory=64, timeout=2, silence=60))
+    assert run.timed_out and not run.stalled
+
+
+def test_a_stalled_guest_is_booted_once_more_and_said_so(tmp_path: Path) -> None:
+    require_program(QEMU_BINARY)
+    kernel = _stopped_kernel(tmp_path, "up\r\n")
+    (tmp_path / "initrd").write_bytes(b"module")
+    said: list[str] = []
+    spec = VmSpec(kernel, tmp_path / "initrd", "qemu64", "tcg", vcpus=1, memory=64, timeout=120, silence=1)
+    run = run_vm_again_if_stalled(spec, said.append, "the test guest")
+    assert said == ["the test guest stalled: its console was silent for 1 s; booting it again"]
+    assert run.stalled and Console.read(run.stdout).lines == ("up",)  # the second boot's own console
+    # one that does not stall is booted once
+    spec = VmSpec(kernel, tmp_path / "initrd", "max,hv-nonsense", "tcg", vcpus=1, memory=64, timeout=60, silence=1)
+    run = run_vm_again_if_stalled(spec, said.append, "the refused guest")
+    assert run.returncode == 1 and len(said) == 1
 
 
 def test_the_lab_says_a_silent_guest_did_not_finish(tmp_path: Path) -> None:

@@ -8,13 +8,16 @@ kernel needs to reach the disk, hvtune's own package and the batch; it
 mounts the disk, copies hvtune into it and hands over to a second init
 there, which mounts the image of hvtune's Python (a second disk, when
 given), loads kvm_amd with the stack's own modprobe, runs the agent and
-powers off."""
+powers off. From its start it prints ALIVE every BEAT_SECONDS: now and
+then the L1 guest under TCG stops for good (its QEMU idle), and a console
+silent for SILENCE_SECONDS tells so; that boot is killed and the batch
+booted once more."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +29,16 @@ from hvtune.sandbox.runtime import MOUNT as PYTHON_MOUNT
 from hvtune.sandbox.stack import Stack
 from hvtune.vm.console import Console, kernel_message
 from hvtune.vm.initramfs import EXECUTABLE, FILE, find_busybox, write_initramfs
-from hvtune.vm.run import VmRun, run_vm
+from hvtune.vm.run import VmRun, run_vm_again_if_stalled
 from hvtune.vm.spec import VmSpec
 
 L1_MEMORY = 2048  # MiB: the stack's QEMU and libvirt, and their L2 guests
 BASE_SECONDS = 300.0  # booting L1 and starting the agent, at most
 AGENT_FOLDER = Path("/opt/hvtune")  # where the agent runs, with run_l1's `extra` files
 CASE_SECONDS = 120.0  # each configuration, at most (unless the case says its own timeout)
+ALIVE = "HVTUNE-L1-ALIVE"
+BEAT_SECONDS = 10
+SILENCE_SECONDS = 150.0  # the kernel's boot, before the first ALIVE, is the longest silence
 
 _FIRST_INIT = """#!/bin/busybox sh
 B=/bin/busybox
@@ -64,6 +70,7 @@ $B mount -t devpts devpts /dev/pts
 $B mount -t tmpfs tmpfs /dev/shm
 $B mount -t tmpfs tmpfs /run
 $B mount -t tmpfs tmpfs /tmp
+(while :; do echo {ALIVE}; $B sleep {BEAT_SECONDS}; done) &
 if [ -b /dev/vdb ]; then $B mkdir -p {PYTHON_MOUNT} && $B mount -t ext4 -o ro /dev/vdb {PYTHON_MOUNT}; fi
 modprobe kvm_amd 2>&1 | $B sed 's/^/HVTUNE-L1-MODPROBE: /'
 # what udev does for /dev/kvm, so that libvirt's QEMU (not root) may open it
@@ -107,8 +114,14 @@ def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra:
 
 def _failure(run: VmRun, stack: Stack) -> str:
     console = Console.read(run.stdout)
-    said = [line for line in console.lines if line.startswith("HVTUNE-L1-") or "Traceback" in line or "Error" in line]
+    said = [
+        line
+        for line in console.lines
+        if (line.startswith("HVTUNE-L1-") and line != ALIVE) or "Traceback" in line or "Error" in line
+    ]
     panic = console.panic()
+    if run.stalled:
+        return f"the {stack.release} sandbox stalled twice (its console silent for {SILENCE_SECONDS:.0f} s)"
     if run.timed_out:
         return f"the {stack.release} sandbox did not finish in time" + (f" (last: {said[-1]})" if said else "")
     if panic:
@@ -118,10 +131,16 @@ def _failure(run: VmRun, stack: Stack) -> str:
 
 
 def run_l1(
-    stack: Stack, request: dict[str, Any], extra: Mapping[str, bytes] | None = None, python: Path | None = None
+    stack: Stack,
+    request: dict[str, Any],
+    extra: Mapping[str, bytes] | None = None,
+    python: Path | None = None,
+    *,
+    say: Callable[[str], None] = lambda _: None,
 ) -> L1Outcome:
     """Boot `stack` as the L1 guest and run the batch `request` there;
-    `python`, the image of hvtune's Python, is mounted at PYTHON_MOUNT."""
+    `python`, the image of hvtune's Python, is mounted at PYTHON_MOUNT.
+    `say` is told when a boot stalled and is done again."""
     with tempfile.TemporaryDirectory(prefix="hvtune-l1-") as work:
         first_root = build_first_root(Path(work) / "initramfs.gz", stack, request, extra or {})
         spec = VmSpec(
@@ -137,8 +156,9 @@ def run_l1(
                 *(("-drive", f"file={python},format=raw,if=virtio,readonly=on") if python else ()),
             ),
             timeout=BASE_SECONDS + sum(case.get("timeout", CASE_SECONDS) for case in request.get("cases", ())),
+            silence=SILENCE_SECONDS,
         )
-        run = run_vm(spec)
+        run = run_vm_again_if_stalled(spec, say, f"the {stack.release} sandbox")
     records = read_records(Console.read(run.stdout).between(BEGIN, END))
     if records is None:
         raise InputError("hvtune sandbox", None, _failure(run, stack))

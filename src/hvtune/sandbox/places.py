@@ -116,9 +116,9 @@ class Sandbox:
         hvtune's own Python, its image mounted in L1 (the stack's may be too
         old for hvtune)."""
         if not request.get("probe"):
-            return run_l1(self.stack, request, extra)
+            return run_l1(self.stack, request, extra, say=say)
         probing = {**request, "probe": python_argv("hvtune.sandbox.probe")}
-        return run_l1(self.stack, probing, extra, runtime_image(say=say))
+        return run_l1(self.stack, probing, extra, runtime_image(say=say), say=say)
 
     def record_profile(self, outcome: AgentOutcome) -> HostProfile:
         stack = self.stack

@@ -26,7 +26,9 @@ class VmSpec:
     model `host` becomes `max` under TCG. ``accel`` is ``kvm`` or ``tcg``;
     ``memory`` is in MiB; ``machine`` is the QEMU machine type, by default
     the config's own, else q35; ``append`` is the kernel command line;
-    ``extra`` arguments go last; ``timeout`` is in seconds."""
+    ``extra`` arguments go last; ``timeout`` is in seconds, and so is
+    ``silence``: how long the console may stay silent before the guest is
+    deemed stopped (None: as long as it likes)."""
 
     kernel: Path
     initramfs: Path
@@ -38,6 +40,7 @@ class VmSpec:
     append: str = BOOT_APPEND
     extra: tuple[str, ...] = ()
     timeout: float = 900
+    silence: float | None = None
 
     def _cpu(self) -> tuple[str, str | None]:
         written = self.cpu if isinstance(self.cpu, str) else render_cpu(self.cpu)
