@@ -296,3 +296,39 @@ def test_what_follows_repeats_joins_as_after_removing_each() -> None:
         # the last member alone, what precedes the run, the last copy, the first of the others, the only one left
         for doomed in (group.pieces[1:], pieces[:1], pieces[4:], pieces[2:3], pieces[1:2] + group.pieces[:1]):
             _remove_alike(grouped, single, doomed, copies)
+
+
+def _in_document_order(element: Element) -> list[Element]:
+    """Every element taken apart under `element` (group members once), in document order."""
+    found = []
+    for child in element.children:
+        found += [child, *_in_document_order(child)]
+    return found
+
+
+def _cut_in_turn(parent: Element, cut: list[Element]) -> None:
+    """xmltext._cut_children as _cut does it, one child after the other."""
+    removal = xmltext._Removal()
+    for element in cut:
+        element.parent = parent  # (Document.remove has let go of it)
+        xmltext._cut(element, parent, removal)
+        element.parent = None
+    removal.end()
+
+
+@settings(max_examples=1500, deadline=None)
+@given(xml=repeated_domains(), unit=st.sampled_from(["", "  ", "\t"]), data=st.data())
+def test_children_cut_in_one_pass_join_as_cut_in_turn(xml: str, unit: str, data: st.DataObject) -> None:
+    """Removing children of a parent without groups takes one pass over its
+    pieces; the texts around them join as when each is cut in turn (_cut),
+    runs of neighbours, the first and the last child and nested ones
+    included."""
+    text = _indented(xml, unit) if unit else xml
+    documents = Document(text, EVERYTHING), Document(text, EVERYTHING)
+    elements = [_in_document_order(document.root) for document in documents]
+    chosen = sorted(data.draw(st.sets(st.integers(0, len(elements[0]) - 1))) if elements[0] else [])
+    documents[0].remove([elements[0][index] for index in chosen])
+    with mock.patch.object(xmltext, "_cut_children", _cut_in_turn):
+        documents[1].remove([elements[1][index] for index in chosen])
+    assert documents[0].render() == documents[1].render()
+    assert etree.fromstring(documents[0].render().encode()) is not None  # still well-formed

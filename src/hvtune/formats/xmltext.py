@@ -768,6 +768,27 @@ def _cut(element: Element, parent: Element, removal: _Removal) -> None:
     _join(removal, group.parent, removal.index(group), joined)
 
 
+def _cut_children(parent: Element, cut: list[Element]) -> None:
+    """Join the texts around children of `parent` (which holds no group)
+    that are being removed, in one pass over its pieces: what _cut does
+    removing each in turn (a run of neighbours joins the text before the
+    first with the texts before the others, then with what follows)."""
+    doomed = {id(element) for element in cut}
+    joining: _Joining | None = None
+    for piece in parent.pieces:
+        if id(piece) in doomed:
+            if joining is None:
+                joining = _Joining(piece.before)
+            else:
+                joining.join(piece.before)
+        elif joining is not None:
+            joining.join(piece.before)
+            piece.before, joining = joining.text(), None
+    if joining is not None:
+        joining.join(parent.trailer)
+        parent.trailer = joining.text()
+
+
 def _joined_over(before: str, between: str, times: int) -> str:
     """`before` joined with `between`, `times` over (an element after
     `between` removed in each copy in turn); the joins settle in a step or
@@ -883,17 +904,35 @@ class Document:
     def remove(self, elements: Iterable[Element]) -> None:
         """Remove elements (in document order), each with its line when it
         stands alone on one: one after the other, as if each were removed
-        alone, but with each parent's pieces listed once."""
+        alone, but with each parent's pieces listed once. The children of a
+        parent without groups are cut in one pass (_cut_children); others
+        in turn, in document order (a group's cut joins texts of its
+        parent's)."""
         self.revision += 1
         removal = _Removal()
+        # each parent -> its children cut, when it holds no group (else None)
+        plain: dict[int, tuple[Element, list[Element]] | None] = {}
+        removed: dict[int, list[str]] = {}  # the texts removed, by how many times each is written
         for element in elements:
             parent = element.parent
             assert parent is not None
-            _cut(element, parent, removal)
-            self._count_quotes(element.text(), -element.multiplicity)
+            removed.setdefault(element.multiplicity, []).append(element.text())
+            if id(parent) not in plain:
+                grouped = not parent.tag or not all(piece.tag for piece in parent.pieces)
+                plain[id(parent)] = None if grouped else (parent, [])
+            listed = plain[id(parent)]
+            if listed is not None:
+                listed[1].append(element)
+            else:
+                _cut(element, parent, removal)
             element.parent = None
+        cut_plainly = [listed for listed in plain.values() if listed is not None]
+        for parent, cut in cut_plainly:
+            _cut_children(parent, cut)
+        for times, texts in removed.items():
+            self._count_quotes("".join(texts), -times)
         removal.end()
-        for parent in removal.parents():
+        for parent in [*removal.parents(), *(parent for parent, _ in cut_plainly)]:
             # (a group whose members are all cut writes nothing: it goes too)
             parent.pieces = [
                 piece for piece in parent.pieces if piece.parent is parent and (piece.tag or _attached(piece))
