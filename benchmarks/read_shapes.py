@@ -6,7 +6,7 @@ ratio must not grow with the size.
 
 Goal: at most 3x for every shape and size.
 
-    python benchmarks/read_shapes.py [--sizes 1000,10000,100000] [--repeat R] [--shape NAME]
+    python benchmarks/read_shapes.py [--sizes 1000,10000,100000] [--repeat R] [--seconds S] [--shape NAME]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0, help="more turns until they took this long (CPU)")
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="only these shapes")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -38,7 +39,7 @@ def main() -> None:
                 "bare": lambda data=data: etree.fromstring(data),
                 "read": lambda text=text, name=name: read_text(text, source=name),
             }
-            seconds = best_cpu_seconds(operations, args.repeat)
+            seconds = best_cpu_seconds(operations, args.repeat, args.seconds)
             bare, read = seconds["bare"], seconds["read"]
             worst = max(worst, read / bare)
             print(f"{name:26} {size:7} {len(data) / 1e6:6.2f} {bare * 1e3:9.2f} {read * 1e3:9.2f} {read / bare:6.2f}")
