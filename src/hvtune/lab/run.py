@@ -157,8 +157,9 @@ def _in_sandbox(
     specs = [guest_spec(stack, cpu, vcpus=vcpus, memory=memory, measure=True) for cpu in cpus]
     if progress:
         progress(f"booting the {stack.release} sandbox: A -cpu {cpus[0]}, then B -cpu {cpus[1]}, under its KVM")
-    request = {"cases": boot_cases(specs)}
-    outcome = run_l1(stack, request, initramfs_files("hvtune lab", options), say=progress or (lambda _: None))
+    outcome = run_l1(
+        stack, {"cases": boot_cases(specs)}, initramfs_files("hvtune lab", options), say=progress or (lambda _: None)
+    )
     runs = read_boots(specs, outcome.results(), measured=True)
     if progress:
         for label, run in zip("AB", runs, strict=True):

@@ -113,6 +113,8 @@ def build_first_root(target: Path, stack: Stack, request: dict[str, Any], extra:
 
 
 def _failure(run: VmRun, stack: Stack) -> str:
+    if run.stalled:
+        return f"the {stack.release} sandbox stalled twice (its console silent for {SILENCE_SECONDS:.0f} s)"
     console = Console.read(run.stdout)
     said = [
         line
@@ -120,8 +122,6 @@ def _failure(run: VmRun, stack: Stack) -> str:
         if (line.startswith("HVTUNE-L1-") and line != ALIVE) or "Traceback" in line or "Error" in line
     ]
     panic = console.panic()
-    if run.stalled:
-        return f"the {stack.release} sandbox stalled twice (its console silent for {SILENCE_SECONDS:.0f} s)"
     if run.timed_out:
         return f"the {stack.release} sandbox did not finish in time" + (f" (last: {said[-1]})" if said else "")
     if panic:
