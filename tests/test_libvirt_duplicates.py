@@ -102,3 +102,24 @@ def test_two_clocks_and_cpus_are_read_as_libvirt_reads_them() -> None:
     assert reading.document is not None
     assert libvirt_cpu(reading.document, version="9.0.0") == "max,hv-time=on,kvmclock=off"
     assert reading.config.get("hv-time") is True
+
+
+@pytest.mark.parametrize("clocks", [1, 2, 16, 17, 40])
+def test_the_timers_of_every_clock_in_turn(clocks: int) -> None:
+    """The same timers split over a few <clock> (walked over) or many
+    (picked by XPath) read alike: each in turn, a run of equal ones as one."""
+    timers = [
+        "<timer name='kvmclock' present='no'/>",
+        "<timer name='rtc' tickpolicy='catchup'/>",
+        "<timer name='hypervclock' present='yes'/>",
+        "<timer name='tsc' frequency='2000000000'/>",
+    ]
+    written = [timers[i % 4] for i in range(80)] + [timers[0]] * 3
+    per_clock = -(-len(written) // clocks)
+    clock = "</clock><clock offset='utc'>".join(
+        "".join(written[start : start + per_clock]) for start in range(0, len(written), per_clock)
+    )
+    document = parse_text(domain(clock=clock), source="d.xml").document
+    assert document is not None
+    cycle = (("kvmclock", "no", None, None), ("hypervclock", "yes", None, None), ("tsc", None, None, 2000000000))
+    assert [tuple(timer) for timer in document.timers] == [(*timer, 1) for timer in cycle * 20] + [(*cycle[0], 3)]

@@ -1,6 +1,6 @@
 """Children written alike, read once (formats.siblings): which children are
-given, and a domain read through them reads exactly as one whose every
-child is read."""
+given or kept, and a domain read through them reads exactly as one whose
+every child is read."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hvtune.documents.libvirt import LibvirtDomain
 from hvtune.errors import Refusal
 from hvtune.formats import libvirt
 from hvtune.formats.reading import Reading
-from hvtune.formats.siblings import MANY, children_to_read
+from hvtune.formats.siblings import MANY, children_to_read, drop_copies
 from hvtune.formats.xmlsafe import parse_xml
 
 from support.copies import FAMILIES, INVALID, MODES, passed_on
@@ -69,6 +69,36 @@ def test_copies_first_and_last_written_far_from_the_ends() -> None:
     assert _given(parent) == [0, *range(1000, 1200), *range(1200, 1400), 2399]
 
 
+def _kept(parent: etree._Element, tag: str) -> list[int]:
+    """Which of `parent`'s children drop_copies keeps, by their sourceline
+    (each child on a line of its own)."""
+    drop_copies(parent, tag)
+    return [child.sourceline - 2 for child in parent]
+
+
+def _lines(children: Iterable[str]) -> etree._Element:
+    return parse_xml("<p>\n" + "\n".join(children) + "\n</p>", source="p.xml")
+
+
+def test_copies_of_a_name_whatever_they_hold_are_dropped_but_the_first_and_last() -> None:
+    kinds = ["<h><a state='on'><b><c/></b></a></h>", "<h mode='x'><a/></h>", "<h><a/></h>"]
+    parent = _lines(["<x/>", *(kinds[i % 3] for i in range(300)), "<y/>", "<z/>"])
+    # (the last one's spelling runs to the parent's end: it is a kind of its own)
+    assert _kept(parent, "h") == [0, 1, 2, 3, 297, 298, 299, 300, 301, 302]
+
+
+def test_copies_that_are_not_dropped() -> None:
+    """Few, all different at first, another child among them, another
+    element whose name begins with theirs, or one of theirs nested."""
+    few = ["<h/>"] * (MANY - 1)
+    distinct = [f"<h n='{i}'/>" for i in range(MANY)]
+    among = [*["<h/>"] * MANY, "<x/>", "<h/>"]
+    longer = [*["<h/>"] * MANY, "<hx/>"]
+    nested = [*["<h/>"] * MANY, "<h><i><h/></i></h>"]
+    for children in (few, distinct, among, longer, nested):
+        assert _kept(_lines(children), "h") == list(range(len(children)))
+
+
 NESTED = ("<direct state='on'/>", "<direct state='off'/>", "<extended state='on'/>")
 HINTS = ("<hidden state='on'/>", "<hidden state='off'/>", "<poll-control state='on'/>")
 
@@ -112,6 +142,35 @@ def _many_hypervs(draw: st.DrawFn) -> str:
     return domain(_copies(draw, [*hypervs, "<apic/>", "<kvm><hidden state='on'/></kvm>", "<pmu state='off'/>"]))
 
 
+@st.composite
+def _runs_of_copies(draw: st.DrawFn) -> str:
+    """Hundreds of <hyperv> in one <features>, or of <features> in the
+    domain, one after another, a few kinds written again and again, other
+    children before and after them."""
+    kinds = [
+        copy
+        for family in draw(st.lists(st.sampled_from((*FAMILIES, INVALID)), min_size=1, max_size=2))
+        for copy in family
+    ]
+    hypervs = [
+        f"<hyperv{draw(st.sampled_from(MODES))}>"
+        + "".join(draw(st.lists(st.sampled_from(kinds), max_size=3)))
+        + "</hyperv>"
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    others = ["<apic/>", "<kvm><hidden state='on'/></kvm>", "<pmu state='off'/>", "<apic eoi='on'/>"]
+    around = st.lists(st.sampled_from(others), max_size=2)
+    if draw(st.booleans()):
+        run = _copies(draw, hypervs).replace("<x9 state='on'/>", hypervs[0])
+        return domain("".join(draw(around)) + run + "".join(draw(around)))
+    features = [
+        "".join(draw(st.lists(st.sampled_from([*hypervs, *others]), min_size=1, max_size=3)))
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    run = "</features><features>".join(draw(st.lists(st.sampled_from(features), min_size=MANY, max_size=MANY + 20)))
+    return domain(run)
+
+
 def _read(xml: str) -> Reading[LibvirtDomain] | str:
     try:
         return libvirt.parse_text(xml, source="domain.xml")
@@ -129,11 +188,12 @@ def _findings(reading: Reading[LibvirtDomain]) -> set[tuple[str, str]]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(xml=_domains() | _many_hypervs())
+@given(xml=_domains() | _many_hypervs() | _runs_of_copies())
 def test_a_domain_reads_as_when_every_child_is_read(xml: str) -> None:
     through = _read(xml)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(libvirt, "children_to_read", lambda parent: parent.iterchildren(etree.Element))
+        patch.setattr(libvirt, "drop_copies", lambda parent, tag: None)
         every = _read(xml)
     if isinstance(through, str) or isinstance(every, str):
         assert through == every
@@ -149,4 +209,8 @@ def test_a_domain_reads_as_when_every_child_is_read(xml: str) -> None:
     assert [child._replace(position=0) for child in ours.unknown] == [
         child._replace(position=0) for child in theirs.unknown
     ]
-    assert replace(ours, hyperv=(), unknown=()) == replace(theirs, hyperv=(), unknown=())
+    # of <kvm> written again, fewer are kept: what libvirt takes of them is the same
+    for merged in (False, True):
+        assert ours.kvm_hints(merged=merged) == theirs.kvm_hints(merged=merged)
+    assert {name for hints in ours.kvm for name in hints} == {name for hints in theirs.kvm for name in hints}
+    assert replace(ours, hyperv=(), unknown=(), kvm=()) == replace(theirs, hyperv=(), unknown=(), kvm=())

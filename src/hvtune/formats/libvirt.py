@@ -49,7 +49,7 @@ from hvtune.formats.libvirt_cpu import libvirt_cpu
 from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
-from hvtune.formats.siblings import children_to_read
+from hvtune.formats.siblings import MANY, children_to_read, drop_copies
 from hvtune.formats.xmlsafe import parse_xml
 from hvtune.forms.libvirt import LibvirtForm, value_attribute
 from hvtune.valuetypes import VALUE_TYPES, Value
@@ -133,7 +133,7 @@ def _timers(root: etree._Element, source: str) -> tuple[Timer, ...]:
     frequency is checked, as libvirt does."""
     timers: list[tuple[str, str | None, str | None, int | None]] = []
     repeats: list[int] = []
-    for element in _TIMERS(root):
+    for element in _timer_elements(root):
         frequency = None if element.get("frequency") is None else _number(element, "frequency", source)
         name = element.get("name") or ""
         if name not in _CPU_TIMERS:
@@ -384,7 +384,7 @@ class _Copies:
 # <features> children libvirt takes the last of, only that one; every
 # <devices>' hyperv panics; every <kvm>; every <hyperv>'s children (one
 # pick, without an object for each of thousands of <hyperv>), and the last
-# <hyperv>; every <clock>'s timers.
+# <hyperv>; the timers of many <clock> (see _timer_elements).
 _LAST_FEATURE = {tag: etree.XPath(f"(features/{tag})[last()]") for tag in ("apic", "pvspinlock", "pmu")}
 _HYPERV_PANICS = etree.XPath("devices/panic[@model='hyperv']")
 _KVM = etree.XPath("features/kvm")
@@ -393,12 +393,26 @@ _HYPERV_CHILDREN = etree.XPath("features/hyperv/*")
 _TIMERS = etree.XPath("clock/timer")
 # The modes written on <hyperv> elements (a test on every <hyperv> costs more).
 _HYPERV_MODES = etree.XPath("features/hyperv/@mode", smart_strings=False)
-# Whether there are many <features> (or <hyperv> elements), asked without
-# counting them all: libxml2 stops at the 17th.
+# Whether there are many <features>, <clock> (or <hyperv> elements), asked
+# without counting them all: libxml2 stops at the 17th.
 _MANY_FEATURES = etree.XPath("boolean(features[17])")
+_MANY_CLOCKS = etree.XPath("boolean(clock[17])")
+# The <features> with many children (whose copies may be dropped).
+_FEATURES_OF_MANY = etree.XPath(f"features[*[{MANY}]]")
 _MANY_HYPERV = etree.XPath("boolean(features[17]/hyperv or features/hyperv[17])")
 # The timers libvirt passes on to -cpu.
 _CPU_TIMERS = frozenset(("kvmclock", "hypervclock", "tsc"))
+
+
+def _timer_elements(root: etree._Element) -> Iterable[etree._Element]:
+    """The timers of every <clock>, in document order: picked by XPath from
+    many <clock> (an iterator for each clock would cost more than its
+    timers), walked over in a few (an XPath's list holds an object for each
+    of thousands of timers at once)."""
+    if _MANY_CLOCKS(root):
+        timers: list[etree._Element] = _TIMERS(root)
+        return timers
+    return (timer for clock in root.iterchildren("clock") for timer in clock.iterchildren("timer"))
 
 
 def _last_children(root: etree._Element, tags: Iterable[str]) -> dict[str, etree._Element]:
@@ -466,10 +480,21 @@ def _hypervs_to_read(root: etree._Element) -> Sequence[etree._Element] | None:
     return found
 
 
+def _drop_copies(root: etree._Element) -> None:
+    """Drop the <features> and <hyperv> elements written alike between the
+    first and the last of their spelling (siblings.drop_copies): what libvirt
+    reads of them is read in turn, a later copy overriding an earlier one."""
+    drop_copies(root, "features")
+    for features in _FEATURES_OF_MANY(root):
+        drop_copies(features, "hyperv")
+
+
 def read_domain(root: etree._Element, *, source: str) -> LibvirtDomain:
-    """The facts of a parsed <domain> element."""
+    """The facts of a parsed <domain> element (whose <features> and
+    <hyperv> written alike are dropped from it: see _drop_copies)."""
     if root.tag != "domain":
         raise InputError(source, f"line {root.sourceline}", f"the root element is <{root.tag}>, not a libvirt <domain>")
+    _drop_copies(root)
     top = _first_children(root, "name", "metadata", "cpu")
     cpu = _cpu(top.get("cpu"), source)
     hyperv_mode, hyperv = _hyperv(root, source)

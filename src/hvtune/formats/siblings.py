@@ -16,12 +16,20 @@ are counted in bulk. Only elements whose children are empty or hold empty
 elements (``<relaxed state='on'/>``, ``<stimer state='on'><direct
 state='on'/></stimer>``) are looked at so; the children of any other
 element, and of one with few children or few repeats, are all read.
+
+Children of one name that hold anything (thousands of ``<hyperv>`` in a
+``<features>``, of ``<features>`` in a ``<domain>``) are found alike the same
+way, each spelling then running from one start tag of that name to the next,
+and those between the first and the last of their spelling are dropped from
+the tree, so that every later look at it passes over a few.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import cache
+from itertools import islice
 
 from lxml import etree
 
@@ -57,6 +65,14 @@ def _spellings(written: bytes, count: int) -> list[bytes] | None:
     return children if len(children) == count and sum(map(len, children)) == end - start else None
 
 
+def _first_and_last(spellings: Sequence[bytes]) -> set[int]:
+    """Where each spelling is written first and last."""
+    count = len(spellings)
+    last = dict(zip(spellings, range(count), strict=True))
+    first = dict(zip(reversed(spellings), range(count - 1, -1, -1), strict=True))
+    return {*last.values(), *first.values()}
+
+
 def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     """The element children of `parent` in document order, except that of
     children written alike (empty, or holding text and empty elements) only
@@ -68,16 +84,38 @@ def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
     children = _spellings(etree.tostring(parent, with_tail=False), count)
     if children is None:
         return every
-    last = dict(zip(children, range(count), strict=True))  # each spelling -> where it is last, in order first written
-    wanted = set(last.values())
-    for index, child in enumerate(children):
-        if child in last:  # first written here
-            wanted.add(index)
-            del last[child]
-            if not last:
-                break
+    wanted = _first_and_last(children)
     # libxml2 finds a child by walking from the nearer end: when that costs
     # more than a walk over every child, every child is walked over once
     if sum(min(index, count - index) for index in wanted) > _WALKS * count:
         return [child for index, child in enumerate(parent) if index in wanted]
     return [parent[index] if 2 * index < count else parent[index - count] for index in sorted(wanted)]
+
+
+@cache
+def _count(tag: str) -> etree.XPath:
+    """How many `tag` children an element has."""
+    return etree.XPath(f"count({tag})")
+
+
+def drop_copies(parent: etree._Element, tag: str) -> None:
+    """Drop from `parent` its `tag` children written alike (whatever they
+    hold) but for the first and the last of each spelling, when there are
+    many, one after another (any other child before or after them)."""
+    if len(parent) < MANY or (count := int(_count(tag)(parent))) < MANY:
+        return
+    first = next(parent.iterchildren(tag))
+    if len({etree.tostring(child, with_tail=False) for child in islice(parent.iterchildren(tag), _SAMPLE)}) == _SAMPLE:
+        return
+    before = parent.index(first)
+    after = sum(1 for _ in next(parent.iterchildren(tag, reversed=True)).itersiblings())
+    # a piece from each start tag of that name to the next: as many as there
+    # are such children when they are one after another and no other
+    # element's name begins with it
+    pieces = etree.tostring(parent, with_tail=False).split(b"<" + tag.encode())[1:]
+    if len(pieces) != count or before + count + after != len(parent):
+        return
+    wanted = sorted(_first_and_last(pieces))
+    for low, high in reversed(list(zip([-1, *wanted], [*wanted, count], strict=True))):
+        if high - low > 1:
+            del parent[before + low + 1 : before + high]
