@@ -324,7 +324,8 @@ class _Copies:
             key = (name, passthrough, content, line)
             record = self.whole.get(key)
             if record is None:
-                record = self.whole[key] = self._whole(element, name, attribute, passthrough)
+                written = content if isinstance(content, bytes) else None
+                record = self.whole[key] = self._whole(element, name, attribute, passthrough, written)
             elif self.last.get(name) is record:
                 return
         else:
@@ -334,10 +335,13 @@ class _Copies:
         self.kept.append(record)
         self.last[name] = self.tail[name] = record
 
-    def _whole(self, element: etree._Element, name: str, attribute: str, passthrough: bool) -> HypervChild:
-        """A child read under `name` with its own children."""
+    def _whole(
+        self, element: etree._Element, name: str, attribute: str, passthrough: bool, written: bytes | None = None
+    ) -> HypervChild:
+        """A child read under `name` with its own children (`written`: the
+        child as libxml2 writes it, when known)."""
         children = _Copies(self.source, {})
-        children.read(children_to_read(element), False, True)
+        children.read(children_to_read(element, written), False, True)
         return _hyperv_child(element, name, self.source, attribute, passthrough, children.records())
 
     def _read_as(self, element: etree._Element, meant: str | None, passthrough: bool) -> str | None:

@@ -45,7 +45,8 @@ _WALKS = 4
 
 # A child as libxml2 writes it, with the text after it: empty, or holding
 # text and empty elements only (<stimer state="on"><direct state="on"/></stimer>).
-_CHILD = re.compile(rb"<[^<>]*/>[^<]*|<[^<>]*>[^<]*(?:<[^<>/]*/>[^<]*)*</[^<>]*>[^<]*")
+# (Possessive: a tag is read once, never again from a shorter match.)
+_CHILD = re.compile(rb"<(?:[^<>]*+(?<=/)>|[^<>]*+>[^<]*+(?:<[^<>/]*+/>[^<]*+)*+</[^<>]*+>)[^<]*+")
 
 
 def _spellings(written: bytes, count: int) -> list[bytes] | None:
@@ -55,9 +56,8 @@ def _spellings(written: bytes, count: int) -> list[bytes] | None:
     (a parse that kept them)."""
     if b"<!" in written or b"<?" in written or written.endswith(b"/>"):
         return None
-    pieces = written.split(b"<")  # b"", its start tag, a piece per tag, its end tag
-    if len(pieces) == count + 3:  # a tag each: every child is empty
-        return pieces[2:-1]
+    if written.count(b"<") == count + 2:  # its start and end tags, and one each: every child is empty
+        return written.split(b"<")[2:-1]
     start, end = written.index(b">") + 1, written.rindex(b"</")
     children: list[bytes] = _CHILD.findall(written, start, end)
     # the children found cover the text between the tags of the element, so
@@ -67,21 +67,28 @@ def _spellings(written: bytes, count: int) -> list[bytes] | None:
 
 def _first_and_last(spellings: Sequence[bytes]) -> set[int]:
     """Where each spelling is written first and last."""
-    count = len(spellings)
-    last = dict(zip(spellings, range(count), strict=True))
-    first = dict(zip(reversed(spellings), range(count - 1, -1, -1), strict=True))
-    return {*last.values(), *first.values()}
+    # each spelling -> where it is last, in the order first written
+    last = dict(zip(spellings, range(len(spellings)), strict=True))
+    wanted = set(last.values())
+    for index, spelling in enumerate(spellings):
+        if spelling in last:  # first written here
+            wanted.add(index)
+            del last[spelling]
+            if not last:
+                break
+    return wanted
 
 
-def children_to_read(parent: etree._Element) -> Iterable[etree._Element]:
+def children_to_read(parent: etree._Element, written: bytes | None = None) -> Iterable[etree._Element]:
     """The element children of `parent` in document order, except that of
     children written alike (empty, or holding text and empty elements) only
-    the first and the last are given."""
+    the first and the last are given (`written`: the parent as libxml2
+    writes it, when the caller has it already)."""
     every: Iterable[etree._Element] = parent.iterchildren(etree.Element)
     count = len(parent)
     if count < MANY or len({etree.tostring(child, with_tail=False) for child in parent[:_SAMPLE]}) == _SAMPLE:
         return every
-    children = _spellings(etree.tostring(parent, with_tail=False), count)
+    children = _spellings(written or etree.tostring(parent, with_tail=False), count)
     if children is None:
         return every
     wanted = _first_and_last(children)
