@@ -124,21 +124,26 @@ def _domains(draw: st.DrawFn) -> str:
     return domain(f"<hyperv{mode}>{hyperv}<stimer state='on'>{stimer}</stimer></hyperv>{kvm}")
 
 
-@st.composite
-def _many_hypervs(draw: st.DrawFn) -> str:
-    """Hundreds of <hyperv> elements (and other <features> children) in
-    one <features>, a few kinds written again and again."""
+def _hypervs(draw: st.DrawFn) -> list[str]:
+    """A few kinds of <hyperv>, each holding a few copies of one or two families."""
     kinds = [
         copy
         for family in draw(st.lists(st.sampled_from((*FAMILIES, INVALID)), min_size=1, max_size=2))
         for copy in family
     ]
-    hypervs = [
+    return [
         f"<hyperv{draw(st.sampled_from(MODES))}>"
         + "".join(draw(st.lists(st.sampled_from(kinds), max_size=3)))
         + "</hyperv>"
         for _ in range(draw(st.integers(1, 4)))
     ]
+
+
+@st.composite
+def _many_hypervs(draw: st.DrawFn) -> str:
+    """Hundreds of <hyperv> elements (and other <features> children) in
+    one <features>, a few kinds written again and again."""
+    hypervs = _hypervs(draw)
     return domain(_copies(draw, [*hypervs, "<apic/>", "<kvm><hidden state='on'/></kvm>", "<pmu state='off'/>"]))
 
 
@@ -147,17 +152,7 @@ def _runs_of_copies(draw: st.DrawFn) -> str:
     """Hundreds of <hyperv> in one <features>, or of <features> in the
     domain, one after another, a few kinds written again and again, other
     children before and after them."""
-    kinds = [
-        copy
-        for family in draw(st.lists(st.sampled_from((*FAMILIES, INVALID)), min_size=1, max_size=2))
-        for copy in family
-    ]
-    hypervs = [
-        f"<hyperv{draw(st.sampled_from(MODES))}>"
-        + "".join(draw(st.lists(st.sampled_from(kinds), max_size=3)))
-        + "</hyperv>"
-        for _ in range(draw(st.integers(1, 3)))
-    ]
+    hypervs = _hypervs(draw)
     others = ["<apic/>", "<kvm><hidden state='on'/></kvm>", "<pmu state='off'/>", "<apic eoi='on'/>"]
     around = st.lists(st.sampled_from(others), max_size=2)
     if draw(st.booleans()):
