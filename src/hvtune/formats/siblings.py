@@ -111,10 +111,9 @@ def drop_copies(parent: etree._Element, tag: str) -> None:
     many, one after another (any other child before or after them)."""
     if len(parent) < MANY or (count := int(_count(tag)(parent))) < MANY:
         return
-    first = next(parent.iterchildren(tag))
     if len({etree.tostring(child, with_tail=False) for child in islice(parent.iterchildren(tag), _SAMPLE)}) == _SAMPLE:
         return
-    before = parent.index(first)
+    before = parent.index(next(parent.iterchildren(tag)))
     after = sum(1 for _ in next(parent.iterchildren(tag, reversed=True)).itersiblings())
     # a piece from each start tag of that name to the next: as many as there
     # are such children when they are one after another and no other
