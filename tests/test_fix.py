@@ -24,6 +24,7 @@ from hvtune.formats.libvirt_patch import into_domain
 
 from strategies import configs, duplicated_domains
 from support.cli import assert_one_line_error, run
+from support.domains import domain
 from support.programs import require_program
 
 UMASK = os.umask(0o022)
@@ -349,3 +350,23 @@ def test_a_cpu_value_holding_a_quote_is_fixed_as_the_value_it_is(
     code, _, err = run(capsys, "check", str(script))
     assert code == 2
     assert_one_line_error(err, "a double quote is never closed")
+
+
+@pytest.mark.parametrize("where", ["description", "clock"])
+def test_a_long_text_is_passed_over_as_a_short_one_is(where: str) -> None:
+    """Text too long for a small element is followed by a search for its
+    end, a short one by the pattern of small elements: a fix reads and
+    writes both alike, in an element it passes over (<description>) and in
+    one it writes into (<clock>, which gets hypervclock)."""
+    features = "<hyperv><relaxed state='on'/><stimer state='on'/></hyperv>"
+    outputs = []
+    for length in (10, 300_000):
+        text = ("a long text, " * length).strip()
+        if where == "clock":
+            xml = domain(features, clock=text)
+        else:
+            xml = domain(features).replace("<memory>", f"<{where}>{text}</{where}>\n<memory>")
+        fixed = fix_text(xml, source="d.xml").fixed
+        assert "<timer name='hypervclock' present='yes'/>" in fixed
+        outputs.append(fixed.replace(text, "TEXT"))
+    assert outputs[0] == outputs[1]

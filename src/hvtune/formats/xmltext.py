@@ -127,7 +127,7 @@ def _small_child(same: str, refused: tuple[str, ...] = ()) -> str:
     again) whose content holds no element of its own name and none that
     `refused` (keys as in Part.kept) names."""
     refusing = "".join("|" + _start_of(key) for key in refused)
-    content = rf"(?:[^<]++|{_MARKUP}|<(?!/?{same}[\s/>]|[!?]{refusing})){{0,1000}}+"
+    content = rf"(?:[^<]{{1,256}}+|{_MARKUP}|<(?!/?{same}[\s/>]|[!?]{refusing})){{0,1000}}+"
     return rf"{_ATTRIBUTES}(?:/>|>{content}</{same}\s*+>)"
 
 
@@ -434,8 +434,12 @@ def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     `start` begins and ends. The first ``</tag>`` is it unless the content
     before it opens another `tag` or it may stand inside markup (thousands
     of comments before it cost a few searches); then only other `tag`
-    elements inside take a step of Python."""
+    elements inside take a step of Python. Text alone (a long description)
+    costs a search for its end."""
     closer = "</" + tag
+    first = text.find("<", start)  # a search for one character: the fastest there is
+    if text.startswith(closer, first) and text[first + len(closer)] in _AFTER_NAME:
+        return first, text.index(">", first) + 1  # text only
     close = text.find(closer, start)
     while text[close + len(closer)] not in _AFTER_NAME:
         close = text.find(closer, close + 1)
