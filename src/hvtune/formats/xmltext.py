@@ -35,7 +35,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
@@ -219,7 +219,8 @@ class Element:
             if self.part is None:
                 return []
             self._children = []
-            _children(self.trailer + self.end, self, 0, self.part)
+            content = self.trailer + self.end
+            _children(content, self, 0, _narrowed(self.part, content))
         return self._children
 
     @pieces.setter
@@ -490,6 +491,23 @@ def _opens(text: str, tag: str, start: int, end: int) -> bool:
             return True
         index = text.find(opener, index + 1, end)
     return False
+
+
+def _narrowed(part: Part, content: str) -> Part:
+    """`part` without the "tag attribute=value" keys of `kept` that no child
+    in `content` can match: their value is nowhere in it, nor a reference
+    that may spell it. (Looking at each child for one costs the plain run
+    about as much as the rest of its pattern: thousands of timers.)"""
+    if "&" in content:
+        return part
+    unmatched = frozenset(key for key in part.kept if " " in key and key.partition("=")[2] not in content)
+    return _without(part, unmatched) if unmatched else part
+
+
+@lru_cache(maxsize=256)
+def _without(part: Part, keys: frozenset[str]) -> Part:
+    """`part` without these keys of `kept` (once for each parent taken apart alike)."""
+    return replace(part, kept=part.kept - keys)
 
 
 def _skip_markup(text: str, index: int) -> int:
