@@ -65,6 +65,12 @@ def _spellings(written: bytes, count: int) -> list[bytes] | None:
     return children if len(children) == count and sum(map(len, children)) == end - start else None
 
 
+def _all_different(children: Iterable[etree._Element]) -> bool:
+    """Whether the first _SAMPLE children are all written differently (then
+    writing their parent out to find copies would cost more than it saves)."""
+    return len({etree.tostring(child, with_tail=False) for child in islice(children, _SAMPLE)}) == _SAMPLE
+
+
 def _first_and_last(spellings: Sequence[bytes]) -> set[int]:
     """Where each spelling is written first and last."""
     # each spelling -> where it is last, in the order first written
@@ -86,7 +92,7 @@ def children_to_read(parent: etree._Element, written: bytes | None = None) -> It
     writes it, when the caller has it already)."""
     every: Iterable[etree._Element] = parent.iterchildren(etree.Element)
     count = len(parent)
-    if count < MANY or len({etree.tostring(child, with_tail=False) for child in parent[:_SAMPLE]}) == _SAMPLE:
+    if count < MANY or _all_different(parent.iterchildren(etree.Element)):
         return every
     children = _spellings(written or etree.tostring(parent, with_tail=False), count)
     if children is None:
@@ -111,7 +117,7 @@ def drop_copies(parent: etree._Element, tag: str) -> None:
     many, one after another (any other child before or after them)."""
     if len(parent) < MANY or (count := int(_count(tag)(parent))) < MANY:
         return
-    if len({etree.tostring(child, with_tail=False) for child in islice(parent.iterchildren(tag), _SAMPLE)}) == _SAMPLE:
+    if _all_different(parent.iterchildren(tag)):
         return
     before = parent.index(next(parent.iterchildren(tag)))
     after = sum(1 for _ in next(parent.iterchildren(tag, reversed=True)).itersiblings())

@@ -42,6 +42,16 @@ from typing import NamedTuple
 from hvtune.formats.lines import line_ending
 
 
+def _condition(key: str) -> tuple[str, str, str] | None:
+    """The tag, attribute and value of a "tag attribute=value" key of
+    Part.kept (None: a key that is a tag alone)."""
+    tag, _, condition = key.partition(" ")
+    if not condition:
+        return None
+    attribute, _, value = condition.partition("=")
+    return tag, attribute, value
+
+
 @dataclass(frozen=True, eq=False)
 class Part:
     """What of an element's content to take apart.
@@ -78,9 +88,8 @@ class Part:
         """The "tag attribute=value" keys of `kept`, by tag."""
         found: dict[str, list[tuple[str, str]]] = {}
         for key in self.kept:
-            tag, _, condition = key.partition(" ")
-            if condition:
-                attribute, _, value = condition.partition("=")
+            if (condition := _condition(key)) is not None:
+                tag, attribute, value = condition
                 found.setdefault(tag, []).append((attribute, value))
         return {tag: tuple(pairs) for tag, pairs in found.items()}
 
@@ -441,7 +450,7 @@ def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     first = text.find("<", start)  # a search for one character: the fastest there is
     if text.startswith(closer, first) and text[first + len(closer)] in _AFTER_NAME:
         return first, text.index(">", first) + 1  # text only
-    close = text.find(closer, start)
+    close = text.find(closer, first)  # (none stands before the first "<")
     while text[close + len(closer)] not in _AFTER_NAME:
         close = text.find(closer, close + 1)
     if not _opens(text, tag, start, close) and not _in_markup(text, start, close):
@@ -500,7 +509,9 @@ def _narrowed(part: Part, content: str) -> Part:
     about as much as the rest of its pattern: thousands of timers.)"""
     if "&" in content:
         return part
-    unmatched = frozenset(key for key in part.kept if " " in key and key.partition("=")[2] not in content)
+    unmatched = frozenset(
+        key for key in part.kept if (condition := _condition(key)) is not None and condition[2] not in content
+    )
     return _without(part, unmatched) if unmatched else part
 
 
