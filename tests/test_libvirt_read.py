@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from hvtune.catalog import load_catalog
 from hvtune.errors import InputError
 from hvtune.formats import read_file, read_text
-from hvtune.formats.libvirt import parse_text
+from hvtune.formats.libvirt import parse_text, read_domain
+from hvtune.formats.xmlsafe import parse_xml
 
 from support.cli import run
 from support.domains import domain
@@ -76,6 +80,48 @@ def test_panics_cpu_features_and_os() -> None:
     assert reading.config.model == "Skylake-Client" and reading.config.enabled("vmx")
     assert reading.config.extra == ("lahf-lm=off",)
     assert reading.config.enabled("hv-crash")
+
+
+# Features as written: a policy (or none, or empty) and a name that is plain,
+# spelt otherwise by QEMU (lahf_lm), or a catalog property (vmx, invtsc).
+_CPU_FEATURES = st.lists(
+    st.tuples(
+        st.sampled_from([None, "", "require", "force", "optional", "disable", "forbid"]),
+        st.sampled_from(["f1", "f2", "lahf_lm", "pclmuldq", "vmx", "invtsc", ""]),
+    ),
+    max_size=12,
+)
+
+
+@given(_CPU_FEATURES)
+def test_cpu_features_read_as_libvirt_writes_them(features: list[tuple[str | None, str]]) -> None:
+    """Each feature's policy and name in order, the last policy of each
+    name that is not optional, and a -cpu token for each feature that is
+    not optional and no catalog property (spelt as QEMU spells it)."""
+    written = "".join(
+        "<feature" + (f" policy='{policy}'" if policy is not None else "") + f" name='{name}'/>"
+        for policy, name in features
+    )
+    xml = domain(cpu=f"<cpu mode='custom'><model>qemu64</model>{written}</cpu>")
+    facts = read_domain(parse_xml(xml, source="d"), source="d")
+    cpu = facts.cpu
+    assert cpu is not None
+    policies = [policy or "require" for policy, _ in features]
+    assert list(cpu.features) == list(zip(policies, [name for _, name in features], strict=True))
+    catalog = load_catalog()
+    last = {name: policy for policy, (_, name) in zip(policies, features, strict=True) if policy != "optional"}
+    assert dict(facts.cpu_policies) == last
+    tokens = []
+    for policy, (_, name) in zip(policies, features, strict=True):
+        qemu_name = catalog.libvirt.cpu_feature_names.get(name, name)
+        if policy != "optional" and qemu_name not in catalog.cpu_feature_forms:
+            tokens.append(f"{qemu_name}={'on' if policy in ('require', 'force') else 'off'}")
+    try:
+        extra = parse_text(xml, source="d").config.extra
+    except InputError as error:  # an empty name is no -cpu token
+        assert any(token.startswith("=") for token in tokens), error
+    else:
+        assert extra == tuple(tokens)
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,7 @@ def check_libvirt_cpu(config: HypervConfig, context: CheckContext) -> list[Findi
                 note=f"<cpu mode='maximum'> needs libvirt {catalog.libvirt.cpu_mode_maximum}",
             )
         ]
-    names = [name for _, name in domain.cpu.features]
-    twice = [name for name, count in Counter(names).items() if count > 1]
+    twice = [name for name, count in Counter(domain.cpu.feature_names).items() if count > 1]
     findings = []
     for name in twice:
         qemu_name = catalog.libvirt.cpu_feature_names.get(name, name)

@@ -12,7 +12,7 @@ of every ``<clock>``, each ``<kvm>``'s children, the panic devices of every
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -102,10 +102,18 @@ class Cpu(NamedTuple):
     mode: str
     model: str | None
     vendor_id: str | None
-    features: tuple[tuple[str, str], ...]  # (policy, name)
+    # each <feature>'s policy and name, in order (two tuples, not a pair
+    # each: a <cpu> may list thousands, and the reads below take them whole)
+    feature_policies: tuple[str, ...]
+    feature_names: tuple[str, ...]
     migratable: str | None
     cache_mode: str | None
     maxphysaddr: tuple[str, int | None] | None
+
+    @property
+    def features(self) -> Iterator[tuple[str, str]]:
+        """Each <feature>'s (policy, name), in order."""
+        return zip(self.feature_policies, self.feature_names, strict=True)
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,13 @@ class LibvirtDomain:
     cpu_policies: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        features = self.cpu.features if self.cpu else ()
-        policies = {name: policy for policy, name in features if policy != "optional"}
+        cpu = self.cpu
+        if cpu is None:
+            policies = {}
+        elif "optional" in cpu.feature_policies:
+            policies = {name: policy for policy, name in cpu.features if policy != "optional"}
+        else:
+            policies = dict(zip(cpu.feature_names, cpu.feature_policies, strict=True))
         object.__setattr__(self, "settings", hyperv_settings(self.hyperv))
         object.__setattr__(self, "cpu_policies", policies)
 

@@ -349,8 +349,9 @@ def _cpu(domain: Domain) -> Cpu:
         mode, model = model or facts.default_cpu_mode, None
     else:
         mode = "custom"
-    features = tuple((policy or facts.default_cpu_policy, name) for name, policy in domain.cpu_features)
-    return Cpu(mode, model, None, features, None, None, None)
+    policies = tuple(policy or facts.default_cpu_policy for _, policy in domain.cpu_features)
+    names = tuple(name for name, _ in domain.cpu_features)
+    return Cpu(mode, model, None, policies, names, None, None, None)
 
 
 _TIMER_ELEMENTS = {"hyperv": "hypervclock", "kvm": "kvmclock"}

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from itertools import compress, repeat
+from operator import add
 from typing import Any
 
 from lxml import etree
@@ -57,6 +59,8 @@ from hvtune.valuetypes import VALUE_TYPES, Value
 LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 _STATES = ("on", "off")
 _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
+# What a -cpu token of a <feature> says by its policy (any other: off)
+_SWITCHES = {"require": "=on", "force": "=on"}
 
 
 def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Element]:
@@ -154,9 +158,7 @@ def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
     parts = _first_children(element, "model", "cache", "maxphysaddr")
     model = parts.get("model")
     mode = element.get("mode") or "custom"
-    features = tuple(
-        [(feature.get("policy") or "require", feature.get("name") or "") for feature in element.iterchildren("feature")]
-    )
+    policies, names = _features(element)
     cache = parts.get("cache")
     address = parts.get("maxphysaddr")
     maxphysaddr = None
@@ -166,11 +168,24 @@ def _cpu(element: etree._Element | None, source: str) -> Cpu | None:
         mode=mode,
         model=(model.text or "").strip() or None if model is not None else None,
         vendor_id=model.get("vendor_id") if model is not None else None,
-        features=features,
+        feature_policies=policies,
+        feature_names=names,
         migratable=element.get("migratable"),
         cache_mode=cache.get("mode") if cache is not None else None,
         maxphysaddr=maxphysaddr,
     )
+
+
+def _features(cpu: etree._Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Each <feature>'s policy (require when it has none, as libvirt reads
+    it) and name (empty when it has none)."""
+    policies: list[str] = []
+    names: list[str] = []
+    policy, name = policies.append, names.append
+    for feature in cpu.iterchildren("feature"):
+        policy(feature.get("policy") or "require")
+        name(feature.get("name") or "")
+    return tuple(policies), tuple(names)
 
 
 def _feature_state(element: etree._Element | None) -> str | None:
@@ -544,12 +559,13 @@ def _cpu_model_and_tokens(cpu: Cpu | None) -> tuple[str | None, tuple[str, ...]]
     model = {"host-passthrough": "host", "maximum": "max", "custom": cpu.model}.get(cpu.mode)
     catalog = load_catalog()
     spelt, formed = catalog.libvirt.cpu_feature_names, catalog.cpu_feature_forms
-    extra = [
-        f"{qemu_name}={'on' if policy in ('require', 'force') else 'off'}"
-        for policy, name in cpu.features
-        if policy != "optional" and (qemu_name := spelt.get(name, name)) not in formed
-    ]
-    return model, tuple(extra)
+    policies = cpu.feature_policies
+    qemu_names = tuple(map(spelt.get, cpu.feature_names, cpu.feature_names))
+    tokens = map(add, qemu_names, map(_SWITCHES.get, policies, repeat("=off")))
+    if "optional" not in policies and formed.isdisjoint(qemu_names):
+        return model, tuple(tokens)  # every feature is a token: built in C, thousands at once
+    wanted = [policy != "optional" and name not in formed for policy, name in zip(policies, qemu_names, strict=True)]
+    return model, tuple(compress(tokens, wanted))
 
 
 @cache
