@@ -23,8 +23,19 @@ from strategies import configs, duplicated_domains
 
 NAMES = st.sampled_from(["a", "b", "panic", "timer", "x-y", "devices"])
 SPACE = st.sampled_from(["", " ", "\n", "\r\n  ", "\n\t", "\n    "])
-TEXT = st.sampled_from(["", "t", "a > b", "&amp;", "x &lt;y&gt;", " ]] "])
-MARKUP = st.sampled_from(["<!-- a <b> </b> -->", "<![CDATA[ <b> </b> ]]>", "<?pi <b>?>", "<!---->"])
+TEXT = st.sampled_from(["", "t", "a > b", "&amp;", "x &lt;y&gt;", " ]] ", "a --> b"])
+# markup holding tags (and, inside, the openings of markup of its kind)
+MARKUP = st.sampled_from(
+    [
+        "<!-- a <b> </b> -->",
+        "<![CDATA[ <b> </b> ]]>",
+        "<?pi <b>?>",
+        "<!---->",
+        "<!-- </a> <a> </devices> -->",
+        "<![CDATA[ </a> <![CDATA[ </panic> ]]>",
+        "<?pi </a> <? </b>?>",
+    ]
+)
 
 
 @st.composite
@@ -54,7 +65,10 @@ def elements(draw: st.DrawFn, depth: int = 0) -> str:
 @st.composite
 def documents(draw: st.DrawFn) -> str:
     prolog = draw(st.sampled_from(["", "<?xml version='1.0'?>\n", "<!-- c -->\r\n", '<?xml version="1.0"?><!--c-->']))
-    return prolog + draw(elements()) + draw(st.sampled_from(["", "\n", "\r\n", "<!-- after -->\n"]))
+    epilog = draw(
+        st.sampled_from(["", "\n", "\r\n", "<!-- after -->\n", "<!-- </a> </b> </devices> -->", "<?pi </a> </b> ?>"])
+    )
+    return prolog + draw(elements()) + epilog
 
 
 LISTED = Part(every=True)
@@ -190,7 +204,9 @@ def repeated_domains(draw: st.DrawFn) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _one_by_one(text: str, element: Element, first: int, start: int, here: int, part: Part) -> tuple[int, int]:
+def _one_by_one(
+    text: str, element: Element, first: int, start: int, here: int, part: Part, limit: int
+) -> tuple[int, int]:
     """xmltext._grouped that groups nothing: every repeat is taken apart."""
     return here, here
 

@@ -229,7 +229,7 @@ class Element:
                 return []
             self._children = []
             content = self.trailer + self.end
-            _children(content, self, 0, _narrowed(self.part, content))
+            _children(content, self, 0, _narrowed(self.part, content), len(self.trailer))
         return self._children
 
     @pieces.setter
@@ -420,7 +420,7 @@ def _apart(content: str, parent: Element) -> tuple[list[Element], str]:
     taken apart as `_children` does: its first and last elements get an
     Element of their own; and the text after the last."""
     holder = Element("", "", "", None)
-    _children(content + "</>", holder, 0, Part())
+    _children(content + "</>", holder, 0, Part(), len(content))
     for child in holder.pieces:
         child.parent = parent
     return holder.pieces, holder.trailer
@@ -439,13 +439,15 @@ def _keep_ends(parent: Element) -> None:
     parent.pieces = children
 
 
-def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
+def _end_of(text: str, start: int, tag: str, limit: int) -> tuple[int, int]:
     """Where the end tag of the `tag` element whose content begins at
-    `start` begins and ends. The first ``</tag>`` is it unless the content
-    before it opens another `tag` or it may stand inside markup (thousands
-    of comments before it cost a few searches); then only other `tag`
-    elements inside take a step of Python. Text alone (a long description)
-    costs a search for its end."""
+    `start` begins and ends, its parent's end tag beginning at `limit` or
+    before. The first ``</tag>`` is it unless the content before it opens
+    another `tag` or it may stand inside markup (thousands of comments
+    before it cost a few searches); or, nearer `limit`, when it is also the
+    last before `limit` (the end tag is one of them: a search of the text
+    after it). Else only other `tag` elements inside take a step of Python.
+    Text alone (a long description) costs a search for its end."""
     closer = "</" + tag
     first = text.find("<", start)  # a search for one character: the fastest there is
     if text.startswith(closer, first) and text[first + len(closer)] in _AFTER_NAME:
@@ -453,7 +455,9 @@ def _end_of(text: str, start: int, tag: str) -> tuple[int, int]:
     close = text.find(closer, first)  # (none stands before the first "<")
     while text[close + len(closer)] not in _AFTER_NAME:
         close = text.find(closer, close + 1)
-    if not _opens(text, tag, start, close) and not _in_markup(text, start, close):
+    if (limit - close < close - start and text.find(closer, close + 1, limit) < 0) or (
+        not _opens(text, tag, start, close) and not _in_markup(text, start, close)
+    ):
         return close, text.index(">", close) + 1
     content, depth, position = _content(tag), 0, start
     while True:
@@ -531,14 +535,15 @@ def _skip_markup(text: str, index: int) -> int:
 
 
 def _element(
-    text: str, start: re.Match[str], part: Part | None, before: str, parent: Element | None
+    text: str, start: re.Match[str], part: Part | None, before: str, parent: Element | None, limit: int
 ) -> tuple[Element, int]:
-    """The element whose start tag is `start`, and the offset after it; its
-    content is taken apart when its children are first asked for."""
+    """The element whose start tag is `start`, and the offset after it
+    (its parent's end tag begins at `limit` or before); its content is
+    taken apart when its children are first asked for."""
     element = Element(start.group(1), start.group(), before, parent)
     if start.group(2):
         return element, start.end()
-    end_start, end = _end_of(text, start.end(), element.tag)
+    end_start, end = _end_of(text, start.end(), element.tag, limit)
     element.trailer, element.end, element.part, element._children = (
         text[start.end() : end_start],
         text[end_start:end],
@@ -555,16 +560,16 @@ def _run_of(part: Part, firsts: frozenset[str]) -> re.Pattern[str]:
     return _plain_run(part.kept | firsts, tuple(pair for pair in part.held if pair[0] not in firsts))
 
 
-def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, part: Part) -> int:
+def _carve_held(text: str, passed: re.Match[str], element: Element, piece: int, part: Part, limit: int) -> int:
     """Give the last child of each `holding` tag that a plain run passed an
     Element of its own (in document order); where the text before the next
-    child now begins."""
+    child now begins. (The end tag of `element` begins at `limit` or before.)"""
     spans = sorted(passed.span(name) for name in passed.re.groupindex if name.startswith("held"))
     for start, _ in spans:
         if start >= piece:
             tag = _START_TAG.match(text, start)
             assert tag, f"no start tag at {start}"
-            child, end = _element(text, tag, part.inside.get(tag.group(1)), text[piece:start], element)
+            child, end = _element(text, tag, part.inside.get(tag.group(1)), text[piece:start], element, limit)
             element.pieces.append(child)
             piece = end
     return piece
@@ -586,14 +591,15 @@ def _common_length(text: str, start: int, here: int) -> int:
     return done
 
 
-def _grouped(text: str, element: Element, first: int, start: int, here: int, part: Part) -> tuple[int, int]:
+def _grouped(text: str, element: Element, first: int, start: int, here: int, part: Part, limit: int) -> tuple[int, int]:
     """When the children of `element` from its piece `first` (whose text
     before it begins at `start`) repeat from `here` on, at least twice
     more: the repeats but the last as one group of `element`, and where
     the last begins (else `here`); and where the text compared ends, before
     which no repeat is looked for again (so that looking costs what the
     text is long). Only repeats whose texts between elements join simply
-    when an element is removed are grouped (_removable_alike)."""
+    when an element is removed are grouped (_removable_alike). (The end
+    tag of `element` begins at `limit` or before.)"""
     common = _common_length(text, start, here)
     period = here - start
     members = element.pieces[first:]
@@ -607,7 +613,7 @@ def _grouped(text: str, element: Element, first: int, start: int, here: int, par
     for each in members:
         head = _START_TAG.match(text, position + len(each.before))
         assert head, f"no start tag at {position + len(each.before)}"
-        member, position = _element(text, head, part.inside.get(head.group(1)), each.before, group)
+        member, position = _element(text, head, part.inside.get(head.group(1)), each.before, group, limit)
         group.pieces.append(member)
     element.pieces.append(group)
     end = here + group.copies * period
@@ -626,9 +632,10 @@ def _removable_alike(befores: list[str]) -> bool:
     return all(not before.endswith("\n") and not _line_indent(before, nested=True) for before in befores)
 
 
-def _children(text: str, element: Element, position: int, part: Part) -> int:
+def _children(text: str, element: Element, position: int, part: Part, limit: int) -> int:
     """Take apart an element's content from `position` into its (empty)
-    children; the offset after its end tag."""
+    children; the offset after its end tag (which begins at `limit` or
+    before: the last "</" of the text will do for the root)."""
     children = element.pieces
     # a kept child's text before it and start tag: its piece, and where that text begins
     seen: dict[tuple[int, str, str], tuple[int, int]] = {}
@@ -647,7 +654,7 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
                 last = passed.span("last") if passed.group("last") is not None else last
                 position = passed.end()
                 if part.holding:
-                    piece = _carve_held(text, passed, element, piece, part)
+                    piece = _carve_held(text, passed, element, piece, part, limit)
                     last = last if last is not None and last[0] >= piece else None
         index = text.index("<", position)
         following = text[index + 1]
@@ -669,12 +676,12 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
                 earlier = seen.get(key)
                 seen[key] = (len(children), piece)
                 if earlier is not None and piece >= compared:
-                    grouped, compared = _grouped(text, element, *earlier, piece, part)
+                    grouped, compared = _grouped(text, element, *earlier, piece, part, limit)
                     if grouped > piece:
                         piece = position = grouped
                         last = None
                         continue
-            child, position = _element(text, start, part.inside.get(name), before, element)
+            child, position = _element(text, start, part.inside.get(name), before, element, limit)
             children.append(child)
             piece, last = position, None
             if name in firsts:
@@ -682,12 +689,12 @@ def _children(text: str, element: Element, position: int, part: Part) -> int:
                 run = _run_of(part, firsts)
             indented = indented or element.parent is not None or bool(_line_indent(child.before, nested=True))
         else:
-            position = _element(text, start, None, "", None)[1]
+            position = _element(text, start, None, "", None, limit)[1]
             last = index, position
     if last is not None:
         start = _START_TAG.match(text, last[0])
         assert start, f"no start tag at {last[0]}"
-        child, piece = _element(text, start, None, text[piece : last[0]], element)
+        child, piece = _element(text, start, None, text[piece : last[0]], element, limit)
         children.append(child)
     end = text.index(">", index) + 1
     element.trailer, element.end = text[piece:index], text[index:end]
@@ -860,7 +867,7 @@ class Document:
         start = _START_TAG.match(text, index)
         assert start, "no root element"
         self.root = Element(start.group(1), start.group(), text[:index], None)
-        end = start.end() if start.group(2) else _children(text, self.root, start.end(), part)
+        end = start.end() if start.group(2) else _children(text, self.root, start.end(), part, text.rfind("</"))
         self.epilog = text[end:]
         self.newline = line_ending(text)
         self.revision = 0  # how many insertions and removals so far
