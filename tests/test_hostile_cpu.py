@@ -111,8 +111,15 @@ def test_unicode_digits_are_no_digits() -> None:
             parse_cpu(cpu)
 
 
+# tokens as libvirt writes <cpu> features (name=on, name=off), properties
+# among them, and near misses
+SWITCHED = ("f=on", "lahf_lm=off", "hv-relaxed=on", "hv_vapic=off", "a=on=on", "x=o", "=on", "+f=on", "on", "f.1=off")
+
+
 @settings(max_examples=500, deadline=None)
-@given(tokens=st.lists(st.one_of(st.sampled_from(OTHER_TOKENS), st.text(max_size=8)), min_size=1, max_size=6))
+@given(
+    tokens=st.lists(st.one_of(st.sampled_from(OTHER_TOKENS + SWITCHED), st.text(max_size=8)), min_size=1, max_size=6)
+)
 def test_the_fast_token_check_never_passes_a_bad_token(tokens: list[str]) -> None:
     """Configs with many tokens are validated in one pass; that pass must
     only ever let through what the token-by-token check passes."""

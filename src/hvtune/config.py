@@ -123,17 +123,25 @@ def token_problem(token: str) -> str | None:
 _PLAIN_TOKEN = rf"[+-]?{_PROPERTY_NAME.pattern}(?:=[^,{CONTROL_CHARACTERS}]*)?"
 _PLAIN_TOKENS = re.compile(rf"{_PLAIN_TOKEN}(?:,{_PLAIN_TOKEN})*")
 _TOKEN_NAMES = re.compile(r"(?:^|,)[+-]?([A-Za-z0-9_.-]+)")
+# Names alone, joined by commas (what is left of tokens all written name,
+# name=on or name=off, as libvirt writes each <cpu><feature>)
+_NAMES = re.compile(rf"{_PROPERTY_NAME.pattern}(?:,{_PROPERTY_NAME.pattern})*")
 
 
-@lru_cache(maxsize=4096)
 def _plainly_valid(tokens: tuple[str, ...]) -> bool:
     """Whether every token passes token_problem, decided in a few C-level
-    passes; False means: look at each (token_problem says which and why)."""
+    passes; False means: look at each (token_problem says which and why).
+    (Not cached: a read pays it, and tokens libvirt writes cost a few
+    searches of their text.)"""
     joined = ",".join(tokens)
-    if joined.count(",") != len(tokens) - 1 or not _PLAIN_TOKENS.fullmatch(joined):
+    if joined.count(",") != len(tokens) - 1:
         return False
-    names = set(_TOKEN_NAMES.findall(joined.replace("_", "-")))
-    return names.isdisjoint(load_catalog().names)
+    names = (joined + ",").replace("=on,", ",").replace("=off,", ",")[:-1]
+    if not _NAMES.fullmatch(names):  # other values, or signs: each token matched
+        if not _PLAIN_TOKENS.fullmatch(joined):
+            return False
+        names = ",".join(_TOKEN_NAMES.findall(joined))
+    return load_catalog().names.isdisjoint(names.replace("_", "-").split(","))
 
 
 def _check_model_and_tokens(config: HypervConfig) -> None:
