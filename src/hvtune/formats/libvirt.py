@@ -47,7 +47,7 @@ from hvtune.errors import InputError, Refusal
 from hvtune.findings import ConfigChange
 from hvtune.formats.base import Format
 from hvtune.formats.domcaps import HypervCapabilities
-from hvtune.formats.libvirt_cpu import libvirt_cpu
+from hvtune.formats.libvirt_cpu import FEATURE_SWITCHES, libvirt_cpu
 from hvtune.formats.libvirt_numbers import LibvirtNumberError, read_number
 from hvtune.formats.libvirt_patch import fragments, patch_domain
 from hvtune.formats.reading import Reading
@@ -59,8 +59,6 @@ from hvtune.valuetypes import VALUE_TYPES, Value
 LIBOSINFO = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 _STATES = ("on", "off")
 _CPU_POLICIES = ("force", "require", "optional", "disable", "forbid")
-# What a -cpu token of a <feature> says by its policy (any other: off)
-_SWITCHES = {"require": "=on", "force": "=on"}
 
 
 def _first_children(parent: etree._Element, *tags: str) -> dict[str, etree._Element]:
@@ -561,7 +559,7 @@ def _cpu_model_and_tokens(cpu: Cpu | None) -> tuple[str | None, tuple[str, ...]]
     spelt, formed = catalog.libvirt.cpu_feature_names, catalog.cpu_feature_forms
     policies = cpu.feature_policies
     qemu_names = tuple(map(spelt.get, cpu.feature_names, cpu.feature_names))
-    tokens = map(add, qemu_names, map(_SWITCHES.get, policies, repeat("=off")))
+    tokens = map(add, qemu_names, map(FEATURE_SWITCHES.get, policies, repeat("=off")))  # any other policy: off
     if "optional" not in policies and formed.isdisjoint(qemu_names):
         return model, tuple(tokens)  # every feature is a token: built in C, thousands at once
     wanted = [policy != "optional" and name not in formed for policy, name in zip(policies, qemu_names, strict=True)]

@@ -38,6 +38,10 @@ from hvtune.forms.libvirt import TimerAttributeForm, TimerForm, value_attribute
 from hvtune.releases import Release, parse_release
 from hvtune.valuetypes import Value
 
+# What each <cpu><feature> policy writes after the feature's -cpu name
+# (optional: nothing; libvirt leaves the feature to the model)
+FEATURE_SWITCHES = {"force": "=on", "require": "=on", "disable": "=off", "forbid": "=off"}
+
 _STATES = ("on", "off")
 
 
@@ -89,8 +93,8 @@ def _model_tokens(domain: LibvirtDomain) -> list[str]:
         tokens.append(f"vendor={cpu.vendor_id}")
     names = load_catalog().libvirt.cpu_feature_names
     for policy, name in cpu.features:
-        if policy in ("force", "require", "disable", "forbid"):
-            tokens.append(f"{names.get(name, name)}={'on' if policy in ('force', 'require') else 'off'}")
+        if policy in FEATURE_SWITCHES:
+            tokens.append(names.get(name, name) + FEATURE_SWITCHES[policy])
     return tokens
 
 
